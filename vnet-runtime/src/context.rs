@@ -1,0 +1,262 @@
+//! The current instance of each thread: CURVNET_SET / CURVNET_RESTORE.
+//!
+//! The access path reads one thread-local, the current block's base pointer
+//! (`Ctx::base`). Everything else here exists so that teardown can tell
+//! whether an instance may still become current again on some thread:
+//!
+//! * every thread that ever sets an instance owns a [`ThreadRecord`],
+//!   registered in a global list and recycled when the thread exits;
+//! * the record holds the thread's stack of current instances. A guard pushes
+//!   on set and truncates on restore, with plain (relaxed) stores only: no
+//!   atomic read-modify-write and no reference counting on set or restore;
+//! * an instance is *pinned* while it is on some thread's stack. A guard leaked
+//!   with `mem::forget` leaves its instance pinned until an outer guard
+//!   restores past it or the thread exits. Teardown never frees a pinned
+//!   instance (see `instance::retire`).
+//!
+//! **Why plain stores suffice:** a thread can only push an instance while it
+//! borrows a handle to it. Ending that borrow and dropping the last handle
+//! involves synchronization (the handle's reference count is released with
+//! `Release` and the final drop acquires it, and moving a borrow's end across
+//! threads needs a join or a lock), so every push that matters happens-before
+//! the final drop that scans the records.
+
+#[cfg(feature = "vimage")]
+pub(crate) use imp::*;
+#[cfg(feature = "vimage")]
+pub use imp::CurVnetGuard;
+
+#[cfg(feature = "vimage")]
+mod imp {
+    use std::cell::Cell;
+    use std::marker::PhantomData;
+    use std::ptr;
+    use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
+
+    use parking_lot::Mutex;
+
+    use crate::instance::Instance;
+    use crate::Vnet;
+
+    /// How deep `curvnet_set` may nest on one thread.
+    pub(crate) const MAX_DEPTH: usize = 64;
+
+    /// Per-thread state read on every access: the current block's base
+    /// (null when no instance is current), and this thread's record.
+    struct Ctx {
+        base: Cell<*mut u8>,
+        record: Cell<*const ThreadRecord>,
+        pushes: Cell<u64>,
+    }
+
+    thread_local! {
+        // Const-initialized and without `Drop`, so `with` is a bare
+        // thread-local load with no lazy-init or destructor state check.
+        static CTX: Ctx = const {
+            Ctx { base: Cell::new(ptr::null_mut()), record: Cell::new(ptr::null()), pushes: Cell::new(0) }
+        };
+        // Touched once per thread (when its record is allocated); its `Drop`
+        // hands the record back at thread exit.
+        static RELEASE_AT_EXIT: ReleaseAtExit = const { ReleaseAtExit };
+    }
+
+    /// A thread's stack of current instances, visible to teardown.
+    pub(crate) struct ThreadRecord {
+        depth: AtomicUsize,
+        stack: [AtomicPtr<Instance>; MAX_DEPTH],
+        /// Push serial of each stack slot, so a stale guard (one whose slot
+        /// was truncated and reused) can tell it is stale. Owner-only.
+        serial: [AtomicU64; MAX_DEPTH],
+    }
+
+    impl ThreadRecord {
+        fn new() -> Self {
+            ThreadRecord {
+                depth: AtomicUsize::new(0),
+                stack: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_DEPTH],
+                serial: [const { AtomicU64::new(0) }; MAX_DEPTH],
+            }
+        }
+    }
+
+    /// Every record ever allocated (records are leaked and recycled, never
+    /// freed, so teardown can read them without lifetime worries), and the
+    /// free ones.
+    struct Records {
+        all: Vec<&'static ThreadRecord>,
+        free: Vec<&'static ThreadRecord>,
+    }
+
+    static RECORDS: Mutex<Records> = Mutex::new(Records {
+        all: Vec::new(),
+        free: Vec::new(),
+    });
+
+    struct ReleaseAtExit;
+
+    impl Drop for ReleaseAtExit {
+        fn drop(&mut self) {
+            let record = CTX.with(|c| c.record.replace(ptr::null()));
+            if record.is_null() {
+                return;
+            }
+            // SAFETY: records are leaked `&'static` values.
+            let record = unsafe { &*record };
+            record.depth.store(0, Relaxed);
+            CTX.with(|c| c.base.set(ptr::null_mut()));
+            RECORDS.lock().free.push(record);
+            // Instances this thread had pinned may now be freed.
+            crate::instance::sweep_graveyard();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register() -> &'static ThreadRecord {
+        let record = {
+            let mut records = RECORDS.lock();
+            match records.free.pop() {
+                Some(record) => record,
+                None => {
+                    let record: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::new()));
+                    records.all.push(record);
+                    record
+                }
+            }
+        };
+        // If this thread's destructors already ran (a guard set from another
+        // thread-local's destructor), the record is simply never recycled.
+        let _ = RELEASE_AT_EXIT.try_with(|_| ());
+        CTX.with(|c| c.record.set(record));
+        record
+    }
+
+    #[inline]
+    fn record() -> &'static ThreadRecord {
+        let record = CTX.with(|c| c.record.get());
+        if record.is_null() {
+            register()
+        } else {
+            // SAFETY: records are leaked `&'static` values.
+            unsafe { &*record }
+        }
+    }
+
+    /// The current block's base pointer, null when no instance is current.
+    #[inline(always)]
+    pub(crate) fn current_base() -> *mut u8 {
+        CTX.with(|c| c.base.get())
+    }
+
+    /// The current instance, if any.
+    pub(crate) fn current_instance() -> Option<&'static Instance> {
+        let record = CTX.with(|c| c.record.get());
+        if record.is_null() {
+            return None;
+        }
+        // SAFETY: records are leaked `&'static` values.
+        let record = unsafe { &*record };
+        let depth = record.depth.load(Relaxed);
+        let top = record.stack[depth.checked_sub(1)?].load(Relaxed);
+        // SAFETY: an instance on this thread's stack is pinned, so it is not
+        // freed while it stays there; the caller only uses it transiently on
+        // this thread, before any restore can unpin it.
+        Some(unsafe { &*top })
+    }
+
+    /// Whether `instance` is on some thread's stack.
+    pub(crate) fn is_pinned(instance: *const Instance) -> bool {
+        let records = RECORDS.lock();
+        records.all.iter().any(|record| {
+            let depth = record.depth.load(Relaxed).min(MAX_DEPTH);
+            record.stack[..depth]
+                .iter()
+                .any(|slot| ptr::eq(slot.load(Relaxed), instance))
+        })
+    }
+
+    /// Restores the previously current instance when dropped.
+    ///
+    /// Created by [`curvnet_set`](crate::curvnet_set). The guard borrows the
+    /// handle it was made from, so the instance outlives it; it is `!Send`,
+    /// because it restores *this* thread's context.
+    #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
+    pub struct CurVnetGuard<'a> {
+        index: usize,
+        serial: u64,
+        prev_base: *mut u8,
+        _handle: PhantomData<&'a Vnet>,
+    }
+
+    impl std::fmt::Debug for CurVnetGuard<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("CurVnetGuard").field("depth", &(self.index + 1)).finish()
+        }
+    }
+
+    /// Makes `instance` current on this thread (the push half of CURVNET_SET).
+    pub(crate) fn push<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
+        let record = record();
+        let index = record.depth.load(Relaxed);
+        if index == MAX_DEPTH {
+            depth_exceeded(instance);
+        }
+        let serial = CTX.with(|c| {
+            let serial = c.pushes.get() + 1;
+            c.pushes.set(serial);
+            serial
+        });
+        record.stack[index].store(ptr::from_ref(instance).cast_mut(), Relaxed);
+        record.serial[index].store(serial, Relaxed);
+        record.depth.store(index + 1, Relaxed);
+        let prev_base = CTX.with(|c| c.base.replace(instance.base()));
+        CurVnetGuard {
+            index,
+            serial,
+            prev_base,
+            _handle: PhantomData,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn depth_exceeded(instance: &Instance) -> ! {
+        panic!(
+            "curvnet_set nested more than {MAX_DEPTH} deep on this thread (setting vnet `{}`): \
+             are guards being leaked with mem::forget?",
+            instance.name()
+        )
+    }
+
+    impl Drop for CurVnetGuard<'_> {
+        fn drop(&mut self) {
+            let record = record();
+            let depth = record.depth.load(Relaxed);
+            // A guard dropped after an outer guard already restored past it
+            // (out-of-order drop) is stale: its slot is gone or reused.
+            if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
+                record.depth.store(self.index, Relaxed);
+                CTX.with(|c| c.base.set(self.prev_base));
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "vimage"))]
+mod imp_off {
+    use std::marker::PhantomData;
+
+    use crate::Vnet;
+
+    /// Restores the previously current instance when dropped (a no-op with
+    /// `vimage` off, where vnet0 is the only instance).
+    #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
+    #[derive(Debug)]
+    pub struct CurVnetGuard<'a> {
+        pub(crate) _handle: PhantomData<&'a Vnet>,
+        pub(crate) _not_send: PhantomData<*const ()>,
+    }
+}
+
+#[cfg(not(feature = "vimage"))]
+pub use imp_off::CurVnetGuard;

@@ -1,0 +1,173 @@
+//! Instances with the `vimage` feature off: vnet0 is the only instance, the
+//! statics are plain globals, and creating an instance is an error. The
+//! surface is the same as with `vimage` on, so user code compiles both ways.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Once;
+
+use crate::context::CurVnetGuard;
+use crate::lifecycle;
+use crate::Error;
+
+/// A handle to the one instance, vnet0 (`vimage` is off).
+///
+/// ```
+/// let v = vnet_runtime::vnet0();
+/// assert!(v.is_default());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Vnet(());
+
+/// Lifecycle state of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum VnetState {
+    /// Its init hooks are running; not yet in the list.
+    Creating = 0,
+    /// In the list and usable.
+    Live = 1,
+    /// Out of the list; its teardown hooks are running.
+    Dying = 2,
+    /// Torn down; it can no longer be entered.
+    Destroyed = 3,
+}
+
+/// Starts the runtime (idempotent) and runs the boot sequence once.
+///
+/// ```
+/// vnet_runtime::boot();
+/// ```
+pub fn boot() {
+    static BOOT: Once = Once::new();
+    BOOT.call_once(|| lifecycle::boot(&Vnet(())));
+}
+
+/// The default instance, and with `vimage` off the only one.
+///
+/// ```
+/// assert_eq!(vnet_runtime::vnet0().name(), "vnet0");
+/// ```
+pub fn vnet0() -> Vnet {
+    boot();
+    Vnet(())
+}
+
+/// Options for a new instance (creation fails with `vimage` off).
+///
+/// ```
+/// assert!(vnet_runtime::Vnet::builder("x").create().is_err());
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `create` is called"]
+pub struct VnetBuilder(());
+
+impl VnetBuilder {
+    /// Makes the new instance a child of `parent`.
+    pub fn parent(self, _parent: &Vnet) -> Self {
+        self
+    }
+
+    /// Limits how many children the new instance may have.
+    pub fn children_max(self, _max: usize) -> Self {
+        self
+    }
+
+    /// Always [`Error::VimageDisabled`].
+    pub fn create(self) -> Result<Vnet, Error> {
+        Err(Error::VimageDisabled)
+    }
+}
+
+impl Vnet {
+    /// Always [`Error::VimageDisabled`]: only vnet0 exists without `vimage`.
+    pub fn create(_name: &str) -> Result<Vnet, Error> {
+        Err(Error::VimageDisabled)
+    }
+
+    /// A builder whose `create` fails with [`Error::VimageDisabled`].
+    pub fn builder(_name: &str) -> VnetBuilder {
+        VnetBuilder(())
+    }
+
+    /// vnet0 for `"vnet0"`, otherwise `None`.
+    pub fn lookup(name: &str) -> Option<Vnet> {
+        (name == "vnet0").then(vnet0)
+    }
+
+    /// `[vnet0]`.
+    pub fn list() -> Vec<Vnet> {
+        vec![vnet0()]
+    }
+
+    /// vnet0: with `vimage` off it is current everywhere.
+    pub fn current() -> Option<Vnet> {
+        Some(vnet0())
+    }
+
+    /// `"vnet0"`.
+    pub fn name(&self) -> &str {
+        "vnet0"
+    }
+
+    /// `0`.
+    pub fn id(&self) -> u64 {
+        0
+    }
+
+    /// `true`.
+    pub fn is_default(&self) -> bool {
+        true
+    }
+
+    /// `None`.
+    pub fn parent(&self) -> Option<Vnet> {
+        None
+    }
+
+    /// [`VnetState::Live`].
+    pub fn state(&self) -> VnetState {
+        VnetState::Live
+    }
+
+    /// Runs `f` (vnet0 is always current).
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    pub(crate) fn push_current(&self) -> CurVnetGuard<'_> {
+        CurVnetGuard {
+            _handle: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Always [`Error::Vnet0`]: vnet0 is never destroyed.
+    pub fn destroy(self) -> Result<(), Error> {
+        Err(Error::Vnet0)
+    }
+}
+
+impl fmt::Debug for Vnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vnet").field("name", &"vnet0").finish()
+    }
+}
+
+impl fmt::Display for Vnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("vnet0")
+    }
+}
+
+/// Runs `f` once, for vnet0 (FreeBSD's `VNET_FOREACH` without VIMAGE runs
+/// its body exactly once).
+///
+/// ```
+/// let mut n = 0;
+/// vnet_runtime::vnet_foreach(|_| n += 1);
+/// assert_eq!(n, 1);
+/// ```
+pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
+    f(&vnet0());
+}

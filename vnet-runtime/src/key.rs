@@ -1,0 +1,162 @@
+//! `V_` accessors: the handle a `#[vnet]` static turns into.
+
+use std::marker::PhantomData;
+#[cfg(feature = "vimage")]
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::Vnet;
+
+/// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
+///
+/// Access is closure-scoped, like [`std::thread::LocalKey::with`], so no
+/// reference into an instance can outlive the scope in which it was current.
+///
+/// ```
+/// use std::sync::Mutex;
+///
+/// #[vnet_runtime::vnet]
+/// pub static ROUTES: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+///
+/// let v = vnet_runtime::Vnet::create("router").unwrap();
+/// v.enter(|| V_ROUTES.with(|r| r.lock().unwrap().push(10)));
+/// assert_eq!(V_ROUTES.with_in(&v, |r| r.lock().unwrap().len()), 1);
+/// v.destroy().unwrap();
+/// ```
+pub struct VnetKey<T: 'static> {
+    #[cfg(feature = "vimage")]
+    offset: AtomicUsize,
+    #[cfg(not(feature = "vimage"))]
+    value: T,
+    name: &'static str,
+    _type: PhantomData<fn() -> T>,
+}
+
+#[cfg(feature = "vimage")]
+impl<T> VnetKey<T> {
+    #[doc(hidden)]
+    pub const fn __new(name: &'static str) -> Self {
+        VnetKey {
+            offset: AtomicUsize::new(crate::registry::UNASSIGNED),
+            name,
+            _type: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub const fn __offset_cell(&'static self) -> &'static AtomicUsize {
+        &self.offset
+    }
+
+    /// Calls `f` with this static's value in the current instance.
+    ///
+    /// # Panics
+    /// When no instance is current on this thread; the message names the
+    /// static and how to make an instance current.
+    #[inline(always)]
+    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        let base = crate::context::current_base();
+        if base.is_null() {
+            no_current_vnet(self.name);
+        }
+        let offset = self.offset.load(Relaxed);
+        // SAFETY: a non-null base is the block of an instance on this thread's
+        // context stack, which is neither freed nor dropped while it is there
+        // (it cannot leave the stack during `f` without ending the borrow of
+        // the handle that put it there). Offsets are assigned at boot, before
+        // any instance exists, and lie inside every block, aligned for `T`;
+        // the block holds an initialized `T` there. Values are `Sync`.
+        f(unsafe { &*base.add(offset).cast::<T>() })
+    }
+
+    /// Calls `f` with this static's value in `vnet`, without making it current.
+    ///
+    /// # Panics
+    /// When `vnet` was destroyed.
+    pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
+        let instance = vnet.instance();
+        if instance.state() == crate::VnetState::Destroyed {
+            destroyed_vnet(self.name, instance.name());
+        }
+        let offset = self.offset.load(Relaxed);
+        // SAFETY: the borrowed handle keeps the instance's values alive (they
+        // are dropped only after the last handle is gone); offset as in `with`.
+        f(unsafe { &*instance.base().add(offset).cast::<T>() })
+    }
+}
+
+#[cfg(not(feature = "vimage"))]
+impl<T> VnetKey<T> {
+    #[doc(hidden)]
+    pub const fn __new(name: &'static str, value: T) -> Self {
+        VnetKey {
+            value,
+            name,
+            _type: PhantomData,
+        }
+    }
+
+    /// Calls `f` with the value (with `vimage` off there is one instance and
+    /// the static is a plain global).
+    #[inline(always)]
+    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.value)
+    }
+
+    /// Calls `f` with the value in `vnet` (always vnet0 with `vimage` off).
+    pub fn with_in<R>(&'static self, _vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.value)
+    }
+}
+
+impl<T> VnetKey<T> {
+    /// A copy of the value in the current instance.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static MTU: u32 = 1500;
+    /// assert_eq!(vnet_runtime::vnet0().enter(|| V_MTU.get()), 1500);
+    /// ```
+    #[inline(always)]
+    pub fn get(&'static self) -> T
+    where
+        T: Copy,
+    {
+        self.with(|value| *value)
+    }
+
+    /// The static's name as declared (`MTU` for `V_MTU`).
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static MTU: u32 = 1500;
+    /// assert_eq!(V_MTU.name(), "MTU");
+    /// ```
+    pub fn name(&'static self) -> &'static str {
+        self.name
+    }
+}
+
+impl<T> std::fmt::Debug for VnetKey<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VnetKey").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn no_current_vnet(name: &str) -> ! {
+    panic!(
+        "V_{name} accessed with no current vnet on this thread: make an instance current first, \
+         with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or `vnet_foreach(...)` \
+         (spawned threads and callbacks start with none; use `V_{name}.with_in(&vnet, ...)` to read \
+         a given instance)"
+    )
+}
+
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn destroyed_vnet(name: &str, vnet: &str) -> ! {
+    panic!("V_{name} accessed in vnet `{vnet}`, which was destroyed")
+}
