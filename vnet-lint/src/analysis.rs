@@ -1,0 +1,515 @@
+//! The per-file syntax pass: parse one file and return its globals, its `#[vnet]` statics, its type
+//! definitions and the findings that need no other file (suppressions without a reason, parse errors).
+//!
+//! **Architecture Invariant:** nothing here prints, and the returned facts hold no syn types, so files are
+//! analyzed on any thread and merged afterwards.
+
+use crate::diag::{FileId, Finding};
+use crate::resolve::{TyShape, TypeDef};
+use crate::rules::{self, id, Rule};
+use crate::suppress::Directives;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use std::ops::Range;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Attribute, Ident, Token};
+
+/// Options of the syntax pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Also look into `#[cfg(test)]` code, `#[test]` functions and `macro_rules!` bodies.
+    pub include_tests: bool,
+}
+
+/// A mutable global found in a file, before its type is resolved.
+#[derive(Clone, Debug)]
+pub struct GlobalItem {
+    /// The item's name.
+    pub name: String,
+    /// What kind of global it is.
+    pub kind: GlobalKind,
+    /// The file it is in.
+    pub file: FileId,
+    /// Byte range of the token the diagnostic points at.
+    pub primary: Range<usize>,
+}
+
+/// The kinds of global the rules tell apart.
+#[derive(Clone, Debug)]
+pub enum GlobalKind {
+    /// `static mut NAME: T`.
+    StaticMut,
+    /// `static NAME: T`, reported when `ty` has interior mutability.
+    Static {
+        /// The declared type.
+        ty: TyShape,
+    },
+    /// `static ref NAME: T` inside `lazy_static!`.
+    LazyStatic,
+    /// `static NAME: T` inside `thread_local!`.
+    ThreadLocal,
+}
+
+impl GlobalKind {
+    /// The rule that reports this kind.
+    pub fn rule(&self) -> &'static Rule {
+        match self {
+            GlobalKind::StaticMut => id::STATIC_MUT,
+            GlobalKind::Static { .. } => id::INTERIOR_MUTABLE_STATIC,
+            GlobalKind::LazyStatic => id::LAZY_STATIC_GLOBAL,
+            GlobalKind::ThreadLocal => id::THREAD_LOCAL_GLOBAL,
+        }
+    }
+}
+
+/// A `#[vnet]` static: already per instance, listed by `cargo vnet-lint list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VnetStatic {
+    /// The static's name.
+    pub name: String,
+    /// Inline `mod` blocks around it, outermost first.
+    pub inline_modules: Vec<String>,
+    /// One-based line of the name.
+    pub line: usize,
+    /// One-based column of the name.
+    pub column: usize,
+}
+
+/// Everything the syntax pass learned about one file.
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    /// Mutable globals that are not suppressed.
+    pub globals: Vec<GlobalItem>,
+    /// `#[vnet]` statics.
+    pub vnet_statics: Vec<VnetStatic>,
+    /// Type aliases and struct, enum and union definitions, by name.
+    pub typedefs: Vec<(String, TypeDef)>,
+    /// Findings that need no other file.
+    pub findings: Vec<Finding>,
+}
+
+/// Parses `text` (file `file`) and collects its facts. Never panics on any input; a file that does not
+/// parse yields a `parse-error` finding. Call on a thread with a large stack (see `engine`).
+pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
+    let mut facts = FileFacts::default();
+    if let Some(at) = crate::prefilter::too_deep(text.as_bytes()) {
+        facts.findings.push(
+            Finding::new(id::PARSE_ERROR, file, at..at + 1, "this file nests deeper than the lint parses")
+                .with_label(format!("more than {} levels deep here", crate::prefilter::MAX_NESTING))
+                .with_note("the file is skipped so that parsing it cannot exhaust the stack"),
+        );
+        return facts;
+    }
+    let syntax = match syn::parse_file(text) {
+        Ok(syntax) => syntax,
+        Err(error) => {
+            let span = byte_range(error.span());
+            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
+            facts.findings.push(
+                Finding::new(id::PARSE_ERROR, file, span, "this file is not valid Rust")
+                    .with_label(error.to_string()),
+            );
+            return facts;
+        }
+    };
+    let directives = Directives::scan(text);
+    for directive in directives.without_reason() {
+        facts.findings.push(rules::globals::suppression_without_reason::finding(
+            file,
+            directive.span.clone(),
+            "allow comment",
+        ));
+    }
+    let mut collector = Collector { file, options, directives: &directives, modules: Vec::new(), facts };
+    collector.visit_file(&syntax);
+    collector.facts
+}
+
+/// Parses only the type definitions of `text`, for resolving names used by statics in other files.
+pub fn typedefs(text: &str) -> Vec<(String, TypeDef)> {
+    if crate::prefilter::too_deep(text.as_bytes()).is_some() {
+        return Vec::new();
+    }
+    let Ok(syntax) = syn::parse_file(text) else { return Vec::new() };
+    let directives = Directives::default();
+    let facts = FileFacts::default();
+    let options = Options { include_tests: true };
+    let mut collector = Collector { file: 0, options, directives: &directives, modules: Vec::new(), facts };
+    collector.visit_file(&syntax);
+    collector.facts.typedefs
+}
+
+/// The byte range of a span in its file.
+fn byte_range(span: Span) -> Range<usize> {
+    span.byte_range()
+}
+
+/// How deep the lint looks into nested macro invocations whose bodies are items.
+const MAX_MACRO_DEPTH: usize = 8;
+
+struct Collector<'a> {
+    file: FileId,
+    options: Options,
+    directives: &'a Directives,
+    modules: Vec<String>,
+    facts: FileFacts,
+}
+
+/// How an item is marked by its attributes.
+enum Marker {
+    None,
+    Vnet,
+    Global,
+}
+
+impl Collector<'_> {
+    /// Reads `#[vnet]` and `#[global(reason = "…")]` markers; reports a global marker with no reason.
+    fn marker(&mut self, attrs: &[Attribute]) -> Marker {
+        for attr in attrs {
+            match last_segment(attr.path()).as_deref() {
+                Some("vnet") => return Marker::Vnet,
+                Some("global") => {
+                    if !has_reason(attr) {
+                        let what = "process-wide marker";
+                        self.facts.findings.push(rules::globals::suppression_without_reason::finding(
+                            self.file,
+                            byte_range(attr.span()),
+                            what,
+                        ));
+                    }
+                    return Marker::Global;
+                }
+                _ => {}
+            }
+        }
+        Marker::None
+    }
+
+    /// Whether code under these attributes is test-only and tests are not included.
+    fn skip_as_test(&self, attrs: &[Attribute]) -> bool {
+        !self.options.include_tests && attrs.iter().any(is_test_attr)
+    }
+
+    /// Records a global unless an allow comment above `start_line` names its rule.
+    fn push_global(&mut self, name: String, kind: GlobalKind, primary: Span, start_line: usize) {
+        if self.directives.allows(start_line, kind.rule()) {
+            return;
+        }
+        self.facts.globals.push(GlobalItem { name, kind, file: self.file, primary: byte_range(primary) });
+    }
+
+    fn static_item(&mut self, item: &syn::ItemStatic, outer_marked: bool) {
+        let marker = self.marker(&item.attrs);
+        let name = item.ident.to_string();
+        match marker {
+            Marker::Vnet => {
+                let start = item.ident.span().start();
+                self.facts.vnet_statics.push(VnetStatic {
+                    name,
+                    inline_modules: self.modules.clone(),
+                    line: start.line,
+                    column: start.column + 1,
+                });
+                return;
+            }
+            Marker::Global => return,
+            Marker::None if outer_marked => return,
+            Marker::None => {}
+        }
+        let start_line = item.span().start().line;
+        match &item.mutability {
+            syn::StaticMutability::Mut(mut_token) => {
+                self.push_global(name, GlobalKind::StaticMut, mut_token.span, start_line)
+            }
+            _ => {
+                let kind = GlobalKind::Static { ty: TyShape::of(&item.ty) };
+                self.push_global(name, kind, item.ty.span(), start_line);
+            }
+        }
+    }
+
+    fn macro_invocation(&mut self, attrs: &[Attribute], mac: &syn::Macro, depth: usize) {
+        if self.skip_as_test(attrs) {
+            return;
+        }
+        let outer_marked = !matches!(self.marker(attrs), Marker::None);
+        match last_segment(&mac.path).as_deref() {
+            Some("lazy_static") => self.macro_statics(mac, GlobalKind::LazyStatic, outer_marked),
+            Some("thread_local") => self.macro_statics(mac, GlobalKind::ThreadLocal, outer_marked),
+            Some("macro_rules") => {
+                if self.options.include_tests {
+                    self.macro_rules_body(mac.tokens.clone());
+                }
+            }
+            _ if depth < MAX_MACRO_DEPTH => self.item_body(mac.tokens.clone(), depth + 1),
+            _ => {}
+        }
+    }
+
+    /// Items declared inside `lazy_static!` or `thread_local!`.
+    fn macro_statics(&mut self, mac: &syn::Macro, kind: GlobalKind, outer_marked: bool) {
+        let with_ref = matches!(kind, GlobalKind::LazyStatic);
+        let parser = |input: ParseStream| parse_macro_statics(input, with_ref);
+        let Ok(statics) = parser.parse2(mac.tokens.clone()) else { return };
+        for declared in statics {
+            if !matches!(self.marker(&declared.attrs), Marker::None) || outer_marked {
+                continue;
+            }
+            if self.skip_as_test(&declared.attrs) {
+                continue;
+            }
+            let start_line = declared.start.start().line;
+            self.push_global(declared.name.to_string(), kind.clone(), declared.name.span(), start_line);
+        }
+    }
+
+    /// The body of a macro invocation: visited as items when it parses as items (`cfg_if!`-style macros
+    /// are handled by trying each braced group), ignored otherwise.
+    fn item_body(&mut self, tokens: TokenStream, depth: usize) {
+        let parser = |input: ParseStream| {
+            let mut items = Vec::new();
+            input.call(Attribute::parse_inner)?;
+            while !input.is_empty() {
+                items.push(input.parse::<syn::Item>()?);
+            }
+            Ok(items)
+        };
+        match parser.parse2(tokens.clone()) {
+            Ok(items) => {
+                for item in &items {
+                    self.item_at_depth(item, depth);
+                }
+            }
+            Err(_) if depth < MAX_MACRO_DEPTH => {
+                for tree in tokens {
+                    if let TokenTree::Group(group) = tree {
+                        if group.delimiter() == Delimiter::Brace {
+                            self.item_body(group.stream(), depth + 1);
+                        }
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn item_at_depth(&mut self, item: &syn::Item, depth: usize) {
+        match item {
+            syn::Item::Macro(mac) => self.macro_invocation(&mac.attrs, &mac.mac, depth),
+            other => self.visit_item(other),
+        }
+    }
+
+    /// Statics written in `macro_rules!` bodies (only with `--include-tests`): `static mut` always, plain
+    /// statics when their type parses without metavariables.
+    fn macro_rules_body(&mut self, tokens: TokenStream) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
+            match tree {
+                TokenTree::Group(group) => self.macro_rules_body(group.stream()),
+                TokenTree::Ident(ident) if ident == "static" => {
+                    let after_quote = i > 0 && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
+                    if !after_quote {
+                        self.macro_rules_static(ident, &trees[i + 1..]);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn macro_rules_static(&mut self, static_token: &Ident, rest: &[TokenTree]) {
+        let mut rest = rest.iter().peekable();
+        let mut mut_span = None;
+        if let Some(TokenTree::Ident(ident)) = rest.peek() {
+            if ident == "mut" {
+                mut_span = Some(ident.span());
+                rest.next();
+            }
+        }
+        let name = match (rest.next(), rest.peek()) {
+            (Some(TokenTree::Punct(dollar)), Some(TokenTree::Ident(var))) if dollar.as_char() == '$' => {
+                let name = format!("${var}");
+                rest.next();
+                name
+            }
+            (Some(TokenTree::Ident(ident)), _) => ident.to_string(),
+            _ => return,
+        };
+        if !matches!(rest.next(), Some(TokenTree::Punct(colon)) if colon.as_char() == ':') {
+            return;
+        }
+        let start_line = static_token.span().start().line;
+        if let Some(span) = mut_span {
+            self.push_global(name, GlobalKind::StaticMut, span, start_line);
+            return;
+        }
+        let ty_tokens: TokenStream = rest
+            .take_while(|tree| !matches!(tree, TokenTree::Punct(p) if p.as_char() == '=' || p.as_char() == ';'))
+            .cloned()
+            .collect();
+        if let Ok(ty) = syn::parse2::<syn::Type>(ty_tokens) {
+            self.push_global(name, GlobalKind::Static { ty: TyShape::of(&ty) }, ty.span(), start_line);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector<'_> {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        if self.skip_as_test(item_attrs(item)) {
+            return;
+        }
+        match item {
+            syn::Item::Static(item) => {
+                self.static_item(item, false);
+                syn::visit::visit_expr(self, &item.expr);
+            }
+            syn::Item::Macro(mac) => self.macro_invocation(&mac.attrs, &mac.mac, 0),
+            syn::Item::Mod(module) => {
+                self.modules.push(module.ident.to_string());
+                syn::visit::visit_item_mod(self, module);
+                self.modules.pop();
+            }
+            syn::Item::Type(alias) => {
+                self.facts.typedefs.push((alias.ident.to_string(), TypeDef::Alias(TyShape::of(&alias.ty))));
+            }
+            syn::Item::Struct(def) => {
+                let fields = def.fields.iter().map(|field| TyShape::of(&field.ty)).collect();
+                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+                syn::visit::visit_item_struct(self, def);
+            }
+            syn::Item::Enum(def) => {
+                let fields = def.variants.iter().flat_map(|v| &v.fields).map(|f| TyShape::of(&f.ty)).collect();
+                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+                syn::visit::visit_item_enum(self, def);
+            }
+            syn::Item::Union(def) => {
+                let fields = def.fields.named.iter().map(|field| TyShape::of(&field.ty)).collect();
+                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+            }
+            other => syn::visit::visit_item(self, other),
+        }
+    }
+
+    fn visit_impl_item_fn(&mut self, function: &'ast syn::ImplItemFn) {
+        if !self.skip_as_test(&function.attrs) {
+            syn::visit::visit_impl_item_fn(self, function);
+        }
+    }
+
+    fn visit_trait_item_fn(&mut self, function: &'ast syn::TraitItemFn) {
+        if !self.skip_as_test(&function.attrs) {
+            syn::visit::visit_trait_item_fn(self, function);
+        }
+    }
+
+    fn visit_stmt_macro(&mut self, stmt: &'ast syn::StmtMacro) {
+        self.macro_invocation(&stmt.attrs, &stmt.mac, 0);
+    }
+}
+
+/// The attributes of any item.
+fn item_attrs(item: &syn::Item) -> &[Attribute] {
+    use syn::Item;
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+fn last_segment(path: &syn::Path) -> Option<String> {
+    path.segments.last().map(|segment| segment.ident.to_string())
+}
+
+/// `#[test]`, `#[tokio::test]` and the like, or a `cfg` that requires `test` (`#[cfg(test)]`,
+/// `#[cfg(all(test, unix))]`, but not `#[cfg(not(test))]`).
+fn is_test_attr(attr: &Attribute) -> bool {
+    match last_segment(attr.path()).as_deref() {
+        Some("test") => true,
+        Some("cfg") if attr.path().is_ident("cfg") => match &attr.meta {
+            syn::Meta::List(list) => cfg_requires_test(list.tokens.clone()),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn cfg_requires_test(tokens: TokenStream) -> bool {
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        match tree {
+            TokenTree::Ident(ident) if ident == "not" => {
+                trees.next();
+            }
+            TokenTree::Ident(ident) if ident == "test" => return true,
+            TokenTree::Group(group) if cfg_requires_test(group.stream()) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether a `#[global(…)]` marker says `reason = "non-empty"`.
+fn has_reason(attr: &Attribute) -> bool {
+    let mut reason = false;
+    if let syn::Meta::List(_) = &attr.meta {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("reason") {
+                let value: syn::LitStr = meta.value()?.parse()?;
+                reason = !value.value().trim().is_empty();
+            } else if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        });
+    }
+    reason
+}
+
+/// A `static` declared inside `lazy_static!` or `thread_local!`.
+struct MacroStatic {
+    attrs: Vec<Attribute>,
+    start: Span,
+    name: Ident,
+}
+
+/// Parses `[attrs] [vis] static [ref] NAME: TYPE = INIT;` repeated; the initializer is skipped.
+fn parse_macro_statics(input: ParseStream, with_ref: bool) -> syn::Result<Vec<MacroStatic>> {
+    let mut statics = Vec::new();
+    while !input.is_empty() {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let start = attrs.first().map_or_else(|| input.span(), |attr| attr.pound_token.span);
+        input.parse::<syn::Visibility>()?;
+        input.parse::<Token![static]>()?;
+        if with_ref {
+            input.parse::<Token![ref]>()?;
+        }
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        input.parse::<syn::Type>()?;
+        input.parse::<Token![=]>()?;
+        while !input.is_empty() && !input.peek(Token![;]) {
+            input.parse::<TokenTree>()?;
+        }
+        if !input.is_empty() {
+            input.parse::<Token![;]>()?;
+        }
+        statics.push(MacroStatic { attrs, start, name });
+    }
+    Ok(statics)
+}

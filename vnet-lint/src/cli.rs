@@ -1,0 +1,274 @@
+//! The command line: `check` (the default), `list` and `explain`. Parses arguments, builds the run's
+//! options, prints through `emit`, and returns the exit status, decided once from the report.
+
+use crate::config::{self, Scoped};
+use crate::diag::Report;
+use crate::emit::{self, Format};
+use crate::engine::{self, Options};
+use crate::rules::{self, Level, RULES};
+use crate::workspace::{self, Selection, SourceRoot};
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Finds mutable globals that are not per instance (`#[vnet]`), for porting code to vnet.
+#[derive(Debug, Parser)]
+#[command(name = "cargo-vnet-lint", bin_name = "cargo vnet-lint", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `check` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Arguments of `check`, when no subcommand is named.
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// Subcommands. Future families add theirs here (`order`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report unvirtualized globals (the default).
+    Check(CheckArgs),
+    /// List every `#[vnet]` static: name, module path, file:line.
+    List(ListArgs),
+    /// Print a rule's documentation; without a rule, list all rules.
+    Explain(ExplainArgs),
+}
+
+/// Which sources to read.
+#[derive(Debug, Args, Default)]
+pub struct SourceArgs {
+    /// Files or directories to lint; without any, the package or workspace around the current directory.
+    pub paths: Vec<PathBuf>,
+    /// Path to Cargo.toml (when no paths are given).
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Package to lint (repeatable; when no paths are given).
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Lint every workspace member (when no paths are given).
+    #[arg(long)]
+    pub workspace: bool,
+    /// Also check `#[cfg(test)]` code, `#[test]` functions, `tests/` and `benches/`, and `macro_rules!` bodies.
+    #[arg(long)]
+    pub include_tests: bool,
+    /// Read configuration from this file instead of discovering `vnet-lint.toml` or Cargo metadata.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Files larger than this many bytes are reported instead of parsed.
+    #[arg(long, value_name = "BYTES", default_value_t = engine::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+    /// Number of worker threads (default: one per core).
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// `check` arguments.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// Which sources to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FMT")]
+    pub message_format: Format,
+    /// Report RULE (code or name) as an error (repeatable).
+    #[arg(short = 'D', long, value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// Report RULE as a warning (repeatable).
+    #[arg(short = 'W', long, value_name = "RULE")]
+    pub warn: Vec<String>,
+    /// Do not report RULE (repeatable). When a rule is named twice, deny beats warn beats allow.
+    #[arg(short = 'A', long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// `list` arguments.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Which sources to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format: `human` or `json`.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human, value_name = "FMT")]
+    pub message_format: ListFormat,
+}
+
+/// `list --message-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// `NAME  MODULE  FILE:LINE` lines.
+    Human,
+    /// One JSON object per static.
+    Json,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Rule code (`VN102`) or name (`interior-mutable-static`).
+    pub rule: Option<String>,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when standard output is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// Runs the parsed command line and returns the exit status (0 clean, 1 findings, 2 input problems).
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        None => check(cli.check),
+        Some(Command::Check(args)) => check(args),
+        Some(Command::List(args)) => list(args),
+        Some(Command::Explain(args)) => explain(args),
+    }
+}
+
+/// Resolves the sources to paths, crate roots and configurations.
+fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Scoped>)> {
+    let (paths, roots) = if source.paths.is_empty() {
+        let selection = Selection {
+            manifest_path: source.manifest_path.clone(),
+            packages: source.package.clone(),
+            workspace: source.workspace,
+        };
+        let roots = workspace::discover(&selection, source.include_tests)?;
+        (roots.iter().map(|root| root.dir.clone()).collect(), roots)
+    } else {
+        if source.manifest_path.is_some() || !source.package.is_empty() || source.workspace {
+            bail!("give either paths or --manifest-path/--package/--workspace, not both");
+        }
+        (source.paths.clone(), Vec::new())
+    };
+    let mut configs = Vec::new();
+    if let Some(file) = &source.config {
+        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let root = config::normalize(file.parent().unwrap_or(std::path::Path::new(".")));
+        configs.push(config::parse(&text, file, &root)?);
+    } else {
+        let starts: Vec<PathBuf> = if roots.is_empty() {
+            paths.iter().map(|p| if p.is_dir() { p.clone() } else { p.parent().map(PathBuf::from).unwrap_or_default() }).collect()
+        } else {
+            roots.iter().map(|root| root.package_dir.clone()).collect()
+        };
+        for start in starts {
+            if let Some(found) = config::discover(&start)? {
+                if !configs.iter().any(|c: &Scoped| c.source == found.source) {
+                    configs.push(found);
+                }
+            }
+        }
+    }
+    Ok((paths, roots, configs))
+}
+
+fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
+    Options {
+        include_tests: source.include_tests,
+        max_file_size: source.max_file_size,
+        jobs: source.jobs,
+        levels: Vec::new(),
+        configs,
+    }
+}
+
+fn level_overrides(args: &CheckArgs) -> Result<Vec<(&'static rules::Rule, Level)>> {
+    let mut levels = Vec::new();
+    for (names, level) in [(&args.allow, Level::Allow), (&args.warn, Level::Warn), (&args.deny, Level::Deny)] {
+        for name in names {
+            match rules::find(name) {
+                Some(rule) => levels.push((rule, level)),
+                None => bail!("unknown rule `{name}`; `cargo vnet-lint explain` lists the rules"),
+            }
+        }
+    }
+    Ok(levels)
+}
+
+fn check(args: CheckArgs) -> Result<u8> {
+    let levels = level_overrides(&args)?;
+    let (paths, _roots, configs) = prepare(&args.source)?;
+    let mut options = options(&args.source, configs);
+    options.levels = levels;
+    let report = engine::check_paths(&paths, &options);
+    print_report(&report, args.message_format, args.color)?;
+    Ok(report.exit_code() as u8)
+}
+
+/// Prints `report` in `format` to standard output.
+pub fn print_report(report: &Report, format: Format, color: Color) -> Result<()> {
+    let stdout = std::io::stdout();
+    match format {
+        Format::Human => {
+            let choice = match color {
+                Color::Always => ColorChoice::Always,
+                Color::Never => ColorChoice::Never,
+                Color::Auto if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Auto,
+                Color::Auto => ColorChoice::Never,
+            };
+            let stream = StandardStream::stdout(choice);
+            let mut lock = stream.lock();
+            emit::human::render(report, &mut lock)?;
+        }
+        Format::Json => emit::json::render(report, &mut stdout.lock())?,
+        Format::Sarif => emit::sarif::render(report, &mut stdout.lock())?,
+        Format::Cargo => emit::cargo::render(report, &mut stdout.lock())?,
+    }
+    Ok(())
+}
+
+fn list(args: ListArgs) -> Result<u8> {
+    let (paths, roots, configs) = prepare(&args.source)?;
+    let options = options(&args.source, configs);
+    let (listed, report) = engine::list_paths(&paths, &roots, &options);
+    let mut out = std::io::stdout().lock();
+    match args.message_format {
+        ListFormat::Human => {
+            for item in &listed {
+                writeln!(out, "{}\t{}\t{}:{}", item.name, item.module, item.file, item.line)?;
+            }
+            drop(out);
+            if !report.diagnostics.is_empty() {
+                print_report(&report, Format::Human, Color::Auto)?;
+            }
+        }
+        ListFormat::Json => {
+            for item in &listed {
+                writeln!(out, "{}", serde_json::to_string(item)?)?;
+            }
+            emit::json::render(&report, &mut out)?;
+        }
+    }
+    Ok(report.exit_code() as u8)
+}
+
+fn explain(args: ExplainArgs) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match args.rule {
+        None => {
+            for rule in RULES {
+                writeln!(out, "{}  {:<28} {:<6} {}", rule.code, rule.name, rule.default_level.to_string(), rule.summary)?;
+            }
+        }
+        Some(name) => match rules::find(&name) {
+            Some(rule) => {
+                writeln!(out, "# {} {} (default: {}, since {})\n", rule.code, rule.name, rule.default_level, rule.since)?;
+                write!(out, "{}", rule.doc_text())?;
+            }
+            None => bail!("unknown rule `{name}`; `cargo vnet-lint explain` lists the rules"),
+        },
+    }
+    Ok(0)
+}

@@ -1,0 +1,88 @@
+//! `--message-format sarif`: one SARIF 2.1.0 log, with every rule's metadata.
+
+use crate::diag::{Report, Severity};
+use crate::rules::{Level, RULES};
+use serde_json::{json, Value};
+use std::io::{self, Write};
+
+/// The SARIF schema this output follows.
+pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// The SARIF log of `report`.
+pub fn to_sarif(report: &Report) -> Value {
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": { "text": rule.summary },
+                "fullDescription": { "text": rule.summary },
+                "help": { "text": rule.doc_text(), "markdown": rule.doc_text() },
+                "defaultConfiguration": {
+                    "level": match rule.default_level { Level::Deny => "error", Level::Warn => "warning", Level::Allow => "none" },
+                    "enabled": rule.default_level != Level::Allow,
+                },
+                "properties": { "since": rule.since },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .map(|diagnostic| {
+            let finding = &diagnostic.finding;
+            let index = RULES.iter().position(|rule| rule.code == finding.rule.code);
+            let mut text = finding.message.clone();
+            if let Some(help) = &finding.help {
+                text.push_str("\nhelp: ");
+                text.push_str(help);
+            }
+            let mut location = json!({
+                "physicalLocation": { "artifactLocation": { "uri": report.db.get(finding.file).name } }
+            });
+            if let Some((start, end)) = super::positions(&report.db, diagnostic) {
+                location["physicalLocation"]["region"] = json!({
+                    "startLine": start.line,
+                    "startColumn": start.column,
+                    "endLine": end.line,
+                    "endColumn": end.column,
+                });
+            }
+            json!({
+                "ruleId": finding.rule.code,
+                "ruleIndex": index,
+                "level": level(diagnostic.severity),
+                "message": { "text": text },
+                "locations": [location],
+            })
+        })
+        .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "vnet-lint",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://example.invalid/vnet",
+                "rules": rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+/// Writes the SARIF log, pretty-printed.
+pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_sarif(report))?;
+    writeln!(out)
+}

@@ -1,0 +1,373 @@
+//! The run: read files in parallel, skip those that cannot matter, parse the rest, resolve types across
+//! the crate, apply suppressions, paths and levels, and return one [`Report`].
+
+use crate::analysis::{self, FileFacts, GlobalItem, VnetStatic};
+use crate::config::Scoped;
+use crate::diag::{severity_for, Diagnostic, FileId, Finding, Report, SourceDb};
+use crate::resolve::TypeTable;
+use crate::rules::{globals, id, Family, Level, Rule};
+use crate::walk::Walked;
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Options of a run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Also check test code and `macro_rules!` bodies.
+    pub include_tests: bool,
+    /// Files larger than this are reported, not parsed.
+    pub max_file_size: u64,
+    /// Worker threads; `None` uses one per core.
+    pub jobs: Option<usize>,
+    /// Level overrides from the command line, in the order given; later ones win.
+    pub levels: Vec<(&'static Rule, Level)>,
+    /// Configurations, each applying to the files below its root (the nearest wins).
+    pub configs: Vec<Scoped>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { include_tests: false, max_file_size: DEFAULT_MAX_FILE_SIZE, jobs: None, levels: Vec::new(), configs: Vec::new() }
+    }
+}
+
+/// 32 MiB: larger `.rs` files are generated tables, not code to port.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 32 << 20;
+
+/// Stack of each worker thread: parsing recurses, and the nesting check keeps it below this.
+const WORKER_STACK: usize = 64 << 20;
+
+/// What reading and parsing one file produced.
+#[derive(Default)]
+struct FileOutcome {
+    text: Option<String>,
+    facts: Option<FileFacts>,
+    /// Files this one declares as `#[cfg(test)] mod name;`.
+    test_children: Vec<PathBuf>,
+    analyzed: bool,
+}
+
+/// Everything the parallel stage learned about the files.
+pub struct Analysis {
+    /// The files, indexed by [`FileId`].
+    pub files: Vec<PathBuf>,
+    /// Findings, unsuppressed, before levels are applied.
+    pub findings: Vec<Finding>,
+    /// `#[vnet]` statics with the file they are in.
+    pub vnet_statics: Vec<(FileId, VnetStatic)>,
+    texts: Vec<Option<String>>,
+}
+
+/// Runs the analyses over the walked files.
+pub fn analyze(walked: Walked, options: &Options) -> Analysis {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .stack_size(WORKER_STACK)
+        .thread_name(|i| format!("vnet-lint-{i}"))
+        .build();
+    match pool {
+        Ok(pool) => pool.install(|| analyze_in_pool(walked, options)),
+        Err(_) => analyze_in_pool(walked, options),
+    }
+}
+
+fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
+    let files = walked.files;
+    let syntax_options = analysis::Options { include_tests: options.include_tests };
+    let outcomes: Vec<Result<FileOutcome, Finding>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(file, path)| read_and_analyze(file, path, options.max_file_size, syntax_options))
+        .collect();
+
+    let mut findings = Vec::new();
+    let mut texts = Vec::with_capacity(files.len());
+    let mut all_facts = Vec::new();
+    let mut test_files = HashSet::new();
+    let mut unanalyzed = Vec::new();
+    for (file, outcome) in outcomes.into_iter().enumerate() {
+        match outcome {
+            Err(finding) => {
+                findings.push(finding);
+                texts.push(None);
+            }
+            Ok(outcome) => {
+                if !outcome.analyzed {
+                    unanalyzed.push(file);
+                }
+                test_files.extend(outcome.test_children);
+                if let Some(facts) = outcome.facts {
+                    all_facts.push((file, facts));
+                }
+                texts.push(outcome.text);
+            }
+        }
+    }
+
+    let mut types = TypeTable::default();
+    let mut globals = Vec::new();
+    let mut vnet_statics = Vec::new();
+    for (file, facts) in all_facts {
+        let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
+        for (name, def) in facts.typedefs {
+            types.insert(name, def);
+        }
+        if test_only {
+            continue;
+        }
+        findings.extend(facts.findings);
+        globals.extend(facts.globals);
+        vnet_statics.extend(facts.vnet_statics.into_iter().map(|s| (file, s)));
+    }
+    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts);
+    for item in &globals {
+        if let Some(finding) = check_global(item, &types) {
+            findings.push(finding);
+        }
+    }
+    Analysis { files, findings, vnet_statics, texts }
+}
+
+/// Each globals rule in turn; the first that reports wins.
+fn check_global(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
+    globals::static_mut::check(item)
+        .or_else(|| globals::interior_mutable_static::check(item, types))
+        .or_else(|| globals::lazy_static_global::check(item))
+        .or_else(|| globals::thread_local_global::check(item))
+}
+
+/// Looks for the definitions of names used by statics in files the prefilter skipped, a few rounds deep.
+fn resolve_elsewhere(types: &mut TypeTable, globals: &[GlobalItem], unanalyzed: &[FileId], texts: &[Option<String>]) {
+    let shapes = || {
+        globals.iter().filter_map(|g| match &g.kind {
+            analysis::GlobalKind::Static { ty } => Some(ty),
+            _ => None,
+        })
+    };
+    let mut searched = HashSet::new();
+    let mut parsed = HashSet::new();
+    for _round in 0..4 {
+        let wanted: Vec<String> = types.unresolved(shapes()).into_iter().filter(|n| searched.insert(n.clone())).collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let finders: Vec<_> = wanted.iter().map(|name| memchr::memmem::Finder::new(name.as_bytes())).collect();
+        let candidates: Vec<FileId> = unanalyzed
+            .iter()
+            .copied()
+            .filter(|file| !parsed.contains(file))
+            .filter(|&file| {
+                texts[file].as_deref().is_some_and(|text| finders.iter().any(|f| f.find(text.as_bytes()).is_some()))
+            })
+            .collect();
+        parsed.extend(candidates.iter().copied());
+        let defs: Vec<_> = candidates
+            .par_iter()
+            .flat_map_iter(|&file| analysis::typedefs(texts[file].as_deref().unwrap_or_default()))
+            .collect();
+        for (name, def) in defs {
+            types.insert(name, def);
+        }
+    }
+}
+
+fn read_and_analyze(
+    file: FileId,
+    path: &Path,
+    max_size: u64,
+    options: analysis::Options,
+) -> Result<FileOutcome, Finding> {
+    let io_error = |message: String| Finding::new(id::IO_ERROR, file, None, message);
+    let shown = crate::diag::display_path(path);
+    let meta = std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
+    if meta.len() > max_size {
+        return Err(io_error(format!(
+            "`{shown}` is {} bytes, larger than the {} bytes the lint parses",
+            meta.len(),
+            max_size
+        ))
+        .with_help("raise the limit with `--max-file-size BYTES`, or leave generated files out"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        io_error(format!("`{shown}` is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    })?;
+    let test_children = test_module_files(path, &text);
+    if !crate::prefilter::may_contain_globals(text.as_bytes()) {
+        return Ok(FileOutcome { text: Some(text), facts: None, test_children, analyzed: false });
+    }
+    let facts = analysis::analyze(file, &text, options);
+    Ok(FileOutcome { text: Some(text), facts: Some(facts), test_children, analyzed: true })
+}
+
+/// Paths of the files declared by `#[cfg(test)] mod name;` in `text` (file `path`).
+fn test_module_files(path: &Path, text: &str) -> Vec<PathBuf> {
+    if memchr::memmem::find(text.as_bytes(), b"cfg(test)").is_none() {
+        return Vec::new();
+    }
+    let Some(dir) = path.parent() else { return Vec::new() };
+    let owns_dir = path.file_name().is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
+    let base = if owns_dir { dir.to_path_buf() } else { dir.join(path.file_stem().unwrap_or_default()) };
+    let mut out = Vec::new();
+    let mut after_cfg_test = false;
+    for line in text.lines().map(str::trim) {
+        let (cfg_here, rest) = match line.strip_prefix("#[cfg(test)]") {
+            Some(rest) => (true, rest.trim()),
+            None => (false, line),
+        };
+        let rest = rest.strip_prefix("pub(crate) ").or_else(|| rest.strip_prefix("pub ")).unwrap_or(rest);
+        if let Some(name) = rest.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
+            if after_cfg_test || cfg_here {
+                let name = name.trim();
+                out.push(base.join(format!("{name}.rs")));
+                out.push(base.join(name).join("mod.rs"));
+            }
+        }
+        if !line.is_empty() && !line.starts_with("#[") && !line.starts_with("//") {
+            after_cfg_test = false;
+        }
+        if cfg_here {
+            after_cfg_test = true;
+        }
+    }
+    out
+}
+
+fn is_test_file(path: &Path, test_files: &HashSet<PathBuf>) -> bool {
+    !test_files.is_empty() && test_files.contains(path)
+}
+
+/// Turns the analysis into a report: drops findings in paths that stay global, applies levels (command
+/// line over configuration over defaults), sorts, and loads the text of files that diagnostics point into.
+pub fn report(analysis: Analysis, walk_errors: Vec<(PathBuf, String)>, options: &Options) -> Report {
+    let Analysis { files, findings, texts, .. } = analysis;
+    let scoped: Vec<Option<&Scoped>> = files.iter().map(|path| nearest_config(&options.configs, path)).collect();
+    let mut diagnostics = Vec::new();
+    for finding in findings {
+        let config = scoped.get(finding.file).copied().flatten();
+        let rule = finding.rule;
+        if rule.family == Family::Globals && config.is_some_and(|c| !c.checks_globals(&crate::config::normalize(&files[finding.file]))) {
+            continue;
+        }
+        let level = if rule.family == Family::Input {
+            Level::Deny
+        } else {
+            options
+                .levels
+                .iter()
+                .rev()
+                .find(|(r, _)| r.code == rule.code)
+                .map(|&(_, level)| level)
+                .or_else(|| config.and_then(|c| c.level(rule)))
+                .unwrap_or(rule.default_level)
+        };
+        if let Some(severity) = severity_for(level) {
+            diagnostics.push(Diagnostic { finding, severity });
+        }
+    }
+
+    let mut db = SourceDb::default();
+    let pointed: HashSet<FileId> = diagnostics.iter().filter(|d| d.finding.span.is_some()).map(|d| d.finding.file).collect();
+    let files_checked = files.len();
+    for (file, (path, text)) in files.into_iter().zip(texts).enumerate() {
+        let text = if pointed.contains(&file) { text.unwrap_or_default() } else { String::new() };
+        db.add(path, text);
+    }
+    for (path, message) in walk_errors {
+        let file = db.add(path, String::new());
+        let finding = Finding::new(id::IO_ERROR, file, None, message);
+        diagnostics.push(Diagnostic { finding, severity: crate::diag::Severity::Error });
+    }
+    diagnostics.sort_by(|a, b| {
+        let key = |d: &Diagnostic| (db.get(d.finding.file).name.clone(), d.finding.span.as_ref().map(|s| s.start), d.finding.rule.code);
+        key(a).cmp(&key(b))
+    });
+    Report { diagnostics, db, files_checked }
+}
+
+fn nearest_config<'a>(configs: &'a [Scoped], path: &Path) -> Option<&'a Scoped> {
+    let path = crate::config::normalize(path);
+    configs.iter().filter(|c| path.starts_with(&c.root)).max_by_key(|c| c.root.components().count())
+}
+
+/// Lints `paths` (files or directories) with `options`.
+pub fn check_paths(paths: &[PathBuf], options: &Options) -> Report {
+    let walked = crate::walk::collect(paths, options.include_tests);
+    let errors = std::mem::take(&mut Vec::from_iter(walked.errors.iter().cloned()));
+    let walked = Walked { files: walked.files, errors: Vec::new() };
+    let analysis = analyze(walked, options);
+    report(analysis, errors, options)
+}
+
+/// Lints one source text as if it were the file `name`; for tests and benchmarks.
+pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
+    let syntax_options = analysis::Options { include_tests: options.include_tests };
+    let facts = analysis::analyze(0, text, syntax_options);
+    let mut types = TypeTable::default();
+    for (name, def) in facts.typedefs {
+        types.insert(name, def);
+    }
+    let mut findings = facts.findings;
+    findings.extend(facts.globals.iter().filter_map(|item| check_global(item, &types)));
+    let analysis = Analysis {
+        files: vec![PathBuf::from(name)],
+        findings,
+        vnet_statics: Vec::new(),
+        texts: vec![Some(text.to_owned())],
+    };
+    report(analysis, Vec::new(), options)
+}
+
+/// The `#[vnet]` statics under `paths`, with the module path and file of each.
+pub fn list_paths(paths: &[PathBuf], roots: &[crate::workspace::SourceRoot], options: &Options) -> (Vec<Listed>, Report) {
+    let walked = crate::walk::collect(paths, options.include_tests);
+    let errors = walked.errors.clone();
+    let analysis = analyze(Walked { files: walked.files, errors: Vec::new() }, options);
+    let mut listed = Vec::new();
+    let mut cache: HashMap<PathBuf, Option<crate::workspace::SourceRoot>> = HashMap::new();
+    for (file, item) in &analysis.vnet_statics {
+        let path = &analysis.files[*file];
+        let absolute = crate::config::normalize(path);
+        let root = roots
+            .iter()
+            .filter(|r| absolute.starts_with(&r.dir))
+            .max_by_key(|r| r.dir.components().count())
+            .cloned()
+            .or_else(|| cache.entry(absolute.clone()).or_insert_with(|| crate::workspace::root_for_path(&absolute)).clone());
+        let mut module = match &root {
+            Some(root) => crate::workspace::module_path(root, &absolute),
+            None => absolute.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
+        for inline in &item.inline_modules {
+            module.push_str("::");
+            module.push_str(inline);
+        }
+        listed.push(Listed {
+            name: item.name.clone(),
+            module,
+            file: crate::diag::display_path(path),
+            line: item.line,
+            column: item.column,
+        });
+    }
+    listed.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    let mut report = report(analysis, errors, options);
+    report.diagnostics.retain(|d| d.finding.rule.family == Family::Input);
+    (listed, report)
+}
+
+/// One `#[vnet]` static, as `list` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Listed {
+    /// The static's name.
+    pub name: String,
+    /// Its module path, starting with the crate name.
+    pub module: String,
+    /// The file, as shown.
+    pub file: String,
+    /// One-based line.
+    pub line: usize,
+    /// One-based column.
+    pub column: usize,
+}

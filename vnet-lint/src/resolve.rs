@@ -1,0 +1,292 @@
+//! Interior mutability of types, decided from names: well-known library types, and the crate's own type
+//! aliases and struct, enum and union definitions, collected from every file.
+//!
+//! **Architecture Invariant:** types are plain data ([`TyShape`]), built from syn while a file is parsed,
+//! so resolution runs after the parallel parse without holding any syntax tree.
+
+use std::collections::{HashMap, HashSet};
+
+/// The part of a type that matters for interior mutability.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TyShape {
+    /// A path type: its last segment and its generic type arguments.
+    Path {
+        /// Last path segment, e.g. `Mutex` for `std::sync::Mutex<u8>`.
+        name: String,
+        /// Generic type arguments, in order.
+        args: Vec<TyShape>,
+    },
+    /// A type made of others that are reachable through it: tuples, arrays, slices and references.
+    Many(Vec<TyShape>),
+    /// Anything that cannot hold shared mutable state the lint can see: fn pointers, raw pointers, trait
+    /// objects, `impl Trait`, macros.
+    Opaque,
+}
+
+impl TyShape {
+    /// Builds the shape of a syn type.
+    pub fn of(ty: &syn::Type) -> TyShape {
+        match ty {
+            syn::Type::Path(path) if path.qself.is_none() => {
+                let Some(last) = path.path.segments.last() else { return TyShape::Opaque };
+                let args = match &last.arguments {
+                    syn::PathArguments::AngleBracketed(generic) => generic
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => Some(TyShape::of(ty)),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                TyShape::Path { name: last.ident.to_string(), args }
+            }
+            syn::Type::Array(array) => TyShape::Many(vec![TyShape::of(&array.elem)]),
+            syn::Type::Slice(slice) => TyShape::Many(vec![TyShape::of(&slice.elem)]),
+            syn::Type::Reference(reference) => TyShape::Many(vec![TyShape::of(&reference.elem)]),
+            syn::Type::Paren(paren) => TyShape::of(&paren.elem),
+            syn::Type::Group(group) => TyShape::of(&group.elem),
+            syn::Type::Tuple(tuple) => TyShape::Many(tuple.elems.iter().map(TyShape::of).collect()),
+            _ => TyShape::Opaque,
+        }
+    }
+
+    /// Adds every path name in this shape to `out`.
+    pub fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            TyShape::Path { name, args } => {
+                out.push(name);
+                args.iter().for_each(|arg| arg.names(out));
+            }
+            TyShape::Many(parts) => parts.iter().for_each(|part| part.names(out)),
+            TyShape::Opaque => {}
+        }
+    }
+}
+
+/// A type the crate defines.
+#[derive(Clone, Debug)]
+pub enum TypeDef {
+    /// `type Name = Shape;`
+    Alias(TyShape),
+    /// A struct, enum or union: the shapes of all its fields.
+    Fields(Vec<TyShape>),
+}
+
+impl TypeDef {
+    fn shapes(&self) -> &[TyShape] {
+        match self {
+            TypeDef::Alias(shape) => std::slice::from_ref(shape),
+            TypeDef::Fields(fields) => fields,
+        }
+    }
+}
+
+/// What kind of interior mutability a well-known type has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `AtomicU64`, `AtomicPtr`, `AtomicWaker`, …
+    Atomic,
+    /// `Mutex`, `RwLock`, `Condvar`, …
+    Lock,
+    /// `Cell`, `RefCell`, `UnsafeCell`, `ArcSwap`, …
+    Cell,
+    /// `OnceCell`, `OnceLock`, `Lazy`, `LazyLock`, `Once`, …
+    Once,
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Atomic => "an atomic",
+            Kind::Lock => "a lock",
+            Kind::Cell => "a cell",
+            Kind::Once => "a once-initialized cell",
+        }
+    }
+}
+
+/// Why a type has interior mutability.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Why {
+    /// The well-known type at the bottom, e.g. `AtomicU64`.
+    pub core: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// The outermost named type that contains it, when that is not the core type itself.
+    pub via: Option<String>,
+}
+
+impl Why {
+    /// A label text: "`Stats` wraps `AtomicU64`, an atomic" or "`Mutex` is a lock".
+    pub fn describe(&self) -> String {
+        match &self.via {
+            Some(outer) => format!("`{outer}` wraps `{}`, {}", self.core, self.kind.describe()),
+            None => format!("`{}` is {}", self.core, self.kind.describe()),
+        }
+    }
+}
+
+/// The kind of a well-known interior-mutable type, by its last path segment.
+pub fn well_known(name: &str) -> Option<Kind> {
+    if name.starts_with("Atomic") && name != "Atomicity" {
+        return Some(Kind::Atomic);
+    }
+    let kind = match name {
+        "Mutex" | "RwLock" | "ReentrantMutex" | "FairMutex" | "SpinMutex" | "SpinLock" | "Spinlock"
+        | "TicketMutex" | "SeqLock" | "ShardedLock" | "Condvar" | "Barrier" | "Semaphore" | "Notify"
+        | "RawMutex" | "RawRwLock" | "RawFairMutex" | "StaticMutex" | "StaticRwLock" => Kind::Lock,
+        "Cell" | "RefCell" | "UnsafeCell" | "SyncUnsafeCell" | "ArcSwap" | "ArcSwapOption" | "ArcSwapAny"
+        | "ArcCell" | "TryLock" => Kind::Cell,
+        "OnceCell" | "OnceLock" | "Lazy" | "LazyLock" | "LazyCell" | "Once" | "OnceBox" | "OnceBool"
+        | "OnceNonZeroUsize" | "OnceRef" | "LazyStatic" => Kind::Once,
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// Types whose arguments are not values held by the type.
+fn is_marker(name: &str) -> bool {
+    matches!(name, "PhantomData" | "PhantomPinned" | "LocalKey" | "fn")
+}
+
+/// How deep resolution follows aliases and fields before it gives up.
+const MAX_DEPTH: usize = 64;
+
+/// The crate's own type definitions, by name.
+#[derive(Debug, Default)]
+pub struct TypeTable {
+    defs: HashMap<String, Vec<TypeDef>>,
+}
+
+impl TypeTable {
+    /// Adds a definition of `name`.
+    pub fn insert(&mut self, name: String, def: TypeDef) {
+        self.defs.entry(name).or_default().push(def);
+    }
+
+    /// Whether the crate defines `name`.
+    pub fn defines(&self, name: &str) -> bool {
+        self.defs.contains_key(name)
+    }
+
+    /// Why values of this shape can change behind a shared reference, or `None` if they cannot.
+    pub fn interior(&self, shape: &TyShape) -> Option<Why> {
+        self.interior_in(shape, &mut HashSet::new(), 0)
+    }
+
+    fn interior_in<'a>(&'a self, shape: &'a TyShape, visiting: &mut HashSet<&'a str>, depth: usize) -> Option<Why> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match shape {
+            TyShape::Path { name, args } => {
+                if let Some(kind) = well_known(name) {
+                    return Some(Why { core: name.clone(), kind, via: None });
+                }
+                if is_marker(name) {
+                    return None;
+                }
+                let wrap = |why: Why| Why { via: Some(name.clone()), ..why };
+                if let Some(defs) = self.defs.get(name.as_str()) {
+                    if visiting.insert(name) {
+                        let found = defs
+                            .iter()
+                            .flat_map(TypeDef::shapes)
+                            .find_map(|field| self.interior_in(field, visiting, depth + 1));
+                        visiting.remove(name.as_str());
+                        if let Some(why) = found {
+                            return Some(wrap(why));
+                        }
+                    }
+                }
+                args.iter().find_map(|arg| self.interior_in(arg, visiting, depth + 1)).map(wrap)
+            }
+            TyShape::Many(parts) => parts.iter().find_map(|part| self.interior_in(part, visiting, depth + 1)),
+            TyShape::Opaque => None,
+        }
+    }
+
+    /// Names used by `shapes` (and by the definitions they reach) that are neither well known nor defined.
+    pub fn unresolved<'a>(&self, shapes: impl IntoIterator<Item = &'a TyShape>) -> HashSet<String> {
+        let mut names = Vec::new();
+        for shape in shapes {
+            shape.names(&mut names);
+        }
+        let mut seen = HashSet::new();
+        let mut out = HashSet::new();
+        while let Some(name) = names.pop() {
+            if !seen.insert(name) || well_known(name).is_some() || is_marker(name) || is_primitive(name) {
+                continue;
+            }
+            match self.defs.get(name) {
+                Some(defs) => defs.iter().flat_map(TypeDef::shapes).for_each(|s| s.names(&mut names)),
+                None => {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Whether `name` is a primitive or a std type known to hold no interior mutability.
+fn is_primitive(name: &str) -> bool {
+    matches!(
+        name,
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize"
+            | "f32" | "f64" | "bool" | "char" | "str" | "String" | "Option" | "Vec" | "Box" | "Result"
+            | "Duration" | "Path" | "OsStr" | "CStr" | "Self" | "Cow" | "NonZeroU32" | "NonZeroUsize"
+            | "NonZeroU64" | "Ipv4Addr" | "Ipv6Addr" | "SocketAddr" | "IpAddr" | "HashMap" | "BTreeMap"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(src: &str) -> TyShape {
+        TyShape::of(&syn::parse_str(src).expect("type"))
+    }
+
+    fn check(defs: &[&str], ty: &str, expect: Option<&str>) {
+        let mut table = TypeTable::default();
+        for def in defs {
+            let item: syn::Item = syn::parse_str(def).expect("item");
+            match item {
+                syn::Item::Type(alias) => table.insert(alias.ident.to_string(), TypeDef::Alias(TyShape::of(&alias.ty))),
+                syn::Item::Struct(st) => table.insert(
+                    st.ident.to_string(),
+                    TypeDef::Fields(st.fields.iter().map(|f| TyShape::of(&f.ty)).collect()),
+                ),
+                other => panic!("unsupported test item {other:?}"),
+            }
+        }
+        assert_eq!(table.interior(&shape(ty)).map(|why| why.describe()).as_deref(), expect, "{ty}");
+    }
+
+    #[test]
+    fn well_known_types_and_wrappers() {
+        check(&[], "std::sync::atomic::AtomicU64", Some("`AtomicU64` is an atomic"));
+        check(&[], "parking_lot::Mutex<Vec<u8>>", Some("`Mutex` is a lock"));
+        check(&[], "Option<RefCell<u8>>", Some("`Option` wraps `RefCell`, a cell"));
+        check(&[], "&'static [AtomicBool]", Some("`AtomicBool` is an atomic"));
+        check(&[], "(u8, OnceLock<String>)", Some("`OnceLock` is a once-initialized cell"));
+    }
+
+    #[test]
+    fn immutable_data_is_not_interior() {
+        for ty in ["&str", "[u8; 4]", "&[&str]", "fn(u8) -> u8", "Option<fn()>", "u32", "PhantomData<Cell<u8>>"] {
+            check(&[], ty, None);
+        }
+    }
+
+    #[test]
+    fn aliases_and_fields_resolve_recursively() {
+        let defs = ["type Counter = AtomicU64;", "struct Stats { rx: Counter, tx: u64 }", "struct Plain { a: u8 }"];
+        check(&defs, "Stats", Some("`Stats` wraps `AtomicU64`, an atomic"));
+        check(&defs, "Plain", None);
+        check(&["struct Node { next: Option<&'static Node> }"], "Node", None);
+    }
+}

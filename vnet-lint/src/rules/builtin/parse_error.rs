@@ -1,0 +1,30 @@
+//! `VN002 parse-error`: a file is not valid Rust, or is nested too deeply to parse safely.
+
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports a Rust file the lint could not parse, pointing at the first token the parser rejected. Also
+    /// reports files whose brackets or prefix operators nest deeper than the lint parses (256 levels), since
+    /// parsing them could exhaust the stack.
+    ///
+    /// ## Why is this bad?
+    /// The globals of a file that does not parse are not checked. The run goes on with the other files and
+    /// exits with status 2.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// static COUNTER: AtomicU32 = ;
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// static COUNTER: AtomicU32 = AtomicU32::new(0);
+    /// ```
+    ///
+    /// ## Known problems
+    /// The lint reads syntax only: a file rustc accepts only after macro expansion or with an unstable
+    /// feature the parser does not know is reported too.
+    pub ParseError => "VN002", "parse-error", Input, Deny, since "0.1.0",
+    "a file that could not be parsed as Rust"
+}

@@ -1,0 +1,68 @@
+//! `VN102 interior-mutable-static`: a `static` whose type can change behind a shared reference.
+
+use crate::analysis::{GlobalItem, GlobalKind};
+use crate::diag::Finding;
+use crate::resolve::TypeTable;
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `static` items whose type has interior mutability: atomics, locks (`Mutex`, `RwLock`,
+    /// `Condvar` from std, parking_lot, spin and the like), cells (`Cell`, `RefCell`, `UnsafeCell`),
+    /// once and lazy cells (`OnceCell`, `OnceLock`, `Lazy`, `LazyLock`), and types of the crate that
+    /// contain any of these, through type aliases and struct, enum or union fields in any file.
+    ///
+    /// ## Why is this bad?
+    /// The static is one value shared by every instance: a counter bumped in one vnet is seen by all, a
+    /// table filled by one is read by the others. The porting guide asks for exactly these variables to
+    /// become per-instance ("redefinition of selected global state variables to evaluate to constructs
+    /// that allow for the virtualized state to be stored … in appropriate instances").
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// #[vnet]
+    /// static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
+    ///
+    /// V_ROUTES.lock().unwrap().push(route);
+    /// ```
+    ///
+    /// ## Known problems
+    /// The lint reads syntax only. It decides from the names of types: a type from another crate that
+    /// wraps a lock under a name it does not know is missed, and two types of the crate with the same name
+    /// are treated as one. The fields decide, never an `unsafe impl Sync`.
+    ///
+    /// ## Configuration
+    /// Mark state that is truly process-wide with `#[vnet_runtime::global(reason = "…")]`, or the comment
+    /// `// vnet-lint: allow(interior-mutable-static): reason` on the line above. Paths listed under `global`
+    /// in `vnet-lint.toml` are not checked.
+    pub InteriorMutableStatic => "VN102", "interior-mutable-static", Globals, Deny, since "0.1.0",
+    "statics whose type has interior mutability, one value shared by every instance"
+}
+
+/// Reports a plain `static` whose type resolves to something interior-mutable.
+pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
+    let GlobalKind::Static { ty } = &item.kind else { return None };
+    let why = types.interior(ty)?;
+    Some(
+        Finding::new(
+            &InteriorMutableStatic::RULE,
+            item.file,
+            item.primary.clone(),
+            format!(
+                "`static {}` has interior mutability and is shared by every instance",
+                item.name
+            ),
+        )
+        .with_label(why.describe())
+        .with_help(format!(
+            "make it per instance: `#[vnet] static {}: … = …;`, used through `V_{}`",
+            item.name, item.name
+        ))
+        .with_note(super::PROCESS_WIDE_NOTE),
+    )
+}

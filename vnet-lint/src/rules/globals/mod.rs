@@ -1,0 +1,12 @@
+//! `VN1xx`: mutable state shared by every instance. The detection lives in `analysis` and `resolve`;
+//! these files hold what each code means.
+
+pub mod interior_mutable_static;
+pub mod lazy_static_global;
+pub mod static_mut;
+pub mod suppression_without_reason;
+pub mod thread_local_global;
+
+/// The note every global finding carries: how to keep a global on purpose.
+pub(crate) const PROCESS_WIDE_NOTE: &str = "if it must stay process-wide (one piece of hardware), mark it \
+     `#[vnet_runtime::global(reason = \"…\")]`";

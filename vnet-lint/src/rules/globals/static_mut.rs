@@ -1,0 +1,57 @@
+//! `VN101 static-mut`: a `static mut` item, one mutable value for the whole process.
+
+use crate::analysis::{GlobalItem, GlobalKind};
+use crate::diag::Finding;
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for `static mut` items, in modules and inside functions.
+    ///
+    /// ## Why is this bad?
+    /// A `static mut` is one value for the whole process. Every instance (every vnet) reads and writes the
+    /// same memory, so one instance's state leaks into all others: the porting guide's first rule is that
+    /// such state must become a per-instance variable ("redefinition of selected global state variables
+    /// … stored in jail specific container storage regions"). `static mut` is also unsound to share
+    /// between threads without external synchronization.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// static mut PACKETS_IN: u64 = 0;
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// #[vnet]
+    /// static PACKETS_IN: AtomicU64 = AtomicU64::new(0);
+    ///
+    /// V_PACKETS_IN.fetch_add(1, Ordering::Relaxed);
+    /// ```
+    ///
+    /// ## Configuration
+    /// Mark state that is truly process-wide (the driver of one piece of hardware) with
+    /// `#[vnet_runtime::global(reason = "…")]`, or the comment `// vnet-lint: allow(static-mut): reason` on
+    /// the line above. Paths listed under `global` in `vnet-lint.toml` are not checked.
+    pub StaticMut => "VN101", "static-mut", Globals, Deny, since "0.1.0",
+    "`static mut` items, one mutable value for the whole process"
+}
+
+/// Reports a `static mut` item.
+pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
+    let GlobalKind::StaticMut = item.kind else { return None };
+    Some(
+        Finding::new(
+            &StaticMut::RULE,
+            item.file,
+            item.primary.clone(),
+            format!("`static mut {}` is one mutable value shared by every instance", item.name),
+        )
+        .with_label("mutable global")
+        .with_help(format!(
+            "make it per instance: `#[vnet] static {}: T = …;` with a `Sync` type (an atomic or a lock), \
+             used through `V_{}`",
+            item.name, item.name
+        ))
+        .with_note(super::PROCESS_WIDE_NOTE),
+    )
+}

@@ -1,0 +1,58 @@
+//! `VN104 thread-local-global`: an item declared inside `thread_local!`.
+
+use crate::analysis::{GlobalItem, GlobalKind};
+use crate::diag::Finding;
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Checks for items declared inside a `thread_local!` invocation.
+    ///
+    /// ## Why is this bad?
+    /// A thread-local is per thread, not per instance. A thread that serves two instances one after the
+    /// other carries the first instance's value into the second, and two threads of one instance see two
+    /// different values. The porting guide ties state to the instance ("all network interfaces and sockets
+    /// hold pointers back to their associated vnets"), never to the thread that happens to run.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// thread_local! {
+    ///     static LAST_ROUTE: RefCell<Option<Route>> = RefCell::new(None);
+    /// }
+    /// ```
+    ///
+    /// ## Use instead
+    /// ```rust,ignore
+    /// #[vnet]
+    /// static LAST_ROUTE: Mutex<Option<Route>> = Mutex::new(None);
+    /// ```
+    ///
+    /// ## Configuration
+    /// Per-thread scratch space that holds no instance state (a formatting buffer) can stay: mark it with
+    /// `#[vnet_runtime::global(reason = "…")]` inside the macro, or the comment
+    /// `// vnet-lint: allow(thread-local-global): reason` on the line above.
+    pub ThreadLocalGlobal => "VN104", "thread-local-global", Globals, Deny, since "0.1.0",
+    "items declared inside `thread_local!`, per thread rather than per instance"
+}
+
+/// Reports an item declared inside `thread_local!`.
+pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
+    let GlobalKind::ThreadLocal = item.kind else { return None };
+    Some(
+        Finding::new(
+            &ThreadLocalGlobal::RULE,
+            item.file,
+            item.primary.clone(),
+            format!(
+                "`thread_local!` item `{}` is per thread, not per instance",
+                item.name
+            ),
+        )
+        .with_label("per-thread global")
+        .with_help(format!(
+            "if it holds instance state, make it `#[vnet] static {}: … = …;`, used through `V_{}`",
+            item.name, item.name
+        ))
+        .with_note(super::PROCESS_WIDE_NOTE),
+    )
+}
