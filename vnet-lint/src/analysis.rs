@@ -95,9 +95,17 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
     let mut facts = FileFacts::default();
     if let Some(at) = crate::prefilter::too_deep(text.as_bytes()) {
         facts.findings.push(
-            Finding::new(id::PARSE_ERROR, file, at..at + 1, "this file nests deeper than the lint parses")
-                .with_label(format!("more than {} levels deep here", crate::prefilter::MAX_NESTING))
-                .with_note("the file is skipped so that parsing it cannot exhaust the stack"),
+            Finding::new(
+                id::PARSE_ERROR,
+                file,
+                at..at + 1,
+                "this file nests deeper than the lint parses",
+            )
+            .with_label(format!(
+                "more than {} levels deep here",
+                crate::prefilter::MAX_NESTING
+            ))
+            .with_note("the file is skipped so that parsing it cannot exhaust the stack"),
         );
         return facts;
     }
@@ -105,25 +113,47 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
         Ok(syntax) => syntax,
         Err(error) => {
             let span = byte_range(error.span());
-            let span = if span.is_empty() { span.start..(span.start + 1).min(text.len()) } else { span };
+            let span = if span.is_empty() {
+                span.start..(span.start + 1).min(text.len())
+            } else {
+                span
+            };
             facts.findings.push(
                 Finding::new(id::PARSE_ERROR, file, span, "this file is not valid Rust")
-                    .with_label(error.to_string()),
+                    .with_label(parse_error_label(&error)),
             );
             return facts;
         }
     };
     let directives = Directives::scan(text);
     for directive in directives.without_reason() {
-        facts.findings.push(rules::globals::suppression_without_reason::finding(
-            file,
-            directive.span.clone(),
-            "allow comment",
-        ));
+        facts
+            .findings
+            .push(rules::globals::suppression_without_reason::finding(
+                file,
+                directive.span.clone(),
+                "allow comment",
+            ));
     }
-    let mut collector = Collector { file, options, directives: &directives, modules: Vec::new(), facts };
+    let mut collector = Collector {
+        file,
+        options,
+        directives: &directives,
+        modules: Vec::new(),
+        facts,
+    };
     collector.visit_file(&syntax);
     collector.facts
+}
+
+/// The label of a parse error; the lexer's own message does not say what is wrong.
+fn parse_error_label(error: &syn::Error) -> String {
+    let message = error.to_string();
+    if message == "cannot parse string into token stream" {
+        "unbalanced delimiter, or a token Rust does not have, here".to_owned()
+    } else {
+        message
+    }
 }
 
 /// Parses only the type definitions of `text`, for resolving names used by statics in other files.
@@ -131,11 +161,21 @@ pub fn typedefs(text: &str) -> Vec<(String, TypeDef)> {
     if crate::prefilter::too_deep(text.as_bytes()).is_some() {
         return Vec::new();
     }
-    let Ok(syntax) = syn::parse_file(text) else { return Vec::new() };
+    let Ok(syntax) = syn::parse_file(text) else {
+        return Vec::new();
+    };
     let directives = Directives::default();
     let facts = FileFacts::default();
-    let options = Options { include_tests: true };
-    let mut collector = Collector { file: 0, options, directives: &directives, modules: Vec::new(), facts };
+    let options = Options {
+        include_tests: true,
+    };
+    let mut collector = Collector {
+        file: 0,
+        options,
+        directives: &directives,
+        modules: Vec::new(),
+        facts,
+    };
     collector.visit_file(&syntax);
     collector.facts.typedefs
 }
@@ -172,11 +212,13 @@ impl Collector<'_> {
                 Some("global") => {
                     if !has_reason(attr) {
                         let what = "process-wide marker";
-                        self.facts.findings.push(rules::globals::suppression_without_reason::finding(
-                            self.file,
-                            byte_range(attr.span()),
-                            what,
-                        ));
+                        self.facts.findings.push(
+                            rules::globals::suppression_without_reason::finding(
+                                self.file,
+                                byte_range(attr.span()),
+                                what,
+                            ),
+                        );
                     }
                     return Marker::Global;
                 }
@@ -196,7 +238,12 @@ impl Collector<'_> {
         if self.directives.allows(start_line, kind.rule()) {
             return;
         }
-        self.facts.globals.push(GlobalItem { name, kind, file: self.file, primary: byte_range(primary) });
+        self.facts.globals.push(GlobalItem {
+            name,
+            kind,
+            file: self.file,
+            primary: byte_range(primary),
+        });
     }
 
     fn static_item(&mut self, item: &syn::ItemStatic, outer_marked: bool) {
@@ -223,7 +270,9 @@ impl Collector<'_> {
                 self.push_global(name, GlobalKind::StaticMut, mut_token.span, start_line)
             }
             _ => {
-                let kind = GlobalKind::Static { ty: TyShape::of(&item.ty) };
+                let kind = GlobalKind::Static {
+                    ty: TyShape::of(&item.ty),
+                };
                 self.push_global(name, kind, item.ty.span(), start_line);
             }
         }
@@ -237,11 +286,10 @@ impl Collector<'_> {
         match last_segment(&mac.path).as_deref() {
             Some("lazy_static") => self.macro_statics(mac, GlobalKind::LazyStatic, outer_marked),
             Some("thread_local") => self.macro_statics(mac, GlobalKind::ThreadLocal, outer_marked),
-            Some("macro_rules") => {
-                if self.options.include_tests {
-                    self.macro_rules_body(mac.tokens.clone());
-                }
+            Some("macro_rules") if self.options.include_tests => {
+                self.macro_rules_body(mac.tokens.clone())
             }
+            Some("macro_rules") => {}
             _ if depth < MAX_MACRO_DEPTH => self.item_body(mac.tokens.clone(), depth + 1),
             _ => {}
         }
@@ -251,7 +299,9 @@ impl Collector<'_> {
     fn macro_statics(&mut self, mac: &syn::Macro, kind: GlobalKind, outer_marked: bool) {
         let with_ref = matches!(kind, GlobalKind::LazyStatic);
         let parser = |input: ParseStream| parse_macro_statics(input, with_ref);
-        let Ok(statics) = parser.parse2(mac.tokens.clone()) else { return };
+        let Ok(statics) = parser.parse2(mac.tokens.clone()) else {
+            return;
+        };
         for declared in statics {
             if !matches!(self.marker(&declared.attrs), Marker::None) || outer_marked {
                 continue;
@@ -260,7 +310,12 @@ impl Collector<'_> {
                 continue;
             }
             let start_line = declared.start.start().line;
-            self.push_global(declared.name.to_string(), kind.clone(), declared.name.span(), start_line);
+            self.push_global(
+                declared.name.to_string(),
+                kind.clone(),
+                declared.name.span(),
+                start_line,
+            );
         }
     }
 
@@ -309,7 +364,8 @@ impl Collector<'_> {
             match tree {
                 TokenTree::Group(group) => self.macro_rules_body(group.stream()),
                 TokenTree::Ident(ident) if ident == "static" => {
-                    let after_quote = i > 0 && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
+                    let after_quote = i > 0
+                        && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
                     if !after_quote {
                         self.macro_rules_static(ident, &trees[i + 1..]);
                     }
@@ -329,7 +385,9 @@ impl Collector<'_> {
             }
         }
         let name = match (rest.next(), rest.peek()) {
-            (Some(TokenTree::Punct(dollar)), Some(TokenTree::Ident(var))) if dollar.as_char() == '$' => {
+            (Some(TokenTree::Punct(dollar)), Some(TokenTree::Ident(var)))
+                if dollar.as_char() == '$' =>
+            {
                 let name = format!("${var}");
                 rest.next();
                 name
@@ -350,7 +408,14 @@ impl Collector<'_> {
             .cloned()
             .collect();
         if let Ok(ty) = syn::parse2::<syn::Type>(ty_tokens) {
-            self.push_global(name, GlobalKind::Static { ty: TyShape::of(&ty) }, ty.span(), start_line);
+            self.push_global(
+                name,
+                GlobalKind::Static {
+                    ty: TyShape::of(&ty),
+                },
+                ty.span(),
+                start_line,
+            );
         }
     }
 }
@@ -372,21 +437,44 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.modules.pop();
             }
             syn::Item::Type(alias) => {
-                self.facts.typedefs.push((alias.ident.to_string(), TypeDef::Alias(TyShape::of(&alias.ty))));
+                self.facts.typedefs.push((
+                    alias.ident.to_string(),
+                    TypeDef::Alias(TyShape::of(&alias.ty)),
+                ));
             }
             syn::Item::Struct(def) => {
-                let fields = def.fields.iter().map(|field| TyShape::of(&field.ty)).collect();
-                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+                let fields = def
+                    .fields
+                    .iter()
+                    .map(|field| TyShape::of(&field.ty))
+                    .collect();
+                self.facts
+                    .typedefs
+                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
                 syn::visit::visit_item_struct(self, def);
             }
             syn::Item::Enum(def) => {
-                let fields = def.variants.iter().flat_map(|v| &v.fields).map(|f| TyShape::of(&f.ty)).collect();
-                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+                let fields = def
+                    .variants
+                    .iter()
+                    .flat_map(|v| &v.fields)
+                    .map(|f| TyShape::of(&f.ty))
+                    .collect();
+                self.facts
+                    .typedefs
+                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
                 syn::visit::visit_item_enum(self, def);
             }
             syn::Item::Union(def) => {
-                let fields = def.fields.named.iter().map(|field| TyShape::of(&field.ty)).collect();
-                self.facts.typedefs.push((def.ident.to_string(), TypeDef::Fields(fields)));
+                let fields = def
+                    .fields
+                    .named
+                    .iter()
+                    .map(|field| TyShape::of(&field.ty))
+                    .collect();
+                self.facts
+                    .typedefs
+                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
             }
             other => syn::visit::visit_item(self, other),
         }
@@ -433,7 +521,9 @@ fn item_attrs(item: &syn::Item) -> &[Attribute] {
 }
 
 fn last_segment(path: &syn::Path) -> Option<String> {
-    path.segments.last().map(|segment| segment.ident.to_string())
+    path.segments
+        .last()
+        .map(|segment| segment.ident.to_string())
 }
 
 /// `#[test]`, `#[tokio::test]` and the like, or a `cfg` that requires `test` (`#[cfg(test)]`,
@@ -493,7 +583,9 @@ fn parse_macro_statics(input: ParseStream, with_ref: bool) -> syn::Result<Vec<Ma
     let mut statics = Vec::new();
     while !input.is_empty() {
         let attrs = input.call(Attribute::parse_outer)?;
-        let start = attrs.first().map_or_else(|| input.span(), |attr| attr.pound_token.span);
+        let start = attrs
+            .first()
+            .map_or_else(|| input.span(), |attr| attr.pound_token.span);
         input.parse::<syn::Visibility>()?;
         input.parse::<Token![static]>()?;
         if with_ref {

@@ -15,7 +15,12 @@ use std::path::PathBuf;
 
 /// Finds mutable globals that are not per instance (`#[vnet]`), for porting code to vnet.
 #[derive(Debug, Parser)]
-#[command(name = "cargo-vnet-lint", bin_name = "cargo vnet-lint", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "cargo-vnet-lint",
+    bin_name = "cargo vnet-lint",
+    version,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// What to do; `check` when omitted.
     #[command(subcommand)]
@@ -154,12 +159,22 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
     };
     let mut configs = Vec::new();
     if let Some(file) = &source.config {
-        let text = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         let root = config::normalize(file.parent().unwrap_or(std::path::Path::new(".")));
         configs.push(config::parse(&text, file, &root)?);
     } else {
         let starts: Vec<PathBuf> = if roots.is_empty() {
-            paths.iter().map(|p| if p.is_dir() { p.clone() } else { p.parent().map(PathBuf::from).unwrap_or_default() }).collect()
+            paths
+                .iter()
+                .map(|p| {
+                    if p.is_dir() {
+                        p.clone()
+                    } else {
+                        p.parent().map(PathBuf::from).unwrap_or_default()
+                    }
+                })
+                .collect()
         } else {
             roots.iter().map(|root| root.package_dir.clone()).collect()
         };
@@ -186,7 +201,11 @@ fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
 
 fn level_overrides(args: &CheckArgs) -> Result<Vec<(&'static rules::Rule, Level)>> {
     let mut levels = Vec::new();
-    for (names, level) in [(&args.allow, Level::Allow), (&args.warn, Level::Warn), (&args.deny, Level::Deny)] {
+    for (names, level) in [
+        (&args.allow, Level::Allow),
+        (&args.warn, Level::Warn),
+        (&args.deny, Level::Deny),
+    ] {
         for name in names {
             match rules::find(name) {
                 Some(rule) => levels.push((rule, level)),
@@ -215,7 +234,9 @@ pub fn print_report(report: &Report, format: Format, color: Color) -> Result<()>
             let choice = match color {
                 Color::Always => ColorChoice::Always,
                 Color::Never => ColorChoice::Never,
-                Color::Auto if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Auto,
+                Color::Auto if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() => {
+                    ColorChoice::Auto
+                }
                 Color::Auto => ColorChoice::Never,
             };
             let stream = StandardStream::stdout(choice);
@@ -237,7 +258,11 @@ fn list(args: ListArgs) -> Result<u8> {
     match args.message_format {
         ListFormat::Human => {
             for item in &listed {
-                writeln!(out, "{}\t{}\t{}:{}", item.name, item.module, item.file, item.line)?;
+                writeln!(
+                    out,
+                    "{}\t{}\t{}:{}",
+                    item.name, item.module, item.file, item.line
+                )?;
             }
             drop(out);
             if !report.diagnostics.is_empty() {
@@ -259,12 +284,23 @@ fn explain(args: ExplainArgs) -> Result<u8> {
     match args.rule {
         None => {
             for rule in RULES {
-                writeln!(out, "{}  {:<28} {:<6} {}", rule.code, rule.name, rule.default_level.to_string(), rule.summary)?;
+                writeln!(
+                    out,
+                    "{}  {:<28} {:<6} {}",
+                    rule.code,
+                    rule.name,
+                    rule.default_level.to_string(),
+                    rule.summary
+                )?;
             }
         }
         Some(name) => match rules::find(&name) {
             Some(rule) => {
-                writeln!(out, "# {} {} (default: {}, since {})\n", rule.code, rule.name, rule.default_level, rule.since)?;
+                writeln!(
+                    out,
+                    "# {} {} (default: {}, since {})\n",
+                    rule.code, rule.name, rule.default_level, rule.since
+                )?;
                 write!(out, "{}", rule.doc_text())?;
             }
             None => bail!("unknown rule `{name}`; `cargo vnet-lint explain` lists the rules"),

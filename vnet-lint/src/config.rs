@@ -68,13 +68,18 @@ impl Scoped {
 
     /// The configured level of `rule`, if any.
     pub fn level(&self, rule: &Rule) -> Option<Level> {
-        self.levels.iter().rev().find(|(r, _)| r.code == rule.code).map(|&(_, level)| level)
+        self.levels
+            .iter()
+            .rev()
+            .find(|(r, _)| r.code == rule.code)
+            .map(|&(_, level)| level)
     }
 }
 
 /// Parses a configuration table; `source` names it in errors.
 pub fn parse(text: &str, source: &Path, root: &Path) -> Result<Scoped> {
-    let config: Config = toml::from_str(text).with_context(|| format!("invalid configuration in {}", source.display()))?;
+    let config: Config = toml::from_str(text)
+        .with_context(|| format!("invalid configuration in {}", source.display()))?;
     from_config(config, source, root)
 }
 
@@ -86,9 +91,22 @@ fn from_config(config: Config, source: &Path, root: &Path) -> Result<Scoped> {
         };
         levels.push((rule, level));
     }
-    let absolute = |paths: Vec<PathBuf>| paths.into_iter().map(|p| normalize(&root.join(p))).collect();
-    let paths = Paths { virtualized: absolute(config.paths.virtualized), global: absolute(config.paths.global) };
-    Ok(Scoped { root: root.to_path_buf(), source: source.to_path_buf(), levels, paths })
+    let absolute = |paths: Vec<PathBuf>| {
+        paths
+            .into_iter()
+            .map(|p| normalize(&root.join(p)))
+            .collect()
+    };
+    let paths = Paths {
+        virtualized: absolute(config.paths.virtualized),
+        global: absolute(config.paths.global),
+    };
+    Ok(Scoped {
+        root: root.to_path_buf(),
+        source: source.to_path_buf(),
+        levels,
+        paths,
+    })
 }
 
 /// Reads the configuration that applies to `dir`: the nearest `vnet-lint.toml`, or `Cargo.toml` with a
@@ -98,7 +116,8 @@ pub fn discover(dir: &Path) -> Result<Option<Scoped>> {
     for ancestor in dir.ancestors() {
         let file = ancestor.join(FILE_NAME);
         if file.is_file() {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             return parse(&text, &file, ancestor).map(Some);
         }
         let manifest = ancestor.join("Cargo.toml");
@@ -113,13 +132,23 @@ pub fn discover(dir: &Path) -> Result<Option<Scoped>> {
 
 /// Reads `[package.metadata.vnet-lint]` or `[workspace.metadata.vnet-lint]` from a manifest.
 fn from_manifest(manifest: &Path, root: &Path) -> Result<Option<Scoped>> {
-    let text = std::fs::read_to_string(manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
-    let Ok(value) = text.parse::<toml::Table>() else { return Ok(None) };
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let Ok(value) = text.parse::<toml::Table>() else {
+        return Ok(None);
+    };
     for section in ["package", "workspace"] {
-        let table = value.get(section).and_then(|s| s.get("metadata")).and_then(|m| m.get("vnet-lint"));
+        let table = value
+            .get(section)
+            .and_then(|s| s.get("metadata"))
+            .and_then(|m| m.get("vnet-lint"));
         if let Some(table) = table {
-            let config = Config::deserialize(table.clone())
-                .with_context(|| format!("invalid [{section}.metadata.vnet-lint] in {}", manifest.display()))?;
+            let config = Config::deserialize(table.clone()).with_context(|| {
+                format!(
+                    "invalid [{section}.metadata.vnet-lint] in {}",
+                    manifest.display()
+                )
+            })?;
             return from_config(config, manifest, root).map(Some);
         }
     }
@@ -131,7 +160,9 @@ pub fn normalize(path: &Path) -> PathBuf {
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        std::env::current_dir().map(|cwd| cwd.join(path)).unwrap_or_else(|_| path.to_path_buf())
+        std::env::current_dir()
+            .map(|cwd| cwd.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
     };
     let mut out = PathBuf::new();
     for component in absolute.components() {
@@ -152,18 +183,32 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let error = parse("[levels]\nVN102 = \"warn\"\n[pathz]\n", Path::new("x.toml"), Path::new("/r")).unwrap_err();
+        let error = parse(
+            "[levels]\nVN102 = \"warn\"\n[pathz]\n",
+            Path::new("x.toml"),
+            Path::new("/r"),
+        )
+        .unwrap_err();
         assert!(format!("{error:#}").contains("pathz"), "{error:#}");
-        let error = parse("[levels]\nno-such-rule = \"warn\"\n", Path::new("x.toml"), Path::new("/r")).unwrap_err();
+        let error = parse(
+            "[levels]\nno-such-rule = \"warn\"\n",
+            Path::new("x.toml"),
+            Path::new("/r"),
+        )
+        .unwrap_err();
         assert!(format!("{error:#}").contains("no-such-rule"), "{error:#}");
     }
 
     #[test]
     fn paths_decide_what_is_checked() {
-        let text = "[levels]\nthread-local-global = \"warn\"\n[paths]\nglobal = [\"src/drivers\"]\n";
+        let text =
+            "[levels]\nthread-local-global = \"warn\"\n[paths]\nglobal = [\"src/drivers\"]\n";
         let scoped = parse(text, Path::new("x.toml"), Path::new("/r")).unwrap();
         assert!(!scoped.checks_globals(Path::new("/r/src/drivers/nic.rs")));
         assert!(scoped.checks_globals(Path::new("/r/src/net/ip.rs")));
-        assert_eq!(scoped.level(crate::rules::id::THREAD_LOCAL_GLOBAL), Some(Level::Warn));
+        assert_eq!(
+            scoped.level(crate::rules::id::THREAD_LOCAL_GLOBAL),
+            Some(Level::Warn)
+        );
     }
 }

@@ -126,7 +126,12 @@ impl SourceDb {
         let line_starts = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
-        self.files.push(SourceFile { path, name, text, line_starts });
+        self.files.push(SourceFile {
+            path,
+            name,
+            text,
+            line_starts,
+        });
         self.files.len() - 1
     }
 
@@ -152,15 +157,28 @@ impl SourceDb {
         let offset = offset.min(file.text.len());
         let line = file.line_starts.partition_point(|&start| start <= offset) - 1;
         let start = file.line_starts[line];
-        let column = file.text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
-        LineCol { line: line + 1, column }
+        let column = file
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
+        LineCol {
+            line: line + 1,
+            column,
+        }
     }
 
     /// The full text of line `line` (one-based) of file `id`, without its line ending.
     pub fn line_text(&self, id: FileId, line: usize) -> &str {
         let file = &self.files[id];
-        let Some(&start) = file.line_starts.get(line - 1) else { return "" };
-        let end = file.line_starts.get(line).copied().unwrap_or(file.text.len());
+        let Some(&start) = file.line_starts.get(line - 1) else {
+            return "";
+        };
+        let end = file
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(file.text.len());
         file.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }
@@ -171,16 +189,32 @@ impl<'a> codespan_reporting::files::Files<'a> for SourceDb {
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
-        self.files.get(id).map(|f| f.name.as_str()).ok_or(codespan_reporting::files::Error::FileMissing)
+        self.files
+            .get(id)
+            .map(|f| f.name.as_str())
+            .ok_or(codespan_reporting::files::Error::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, codespan_reporting::files::Error> {
-        self.files.get(id).map(|f| f.text.as_str()).ok_or(codespan_reporting::files::Error::FileMissing)
+        self.files
+            .get(id)
+            .map(|f| f.text.as_str())
+            .ok_or(codespan_reporting::files::Error::FileMissing)
     }
 
-    fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
-        let file = self.files.get(id).ok_or(codespan_reporting::files::Error::FileMissing)?;
-        Ok(file.line_starts.partition_point(|&start| start <= byte_index) - 1)
+    fn line_index(
+        &'a self,
+        id: FileId,
+        byte_index: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        let file = self
+            .files
+            .get(id)
+            .ok_or(codespan_reporting::files::Error::FileMissing)?;
+        Ok(file
+            .line_starts
+            .partition_point(|&start| start <= byte_index)
+            - 1)
     }
 
     fn line_range(
@@ -188,11 +222,21 @@ impl<'a> codespan_reporting::files::Files<'a> for SourceDb {
         id: FileId,
         line_index: usize,
     ) -> Result<Range<usize>, codespan_reporting::files::Error> {
-        let file = self.files.get(id).ok_or(codespan_reporting::files::Error::FileMissing)?;
+        let file = self
+            .files
+            .get(id)
+            .ok_or(codespan_reporting::files::Error::FileMissing)?;
         let start = *file.line_starts.get(line_index).ok_or(
-            codespan_reporting::files::Error::LineTooLarge { given: line_index, max: file.line_starts.len() - 1 },
+            codespan_reporting::files::Error::LineTooLarge {
+                given: line_index,
+                max: file.line_starts.len() - 1,
+            },
         )?;
-        let end = file.line_starts.get(line_index + 1).copied().unwrap_or(file.text.len());
+        let end = file
+            .line_starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(file.text.len());
         Ok(start..end)
     }
 }
@@ -200,7 +244,10 @@ impl<'a> codespan_reporting::files::Files<'a> for SourceDb {
 /// Shows `path` relative to the current directory when it lies below it, with `/` separators.
 pub fn display_path(path: &std::path::Path) -> String {
     let cwd = std::env::current_dir().ok();
-    let shown = cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+    let shown = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
     let text = shown.to_string_lossy().replace('\\', "/");
     text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
 }
@@ -219,7 +266,10 @@ pub struct Report {
 impl Report {
     /// The exit status: 2 for input problems, 1 for findings at the deny level, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
-        let errors = self.diagnostics.iter().filter(|d| d.severity == Severity::Error);
+        let errors = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error);
         let mut code = 0;
         for diagnostic in errors {
             if diagnostic.finding.rule.family == Family::Input {

@@ -28,7 +28,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { include_tests: false, max_file_size: DEFAULT_MAX_FILE_SIZE, jobs: None, levels: Vec::new(), configs: Vec::new() }
+        Options {
+            include_tests: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            jobs: None,
+            levels: Vec::new(),
+            configs: Vec::new(),
+        }
     }
 }
 
@@ -74,8 +80,10 @@ pub fn analyze(walked: Walked, options: &Options) -> Analysis {
 
 fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let files = walked.files;
-    let syntax_options = analysis::Options { include_tests: options.include_tests };
-    let outcomes: Vec<Result<FileOutcome, Finding>> = files
+    let syntax_options = analysis::Options {
+        include_tests: options.include_tests,
+    };
+    let outcomes: Vec<Result<FileOutcome, Box<Finding>>> = files
         .par_iter()
         .enumerate()
         .map(|(file, path)| read_and_analyze(file, path, options.max_file_size, syntax_options))
@@ -89,7 +97,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     for (file, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Err(finding) => {
-                findings.push(finding);
+                findings.push(*finding);
                 texts.push(None);
             }
             Ok(outcome) => {
@@ -126,7 +134,12 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
             findings.push(finding);
         }
     }
-    Analysis { files, findings, vnet_statics, texts }
+    Analysis {
+        files,
+        findings,
+        vnet_statics,
+        texts,
+    }
 }
 
 /// Each globals rule in turn; the first that reports wins.
@@ -138,7 +151,12 @@ fn check_global(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
 }
 
 /// Looks for the definitions of names used by statics in files the prefilter skipped, a few rounds deep.
-fn resolve_elsewhere(types: &mut TypeTable, globals: &[GlobalItem], unanalyzed: &[FileId], texts: &[Option<String>]) {
+fn resolve_elsewhere(
+    types: &mut TypeTable,
+    globals: &[GlobalItem],
+    unanalyzed: &[FileId],
+    texts: &[Option<String>],
+) {
     let shapes = || {
         globals.iter().filter_map(|g| match &g.kind {
             analysis::GlobalKind::Static { ty } => Some(ty),
@@ -148,17 +166,26 @@ fn resolve_elsewhere(types: &mut TypeTable, globals: &[GlobalItem], unanalyzed: 
     let mut searched = HashSet::new();
     let mut parsed = HashSet::new();
     for _round in 0..4 {
-        let wanted: Vec<String> = types.unresolved(shapes()).into_iter().filter(|n| searched.insert(n.clone())).collect();
+        let wanted: Vec<String> = types
+            .unresolved(shapes())
+            .into_iter()
+            .filter(|n| searched.insert(n.clone()))
+            .collect();
         if wanted.is_empty() {
             return;
         }
-        let finders: Vec<_> = wanted.iter().map(|name| memchr::memmem::Finder::new(name.as_bytes())).collect();
+        let finders: Vec<_> = wanted
+            .iter()
+            .map(|name| memchr::memmem::Finder::new(name.as_bytes()))
+            .collect();
         let candidates: Vec<FileId> = unanalyzed
             .iter()
             .copied()
             .filter(|file| !parsed.contains(file))
             .filter(|&file| {
-                texts[file].as_deref().is_some_and(|text| finders.iter().any(|f| f.find(text.as_bytes()).is_some()))
+                texts[file]
+                    .as_deref()
+                    .is_some_and(|text| finders.iter().any(|f| f.find(text.as_bytes()).is_some()))
             })
             .collect();
         parsed.extend(candidates.iter().copied());
@@ -177,28 +204,42 @@ fn read_and_analyze(
     path: &Path,
     max_size: u64,
     options: analysis::Options,
-) -> Result<FileOutcome, Finding> {
-    let io_error = |message: String| Finding::new(id::IO_ERROR, file, None, message);
+) -> Result<FileOutcome, Box<Finding>> {
+    let io_error = |message: String| Box::new(Finding::new(id::IO_ERROR, file, None, message));
     let shown = crate::diag::display_path(path);
-    let meta = std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
     if meta.len() > max_size {
-        return Err(io_error(format!(
-            "`{shown}` is {} bytes, larger than the {} bytes the lint parses",
-            meta.len(),
-            max_size
-        ))
-        .with_help("raise the limit with `--max-file-size BYTES`, or leave generated files out"));
+        let message = format!(
+            "`{shown}` is {} bytes, larger than the {max_size} bytes the lint parses",
+            meta.len()
+        );
+        let help = "raise the limit with `--max-file-size BYTES`, or leave generated files out";
+        return Err(Box::new(io_error(message).with_help(help)));
     }
     let bytes = std::fs::read(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        io_error(format!("`{shown}` is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+        io_error(format!(
+            "`{shown}` is not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
     })?;
     let test_children = test_module_files(path, &text);
     if !crate::prefilter::may_contain_globals(text.as_bytes()) {
-        return Ok(FileOutcome { text: Some(text), facts: None, test_children, analyzed: false });
+        return Ok(FileOutcome {
+            text: Some(text),
+            facts: None,
+            test_children,
+            analyzed: false,
+        });
     }
     let facts = analysis::analyze(file, &text, options);
-    Ok(FileOutcome { text: Some(text), facts: Some(facts), test_children, analyzed: true })
+    Ok(FileOutcome {
+        text: Some(text),
+        facts: Some(facts),
+        test_children,
+        analyzed: true,
+    })
 }
 
 /// Paths of the files declared by `#[cfg(test)] mod name;` in `text` (file `path`).
@@ -206,9 +247,17 @@ fn test_module_files(path: &Path, text: &str) -> Vec<PathBuf> {
     if memchr::memmem::find(text.as_bytes(), b"cfg(test)").is_none() {
         return Vec::new();
     }
-    let Some(dir) = path.parent() else { return Vec::new() };
-    let owns_dir = path.file_name().is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
-    let base = if owns_dir { dir.to_path_buf() } else { dir.join(path.file_stem().unwrap_or_default()) };
+    let Some(dir) = path.parent() else {
+        return Vec::new();
+    };
+    let owns_dir = path
+        .file_name()
+        .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
+    let base = if owns_dir {
+        dir.to_path_buf()
+    } else {
+        dir.join(path.file_stem().unwrap_or_default())
+    };
     let mut out = Vec::new();
     let mut after_cfg_test = false;
     for line in text.lines().map(str::trim) {
@@ -216,7 +265,10 @@ fn test_module_files(path: &Path, text: &str) -> Vec<PathBuf> {
             Some(rest) => (true, rest.trim()),
             None => (false, line),
         };
-        let rest = rest.strip_prefix("pub(crate) ").or_else(|| rest.strip_prefix("pub ")).unwrap_or(rest);
+        let rest = rest
+            .strip_prefix("pub(crate) ")
+            .or_else(|| rest.strip_prefix("pub "))
+            .unwrap_or(rest);
         if let Some(name) = rest.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
             if after_cfg_test || cfg_here {
                 let name = name.trim();
@@ -240,14 +292,29 @@ fn is_test_file(path: &Path, test_files: &HashSet<PathBuf>) -> bool {
 
 /// Turns the analysis into a report: drops findings in paths that stay global, applies levels (command
 /// line over configuration over defaults), sorts, and loads the text of files that diagnostics point into.
-pub fn report(analysis: Analysis, walk_errors: Vec<(PathBuf, String)>, options: &Options) -> Report {
-    let Analysis { files, findings, texts, .. } = analysis;
-    let scoped: Vec<Option<&Scoped>> = files.iter().map(|path| nearest_config(&options.configs, path)).collect();
+pub fn report(
+    analysis: Analysis,
+    walk_errors: Vec<(PathBuf, String)>,
+    options: &Options,
+) -> Report {
+    let Analysis {
+        files,
+        findings,
+        texts,
+        ..
+    } = analysis;
+    let scoped: Vec<Option<&Scoped>> = files
+        .iter()
+        .map(|path| nearest_config(&options.configs, path))
+        .collect();
     let mut diagnostics = Vec::new();
     for finding in findings {
         let config = scoped.get(finding.file).copied().flatten();
         let rule = finding.rule;
-        if rule.family == Family::Globals && config.is_some_and(|c| !c.checks_globals(&crate::config::normalize(&files[finding.file]))) {
+        if rule.family == Family::Globals
+            && config
+                .is_some_and(|c| !c.checks_globals(&crate::config::normalize(&files[finding.file])))
+        {
             continue;
         }
         let level = if rule.family == Family::Input {
@@ -268,48 +335,78 @@ pub fn report(analysis: Analysis, walk_errors: Vec<(PathBuf, String)>, options: 
     }
 
     let mut db = SourceDb::default();
-    let pointed: HashSet<FileId> = diagnostics.iter().filter(|d| d.finding.span.is_some()).map(|d| d.finding.file).collect();
+    let pointed: HashSet<FileId> = diagnostics
+        .iter()
+        .filter(|d| d.finding.span.is_some())
+        .map(|d| d.finding.file)
+        .collect();
     let files_checked = files.len();
     for (file, (path, text)) in files.into_iter().zip(texts).enumerate() {
-        let text = if pointed.contains(&file) { text.unwrap_or_default() } else { String::new() };
+        let text = if pointed.contains(&file) {
+            text.unwrap_or_default()
+        } else {
+            String::new()
+        };
         db.add(path, text);
     }
     for (path, message) in walk_errors {
         let file = db.add(path, String::new());
         let finding = Finding::new(id::IO_ERROR, file, None, message);
-        diagnostics.push(Diagnostic { finding, severity: crate::diag::Severity::Error });
+        diagnostics.push(Diagnostic {
+            finding,
+            severity: crate::diag::Severity::Error,
+        });
     }
     diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| (db.get(d.finding.file).name.clone(), d.finding.span.as_ref().map(|s| s.start), d.finding.rule.code);
+        let key = |d: &Diagnostic| {
+            (
+                db.get(d.finding.file).name.clone(),
+                d.finding.span.as_ref().map(|s| s.start),
+                d.finding.rule.code,
+            )
+        };
         key(a).cmp(&key(b))
     });
-    Report { diagnostics, db, files_checked }
+    Report {
+        diagnostics,
+        db,
+        files_checked,
+    }
 }
 
 fn nearest_config<'a>(configs: &'a [Scoped], path: &Path) -> Option<&'a Scoped> {
     let path = crate::config::normalize(path);
-    configs.iter().filter(|c| path.starts_with(&c.root)).max_by_key(|c| c.root.components().count())
+    configs
+        .iter()
+        .filter(|c| path.starts_with(&c.root))
+        .max_by_key(|c| c.root.components().count())
 }
 
 /// Lints `paths` (files or directories) with `options`.
 pub fn check_paths(paths: &[PathBuf], options: &Options) -> Report {
-    let walked = crate::walk::collect(paths, options.include_tests);
-    let errors = std::mem::take(&mut Vec::from_iter(walked.errors.iter().cloned()));
-    let walked = Walked { files: walked.files, errors: Vec::new() };
+    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let errors = std::mem::take(&mut walked.errors);
     let analysis = analyze(walked, options);
     report(analysis, errors, options)
 }
 
 /// Lints one source text as if it were the file `name`; for tests and benchmarks.
 pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
-    let syntax_options = analysis::Options { include_tests: options.include_tests };
-    let facts = analysis::analyze(0, text, syntax_options);
+    let syntax_options = analysis::Options {
+        include_tests: options.include_tests,
+    };
+    let facts = on_big_stack(|| analysis::analyze(0, text, syntax_options));
     let mut types = TypeTable::default();
     for (name, def) in facts.typedefs {
         types.insert(name, def);
     }
     let mut findings = facts.findings;
-    findings.extend(facts.globals.iter().filter_map(|item| check_global(item, &types)));
+    findings.extend(
+        facts
+            .globals
+            .iter()
+            .filter_map(|item| check_global(item, &types)),
+    );
     let analysis = Analysis {
         files: vec![PathBuf::from(name)],
         findings,
@@ -319,11 +416,28 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
     report(analysis, Vec::new(), options)
 }
 
+/// Runs `work` on a thread with a worker's stack, so that parsing gets the stack it was sized for.
+fn on_big_stack<T: Send + Default>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .stack_size(WORKER_STACK)
+            .spawn_scoped(scope, work);
+        match worker {
+            Ok(worker) => worker.join().unwrap_or_default(),
+            Err(_) => T::default(),
+        }
+    })
+}
+
 /// The `#[vnet]` statics under `paths`, with the module path and file of each.
-pub fn list_paths(paths: &[PathBuf], roots: &[crate::workspace::SourceRoot], options: &Options) -> (Vec<Listed>, Report) {
-    let walked = crate::walk::collect(paths, options.include_tests);
-    let errors = walked.errors.clone();
-    let analysis = analyze(Walked { files: walked.files, errors: Vec::new() }, options);
+pub fn list_paths(
+    paths: &[PathBuf],
+    roots: &[crate::workspace::SourceRoot],
+    options: &Options,
+) -> (Vec<Listed>, Report) {
+    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let errors = std::mem::take(&mut walked.errors);
+    let analysis = analyze(walked, options);
     let mut listed = Vec::new();
     let mut cache: HashMap<PathBuf, Option<crate::workspace::SourceRoot>> = HashMap::new();
     for (file, item) in &analysis.vnet_statics {
@@ -334,10 +448,18 @@ pub fn list_paths(paths: &[PathBuf], roots: &[crate::workspace::SourceRoot], opt
             .filter(|r| absolute.starts_with(&r.dir))
             .max_by_key(|r| r.dir.components().count())
             .cloned()
-            .or_else(|| cache.entry(absolute.clone()).or_insert_with(|| crate::workspace::root_for_path(&absolute)).clone());
+            .or_else(|| {
+                cache
+                    .entry(absolute.clone())
+                    .or_insert_with(|| crate::workspace::root_for_path(&absolute))
+                    .clone()
+            });
         let mut module = match &root {
             Some(root) => crate::workspace::module_path(root, &absolute),
-            None => absolute.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            None => absolute
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         };
         for inline in &item.inline_modules {
             module.push_str("::");
@@ -353,7 +475,9 @@ pub fn list_paths(paths: &[PathBuf], roots: &[crate::workspace::SourceRoot], opt
     }
     listed.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     let mut report = report(analysis, errors, options);
-    report.diagnostics.retain(|d| d.finding.rule.family == Family::Input);
+    report
+        .diagnostics
+        .retain(|d| d.finding.rule.family == Family::Input);
     (listed, report)
 }
 

@@ -19,7 +19,8 @@ fn has_static_keyword(bytes: &[u8]) -> bool {
     memmem::find_iter(bytes, b"static").any(|at| {
         let before = at.checked_sub(1).map(|i| bytes[i]);
         let after = bytes.get(at + 6).copied();
-        let keyword_start = !matches!(before, Some(b) if b == b'\'' || b == b'_' || b.is_ascii_alphanumeric());
+        let keyword_start =
+            !matches!(before, Some(b) if b == b'\'' || b == b'_' || b.is_ascii_alphanumeric());
         let keyword_end = matches!(after, Some(b' ' | b'\t' | b'\n' | b'\r'));
         keyword_start && keyword_end
     })
@@ -174,12 +175,22 @@ mod tests {
     fn nesting_counts_brackets_outside_literals() {
         let deep = format!("const X: u8 = {}1{};", "(".repeat(300), ")".repeat(300));
         assert!(too_deep(deep.as_bytes()).is_some());
-        let quoted = format!("const X: &str = \"{}\"; // {}", "(".repeat(300), "[".repeat(300));
+        let quoted = format!(
+            "const X: &str = \"{}\"; // {}",
+            "(".repeat(300),
+            "[".repeat(300)
+        );
         assert_eq!(too_deep(quoted.as_bytes()), None);
-        let raw = format!("const X: &str = r#\"{}\"#; const C: char = '(';", "{".repeat(300));
+        let raw = format!(
+            "const X: &str = r#\"{}\"#; const C: char = '(';",
+            "{".repeat(300)
+        );
         assert_eq!(too_deep(raw.as_bytes()), None);
         let unary = format!("const X: bool = {}true;", "!".repeat(300));
         assert!(too_deep(unary.as_bytes()).is_some());
-        assert_eq!(too_deep(b"fn f<'a>(x: &'a u8) -> bool { !(*x == b'(') }"), None);
+        assert_eq!(
+            too_deep(b"fn f<'a>(x: &'a u8) -> bool { !(*x == b'(') }"),
+            None
+        );
     }
 }

@@ -28,7 +28,9 @@ impl TyShape {
     pub fn of(ty: &syn::Type) -> TyShape {
         match ty {
             syn::Type::Path(path) if path.qself.is_none() => {
-                let Some(last) = path.path.segments.last() else { return TyShape::Opaque };
+                let Some(last) = path.path.segments.last() else {
+                    return TyShape::Opaque;
+                };
                 let args = match &last.arguments {
                     syn::PathArguments::AngleBracketed(generic) => generic
                         .args
@@ -40,7 +42,10 @@ impl TyShape {
                         .collect(),
                     _ => Vec::new(),
                 };
-                TyShape::Path { name: last.ident.to_string(), args }
+                TyShape::Path {
+                    name: last.ident.to_string(),
+                    args,
+                }
             }
             syn::Type::Array(array) => TyShape::Many(vec![TyShape::of(&array.elem)]),
             syn::Type::Slice(slice) => TyShape::Many(vec![TyShape::of(&slice.elem)]),
@@ -134,13 +139,14 @@ pub fn well_known(name: &str) -> Option<Kind> {
         return Some(Kind::Atomic);
     }
     let kind = match name {
-        "Mutex" | "RwLock" | "ReentrantMutex" | "FairMutex" | "SpinMutex" | "SpinLock" | "Spinlock"
-        | "TicketMutex" | "SeqLock" | "ShardedLock" | "Condvar" | "Barrier" | "Semaphore" | "Notify"
-        | "RawMutex" | "RawRwLock" | "RawFairMutex" | "StaticMutex" | "StaticRwLock" => Kind::Lock,
-        "Cell" | "RefCell" | "UnsafeCell" | "SyncUnsafeCell" | "ArcSwap" | "ArcSwapOption" | "ArcSwapAny"
-        | "ArcCell" | "TryLock" => Kind::Cell,
-        "OnceCell" | "OnceLock" | "Lazy" | "LazyLock" | "LazyCell" | "Once" | "OnceBox" | "OnceBool"
-        | "OnceNonZeroUsize" | "OnceRef" | "LazyStatic" => Kind::Once,
+        "Mutex" | "RwLock" | "ReentrantMutex" | "FairMutex" | "SpinMutex" | "SpinLock"
+        | "Spinlock" | "TicketMutex" | "SeqLock" | "ShardedLock" | "Condvar" | "Barrier"
+        | "Semaphore" | "Notify" | "RawMutex" | "RawRwLock" | "RawFairMutex" | "StaticMutex"
+        | "StaticRwLock" => Kind::Lock,
+        "Cell" | "RefCell" | "UnsafeCell" | "SyncUnsafeCell" | "ArcSwap" | "ArcSwapOption"
+        | "ArcSwapAny" | "ArcCell" | "TryLock" => Kind::Cell,
+        "OnceCell" | "OnceLock" | "Lazy" | "LazyLock" | "LazyCell" | "Once" | "OnceBox"
+        | "OnceBool" | "OnceNonZeroUsize" | "OnceRef" | "LazyStatic" => Kind::Once,
         _ => return None,
     };
     Some(kind)
@@ -176,19 +182,31 @@ impl TypeTable {
         self.interior_in(shape, &mut HashSet::new(), 0)
     }
 
-    fn interior_in<'a>(&'a self, shape: &'a TyShape, visiting: &mut HashSet<&'a str>, depth: usize) -> Option<Why> {
+    fn interior_in<'a>(
+        &'a self,
+        shape: &'a TyShape,
+        visiting: &mut HashSet<&'a str>,
+        depth: usize,
+    ) -> Option<Why> {
         if depth > MAX_DEPTH {
             return None;
         }
         match shape {
             TyShape::Path { name, args } => {
                 if let Some(kind) = well_known(name) {
-                    return Some(Why { core: name.clone(), kind, via: None });
+                    return Some(Why {
+                        core: name.clone(),
+                        kind,
+                        via: None,
+                    });
                 }
                 if is_marker(name) {
                     return None;
                 }
-                let wrap = |why: Why| Why { via: Some(name.clone()), ..why };
+                let wrap = |why: Why| Why {
+                    via: Some(name.clone()),
+                    ..why
+                };
                 if let Some(defs) = self.defs.get(name.as_str()) {
                     if visiting.insert(name) {
                         let found = defs
@@ -201,9 +219,13 @@ impl TypeTable {
                         }
                     }
                 }
-                args.iter().find_map(|arg| self.interior_in(arg, visiting, depth + 1)).map(wrap)
+                args.iter()
+                    .find_map(|arg| self.interior_in(arg, visiting, depth + 1))
+                    .map(wrap)
             }
-            TyShape::Many(parts) => parts.iter().find_map(|part| self.interior_in(part, visiting, depth + 1)),
+            TyShape::Many(parts) => parts
+                .iter()
+                .find_map(|part| self.interior_in(part, visiting, depth + 1)),
             TyShape::Opaque => None,
         }
     }
@@ -217,11 +239,18 @@ impl TypeTable {
         let mut seen = HashSet::new();
         let mut out = HashSet::new();
         while let Some(name) = names.pop() {
-            if !seen.insert(name) || well_known(name).is_some() || is_marker(name) || is_primitive(name) {
+            if !seen.insert(name)
+                || well_known(name).is_some()
+                || is_marker(name)
+                || is_primitive(name)
+            {
                 continue;
             }
             match self.defs.get(name) {
-                Some(defs) => defs.iter().flat_map(TypeDef::shapes).for_each(|s| s.names(&mut names)),
+                Some(defs) => defs
+                    .iter()
+                    .flat_map(TypeDef::shapes)
+                    .for_each(|s| s.names(&mut names)),
                 None => {
                     out.insert(name.to_owned());
                 }
@@ -235,10 +264,42 @@ impl TypeTable {
 fn is_primitive(name: &str) -> bool {
     matches!(
         name,
-        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize"
-            | "f32" | "f64" | "bool" | "char" | "str" | "String" | "Option" | "Vec" | "Box" | "Result"
-            | "Duration" | "Path" | "OsStr" | "CStr" | "Self" | "Cow" | "NonZeroU32" | "NonZeroUsize"
-            | "NonZeroU64" | "Ipv4Addr" | "Ipv6Addr" | "SocketAddr" | "IpAddr" | "HashMap" | "BTreeMap"
+        "u8" | "u16"
+            | "u32"
+            | "u64"
+            | "u128"
+            | "usize"
+            | "i8"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "i128"
+            | "isize"
+            | "f32"
+            | "f64"
+            | "bool"
+            | "char"
+            | "str"
+            | "String"
+            | "Option"
+            | "Vec"
+            | "Box"
+            | "Result"
+            | "Duration"
+            | "Path"
+            | "OsStr"
+            | "CStr"
+            | "Self"
+            | "Cow"
+            | "NonZeroU32"
+            | "NonZeroUsize"
+            | "NonZeroU64"
+            | "Ipv4Addr"
+            | "Ipv6Addr"
+            | "SocketAddr"
+            | "IpAddr"
+            | "HashMap"
+            | "BTreeMap"
     )
 }
 
@@ -255,38 +316,84 @@ mod tests {
         for def in defs {
             let item: syn::Item = syn::parse_str(def).expect("item");
             match item {
-                syn::Item::Type(alias) => table.insert(alias.ident.to_string(), TypeDef::Alias(TyShape::of(&alias.ty))),
+                syn::Item::Type(alias) => table.insert(
+                    alias.ident.to_string(),
+                    TypeDef::Alias(TyShape::of(&alias.ty)),
+                ),
                 syn::Item::Struct(st) => table.insert(
                     st.ident.to_string(),
                     TypeDef::Fields(st.fields.iter().map(|f| TyShape::of(&f.ty)).collect()),
                 ),
-                other => panic!("unsupported test item {other:?}"),
+                _ => panic!("unsupported test item {def}"),
             }
         }
-        assert_eq!(table.interior(&shape(ty)).map(|why| why.describe()).as_deref(), expect, "{ty}");
+        assert_eq!(
+            table
+                .interior(&shape(ty))
+                .map(|why| why.describe())
+                .as_deref(),
+            expect,
+            "{ty}"
+        );
     }
 
     #[test]
     fn well_known_types_and_wrappers() {
-        check(&[], "std::sync::atomic::AtomicU64", Some("`AtomicU64` is an atomic"));
-        check(&[], "parking_lot::Mutex<Vec<u8>>", Some("`Mutex` is a lock"));
-        check(&[], "Option<RefCell<u8>>", Some("`Option` wraps `RefCell`, a cell"));
-        check(&[], "&'static [AtomicBool]", Some("`AtomicBool` is an atomic"));
-        check(&[], "(u8, OnceLock<String>)", Some("`OnceLock` is a once-initialized cell"));
+        check(
+            &[],
+            "std::sync::atomic::AtomicU64",
+            Some("`AtomicU64` is an atomic"),
+        );
+        check(
+            &[],
+            "parking_lot::Mutex<Vec<u8>>",
+            Some("`Mutex` is a lock"),
+        );
+        check(
+            &[],
+            "Option<RefCell<u8>>",
+            Some("`Option` wraps `RefCell`, a cell"),
+        );
+        check(
+            &[],
+            "&'static [AtomicBool]",
+            Some("`AtomicBool` is an atomic"),
+        );
+        check(
+            &[],
+            "(u8, OnceLock<String>)",
+            Some("`OnceLock` is a once-initialized cell"),
+        );
     }
 
     #[test]
     fn immutable_data_is_not_interior() {
-        for ty in ["&str", "[u8; 4]", "&[&str]", "fn(u8) -> u8", "Option<fn()>", "u32", "PhantomData<Cell<u8>>"] {
+        for ty in [
+            "&str",
+            "[u8; 4]",
+            "&[&str]",
+            "fn(u8) -> u8",
+            "Option<fn()>",
+            "u32",
+            "PhantomData<Cell<u8>>",
+        ] {
             check(&[], ty, None);
         }
     }
 
     #[test]
     fn aliases_and_fields_resolve_recursively() {
-        let defs = ["type Counter = AtomicU64;", "struct Stats { rx: Counter, tx: u64 }", "struct Plain { a: u8 }"];
+        let defs = [
+            "type Counter = AtomicU64;",
+            "struct Stats { rx: Counter, tx: u64 }",
+            "struct Plain { a: u8 }",
+        ];
         check(&defs, "Stats", Some("`Stats` wraps `AtomicU64`, an atomic"));
         check(&defs, "Plain", None);
-        check(&["struct Node { next: Option<&'static Node> }"], "Node", None);
+        check(
+            &["struct Node { next: Option<&'static Node> }"],
+            "Node",
+            None,
+        );
     }
 }

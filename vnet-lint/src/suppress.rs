@@ -39,14 +39,22 @@ impl Directives {
         directives.comment_lines.push(false);
         for (index, line) in text.split_inclusive('\n').enumerate() {
             let trimmed = line.trim_start();
-            let is_comment = trimmed.starts_with("//") && !trimmed.starts_with("///") && !trimmed.starts_with("//!");
+            let is_comment = trimmed.starts_with("//")
+                && !trimmed.starts_with("///")
+                && !trimmed.starts_with("//!");
             directives.comment_lines.push(is_comment);
             if is_comment {
                 let body = trimmed[2..].trim();
                 if let Some(directive) = parse(body) {
                     let start = offset + (line.len() - trimmed.len());
                     let end = offset + line.trim_end().len();
-                    directives.by_line.insert(index + 1, Directive { span: start..end, ..directive });
+                    directives.by_line.insert(
+                        index + 1,
+                        Directive {
+                            span: start..end,
+                            ..directive
+                        },
+                    );
                 }
             }
             offset += line.len();
@@ -56,7 +64,11 @@ impl Directives {
 
     /// Allow comments that give no reason.
     pub fn without_reason(&self) -> impl Iterator<Item = &Directive> {
-        let mut missing: Vec<_> = self.by_line.values().filter(|d| d.reason.is_none()).collect();
+        let mut missing: Vec<_> = self
+            .by_line
+            .values()
+            .filter(|d| d.reason.is_none())
+            .collect();
         missing.sort_by_key(|d| d.span.start);
         missing.into_iter()
     }
@@ -69,7 +81,10 @@ impl Directives {
         let mut above = line.saturating_sub(1);
         while above >= 1 && self.comment_lines.get(above).copied().unwrap_or(false) {
             if let Some(directive) = self.by_line.get(&above) {
-                let named = directive.rules.iter().any(|name| rules::find(name).is_some_and(|r| r.code == rule.code));
+                let named = directive
+                    .rules
+                    .iter()
+                    .any(|name| rules::find(name).is_some_and(|r| r.code == rule.code));
                 if named {
                     return true;
                 }
@@ -86,10 +101,22 @@ fn parse(body: &str) -> Option<Directive> {
     let rest = rest.strip_prefix("allow")?.trim_start();
     let rest = rest.strip_prefix('(')?;
     let close = rest.find(')')?;
-    let rules = rest[..close].split(',').map(|name| name.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+    let rules = rest[..close]
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
     let after = rest[close + 1..].trim_start();
-    let reason = after.strip_prefix(':').map(str::trim).filter(|reason| !reason.is_empty()).map(str::to_owned);
-    Some(Directive { rules, reason, span: 0..0 })
+    let reason = after
+        .strip_prefix(':')
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+        .map(str::to_owned);
+    Some(Directive {
+        rules,
+        reason,
+        span: 0..0,
+    })
 }
 
 #[cfg(test)]
@@ -109,9 +136,13 @@ mod tests {
 
     #[test]
     fn missing_reason_and_doc_comments() {
-        let text = "// vnet-lint: allow(VN102)\n/// vnet-lint: allow(VN101): doc\nstatic X: u8 = 0;\n";
+        let text =
+            "// vnet-lint: allow(VN102)\n/// vnet-lint: allow(VN101): doc\nstatic X: u8 = 0;\n";
         let directives = Directives::scan(text);
         assert_eq!(directives.without_reason().count(), 1);
-        assert!(!directives.allows(3, id::STATIC_MUT), "doc comments do not suppress and end the block");
+        assert!(
+            !directives.allows(3, id::STATIC_MUT),
+            "doc comments do not suppress and end the block"
+        );
     }
 }

@@ -16,7 +16,9 @@ pub struct Walked {
 
 /// Directories never entered: build output, version control and other hidden directories.
 fn skipped_dir(name: &str, include_tests: bool) -> bool {
-    name == "target" || (name.starts_with('.') && name.len() > 1) || (!include_tests && matches!(name, "tests" | "benches"))
+    name == "target"
+        || (name.starts_with('.') && name.len() > 1)
+        || (!include_tests && matches!(name, "tests" | "benches"))
 }
 
 /// Collects the `.rs` files under `paths`: files are taken as given, directories are walked (following
@@ -32,11 +34,17 @@ pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
             }
         };
         match std::fs::metadata(root) {
-            Err(error) => walked.errors.push((root.clone(), format!("cannot read `{}`: {error}", shown(root)))),
+            Err(error) => walked.errors.push((
+                root.clone(),
+                format!("cannot read `{}`: {error}", shown(root)),
+            )),
             Ok(meta) if meta.is_file() => push(&mut walked, root.clone()),
             Ok(_) => {
                 let before = walked.files.len();
-                let entries = WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
+                let entries = WalkDir::new(root)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                    .into_iter();
                 let entries = entries.filter_entry(|entry| {
                     entry.depth() == 0
                         || !entry.file_type().is_dir()
@@ -44,15 +52,23 @@ pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
                 });
                 for entry in entries {
                     match entry {
-                        Ok(entry) if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "rs") => {
+                        Ok(entry)
+                            if entry.file_type().is_file()
+                                && entry.path().extension().is_some_and(|e| e == "rs") =>
+                        {
                             push(&mut walked, entry.into_path());
                         }
                         Ok(_) => {}
                         Err(error) => walked.errors.push(walk_error(root, &error)),
                     }
                 }
-                if walked.files.len() == before && !walked.errors.iter().any(|(p, _)| p.starts_with(root)) {
-                    walked.errors.push((root.clone(), format!("no Rust source files under `{}`", shown(root))));
+                if walked.files.len() == before
+                    && !walked.errors.iter().any(|(p, _)| p.starts_with(root))
+                {
+                    walked.errors.push((
+                        root.clone(),
+                        format!("no Rust source files under `{}`", shown(root)),
+                    ));
                 }
             }
         }

@@ -54,7 +54,11 @@ pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<Source
     };
     let mut roots: Vec<SourceRoot> = Vec::new();
     for package in packages {
-        let package_dir = package.manifest_path.parent().map(|p| p.as_std_path().to_path_buf()).unwrap_or_default();
+        let package_dir = package
+            .manifest_path
+            .parent()
+            .map(|p| p.as_std_path().to_path_buf())
+            .unwrap_or_default();
         for target in &package.targets {
             let wanted = target.kind.iter().any(|kind| match kind {
                 TargetKind::Lib
@@ -67,7 +71,9 @@ pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<Source
                 TargetKind::Test | TargetKind::Bench | TargetKind::Example => include_tests,
                 _ => false,
             });
-            let Some(dir) = target.src_path.parent() else { continue };
+            let Some(dir) = target.src_path.parent() else {
+                continue;
+            };
             let dir = dir.as_std_path().to_path_buf();
             if wanted && !roots.iter().any(|root| dir.starts_with(&root.dir)) {
                 roots.retain(|root| !root.dir.starts_with(&dir));
@@ -85,21 +91,42 @@ pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<Source
 /// The crate a file given on the command line belongs to: the nearest `src` directory above it, named by
 /// the package in the `Cargo.toml` beside that directory (or by the directory holding it).
 pub fn root_for_path(file: &Path) -> Option<SourceRoot> {
-    let src = file.ancestors().skip(1).find(|dir| dir.file_name().is_some_and(|n| n == "src"))?;
+    let src = file
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.file_name().is_some_and(|n| n == "src"))?;
     let package_dir = src.parent()?.to_path_buf();
     let name = std::fs::read_to_string(package_dir.join("Cargo.toml"))
         .ok()
         .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|table| table.get("package")?.get("name")?.as_str().map(str::to_owned))
-        .or_else(|| package_dir.file_name().map(|n| n.to_string_lossy().into_owned()))?;
-    Some(SourceRoot { crate_name: name.replace('-', "_"), dir: src.to_path_buf(), package_dir })
+        .and_then(|table| {
+            table
+                .get("package")?
+                .get("name")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            package_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })?;
+    Some(SourceRoot {
+        crate_name: name.replace('-', "_"),
+        dir: src.to_path_buf(),
+        package_dir,
+    })
 }
 
 /// The module path of `file` in `root`: `netstack::net::ip` for `src/net/ip.rs` or `src/net/ip/mod.rs`.
 pub fn module_path(root: &SourceRoot, file: &Path) -> String {
     let mut path = vec![root.crate_name.clone()];
     if let Ok(relative) = file.strip_prefix(&root.dir) {
-        let parts: Vec<String> = relative.with_extension("").iter().map(|c| c.to_string_lossy().into_owned()).collect();
+        let parts: Vec<String> = relative
+            .with_extension("")
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned())
+            .collect();
         let last = parts.len().saturating_sub(1);
         for (i, part) in parts.into_iter().enumerate() {
             let crate_root = i == 0 && last == 0 && (part == "lib" || part == "main");
@@ -117,9 +144,16 @@ mod tests {
 
     #[test]
     fn module_paths_follow_files() {
-        let root = SourceRoot { crate_name: "net".into(), dir: "/c/src".into(), package_dir: "/c".into() };
+        let root = SourceRoot {
+            crate_name: "net".into(),
+            dir: "/c/src".into(),
+            package_dir: "/c".into(),
+        };
         assert_eq!(module_path(&root, Path::new("/c/src/lib.rs")), "net");
         assert_eq!(module_path(&root, Path::new("/c/src/ip/mod.rs")), "net::ip");
-        assert_eq!(module_path(&root, Path::new("/c/src/ip/route.rs")), "net::ip::route");
+        assert_eq!(
+            module_path(&root, Path::new("/c/src/ip/route.rs")),
+            "net::ip::route"
+        );
     }
 }

@@ -12,7 +12,11 @@ pub fn to_cargo(report: &Report, diagnostic: &Diagnostic) -> Value {
     let spans: Vec<Value> = match (&finding.span, super::positions(&report.db, diagnostic)) {
         (Some(span), Some((start, end))) => {
             let text = report.db.line_text(finding.file, start.line);
-            let highlight_end = if end.line == start.line { end.column } else { text.chars().count() + 1 };
+            let highlight_end = if end.line == start.line {
+                end.column
+            } else {
+                text.chars().count() + 1
+            };
             vec![json!({
                 "file_name": file.name,
                 "byte_start": span.start,
@@ -31,10 +35,12 @@ pub fn to_cargo(report: &Report, diagnostic: &Diagnostic) -> Value {
         }
         _ => Vec::new(),
     };
-    let child = |level: &str, message: &str| {
-        json!({ "message": message, "code": null, "level": level, "spans": [], "children": [], "rendered": null })
-    };
-    let mut children: Vec<Value> = finding.help.iter().map(|help| child("help", help)).collect();
+    let child = |level: &str, message: &str| json!({ "message": message, "code": null, "level": level, "spans": [], "children": [], "rendered": null });
+    let mut children: Vec<Value> = finding
+        .help
+        .iter()
+        .map(|help| child("help", help))
+        .collect();
     children.extend(finding.notes.iter().map(|note| child("note", note)));
     let src_path = crate::config::normalize(&file.path);
     json!({

@@ -13,7 +13,9 @@ pub fn to_codespan(diagnostic: &Diagnostic, first_of_rule: bool) -> CsDiagnostic
         Severity::Error => CsSeverity::Error,
         Severity::Warning => CsSeverity::Warning,
     };
-    let mut out = CsDiagnostic::new(severity).with_code(finding.rule.code).with_message(&finding.message);
+    let mut out = CsDiagnostic::new(severity)
+        .with_code(finding.rule.code)
+        .with_message(&finding.message);
     if let Some(span) = &finding.span {
         let label = Label::primary(finding.file, span.clone());
         out = out.with_label(match &finding.label {
@@ -63,7 +65,13 @@ pub fn render_one(report: &Report, diagnostic: &Diagnostic) -> String {
 
 /// "vnet-lint: 3 errors, 1 warning in 12 files" or "vnet-lint: no findings in 12 files".
 pub fn summary(report: &Report) -> String {
-    let count = |severity| report.diagnostics.iter().filter(|d| d.severity == severity).count();
+    let count = |severity| {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let files = plural(report.files_checked, "file");
     match (count(Severity::Error), count(Severity::Warning)) {
@@ -71,7 +79,11 @@ pub fn summary(report: &Report) -> String {
         (errors, 0) => format!("vnet-lint: {} in {files}", plural(errors, "error")),
         (0, warnings) => format!("vnet-lint: {} in {files}", plural(warnings, "warning")),
         (errors, warnings) => {
-            format!("vnet-lint: {}, {} in {files}", plural(errors, "error"), plural(warnings, "warning"))
+            format!(
+                "vnet-lint: {}, {} in {files}",
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            )
         }
     }
 }

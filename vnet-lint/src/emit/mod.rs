@@ -25,5 +25,8 @@ pub enum Format {
 /// Start and end (one-based, end exclusive column) of a diagnostic, when it has a position.
 pub(crate) fn positions(db: &SourceDb, diagnostic: &Diagnostic) -> Option<(LineCol, LineCol)> {
     let span = diagnostic.finding.span.as_ref()?;
-    Some((db.line_col(diagnostic.finding.file, span.start), db.line_col(diagnostic.finding.file, span.end)))
+    Some((
+        db.line_col(diagnostic.finding.file, span.start),
+        db.line_col(diagnostic.finding.file, span.end),
+    ))
 }

@@ -145,7 +145,8 @@ pub mod id {
     pub const INTERIOR_MUTABLE_STATIC: &Rule =
         &super::globals::interior_mutable_static::InteriorMutableStatic::RULE;
     /// `VN103 lazy-static-global`.
-    pub const LAZY_STATIC_GLOBAL: &Rule = &super::globals::lazy_static_global::LazyStaticGlobal::RULE;
+    pub const LAZY_STATIC_GLOBAL: &Rule =
+        &super::globals::lazy_static_global::LazyStaticGlobal::RULE;
     /// `VN104 thread-local-global`.
     pub const THREAD_LOCAL_GLOBAL: &Rule =
         &super::globals::thread_local_global::ThreadLocalGlobal::RULE;

@@ -46,7 +46,9 @@ declare_rule! {
 
 /// Reports a plain `static` whose type resolves to something interior-mutable.
 pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
-    let GlobalKind::Static { ty } = &item.kind else { return None };
+    let GlobalKind::Static { ty } = &item.kind else {
+        return None;
+    };
     let why = types.interior(ty)?;
     Some(
         Finding::new(

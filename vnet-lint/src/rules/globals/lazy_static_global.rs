@@ -41,7 +41,9 @@ declare_rule! {
 
 /// Reports an item declared inside `lazy_static!`.
 pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
-    let GlobalKind::LazyStatic = item.kind else { return None };
+    let GlobalKind::LazyStatic = item.kind else {
+        return None;
+    };
     Some(
         Finding::new(
             &LazyStaticGlobal::RULE,

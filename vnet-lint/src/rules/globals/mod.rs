@@ -8,5 +8,6 @@ pub mod suppression_without_reason;
 pub mod thread_local_global;
 
 /// The note every global finding carries: how to keep a global on purpose.
-pub(crate) const PROCESS_WIDE_NOTE: &str = "if it must stay process-wide (one piece of hardware), mark it \
+pub(crate) const PROCESS_WIDE_NOTE: &str =
+    "if it must stay process-wide (one piece of hardware), mark it \
      `#[vnet_runtime::global(reason = \"…\")]`";

@@ -38,7 +38,9 @@ declare_rule! {
 
 /// Reports a `static mut` item.
 pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
-    let GlobalKind::StaticMut = item.kind else { return None };
+    let GlobalKind::StaticMut = item.kind else {
+        return None;
+    };
     Some(
         Finding::new(
             &StaticMut::RULE,

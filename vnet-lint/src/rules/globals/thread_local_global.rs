@@ -37,7 +37,9 @@ declare_rule! {
 
 /// Reports an item declared inside `thread_local!`.
 pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
-    let GlobalKind::ThreadLocal = item.kind else { return None };
+    let GlobalKind::ThreadLocal = item.kind else {
+        return None;
+    };
     Some(
         Finding::new(
             &ThreadLocalGlobal::RULE,
