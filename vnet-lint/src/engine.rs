@@ -157,38 +157,47 @@ fn resolve_elsewhere(
     unanalyzed: &[FileId],
     texts: &[Option<String>],
 ) {
-    let shapes = || {
-        globals.iter().filter_map(|g| match &g.kind {
-            analysis::GlobalKind::Static { ty } => Some(ty),
+    // Only statics not yet known to be interior-mutable need more definitions.
+    let shapes = |types: &TypeTable| -> Vec<&crate::resolve::TyShape> {
+        let undecided = globals.iter().filter_map(|g| match &g.kind {
+            analysis::GlobalKind::Static { ty } if types.interior(ty).is_none() => Some(ty),
             _ => None,
-        })
+        });
+        undecided.collect()
     };
     let mut searched = HashSet::new();
     let mut parsed = HashSet::new();
     for _round in 0..4 {
         let wanted: Vec<String> = types
-            .unresolved(shapes())
+            .unresolved(shapes(types))
             .into_iter()
             .filter(|n| searched.insert(n.clone()))
             .collect();
         if wanted.is_empty() {
             return;
         }
+        // Only files that spell a definition of a wanted name are parsed.
         let finders: Vec<_> = wanted
             .iter()
-            .map(|name| memchr::memmem::Finder::new(name.as_bytes()))
+            .flat_map(|name| {
+                ["struct", "enum", "union", "type"]
+                    .map(|keyword| memchr::memmem::Finder::new(&format!("{keyword} {name}")).into_owned())
+            })
             .collect();
         let candidates: Vec<FileId> = unanalyzed
             .iter()
             .copied()
             .filter(|file| !parsed.contains(file))
             .filter(|&file| {
-                texts[file]
-                    .as_deref()
-                    .is_some_and(|text| finders.iter().any(|f| f.find(text.as_bytes()).is_some()))
+                texts[file].as_deref().is_some_and(|text| {
+                    finders.iter().any(|f| f.find(text.as_bytes()).is_some())
+                })
             })
             .collect();
         parsed.extend(candidates.iter().copied());
+        if std::env::var_os("VNET_LINT_DEBUG").is_some() {
+            eprintln!("round {_round}: wanted {wanted:?}, parsing {} files", candidates.len());
+        }
         let defs: Vec<_> = candidates
             .par_iter()
             .flat_map_iter(|&file| analysis::typedefs(texts[file].as_deref().unwrap_or_default()))

@@ -260,47 +260,20 @@ impl TypeTable {
     }
 }
 
-/// Whether `name` is a primitive or a std type known to hold no interior mutability.
+/// Primitive and standard-library names whose own definition holds no interior mutability (their type
+/// arguments are still looked into), so resolution never searches the crate for them.
+const STD_PLAIN: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
+    "bool", "char", "str", "String", "Option", "Vec", "VecDeque", "Box", "Arc", "Rc", "Result", "Duration",
+    "Instant", "SystemTime", "Path", "PathBuf", "OsStr", "OsString", "CStr", "CString", "Self", "Cow",
+    "NonNull", "NonZeroU8", "NonZeroU16", "NonZeroU32", "NonZeroU64", "NonZeroUsize", "MaybeUninit",
+    "ManuallyDrop", "Pin", "Poll", "Waker", "RawWakerVTable", "Ipv4Addr", "Ipv6Addr", "IpAddr", "SocketAddr",
+    "HashMap", "HashSet", "BTreeMap", "BTreeSet", "Error", "ErrorKind", "TypeId", "Ordering", "Wrapping",
+];
+
+/// Whether resolution should skip `name`: a plain std name or a single-letter generic parameter.
 fn is_primitive(name: &str) -> bool {
-    matches!(
-        name,
-        "u8" | "u16"
-            | "u32"
-            | "u64"
-            | "u128"
-            | "usize"
-            | "i8"
-            | "i16"
-            | "i32"
-            | "i64"
-            | "i128"
-            | "isize"
-            | "f32"
-            | "f64"
-            | "bool"
-            | "char"
-            | "str"
-            | "String"
-            | "Option"
-            | "Vec"
-            | "Box"
-            | "Result"
-            | "Duration"
-            | "Path"
-            | "OsStr"
-            | "CStr"
-            | "Self"
-            | "Cow"
-            | "NonZeroU32"
-            | "NonZeroUsize"
-            | "NonZeroU64"
-            | "Ipv4Addr"
-            | "Ipv6Addr"
-            | "SocketAddr"
-            | "IpAddr"
-            | "HashMap"
-            | "BTreeMap"
-    )
+    name.len() == 1 || STD_PLAIN.contains(&name)
 }
 
 #[cfg(test)]
