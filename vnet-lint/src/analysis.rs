@@ -283,9 +283,14 @@ impl Collector<'_> {
             return;
         }
         let outer_marked = !matches!(self.marker(attrs), Marker::None);
+        // Wrappers such as `tokio_thread_local!` or `loom::lazy_static!` take the same syntax.
         match last_segment(&mac.path).as_deref() {
-            Some("lazy_static") => self.macro_statics(mac, GlobalKind::LazyStatic, outer_marked),
-            Some("thread_local") => self.macro_statics(mac, GlobalKind::ThreadLocal, outer_marked),
+            Some(name) if name.ends_with("lazy_static") => {
+                self.macro_statics(mac, GlobalKind::LazyStatic, outer_marked)
+            }
+            Some(name) if name.ends_with("thread_local") => {
+                self.macro_statics(mac, GlobalKind::ThreadLocal, outer_marked)
+            }
             Some("macro_rules") if self.options.include_tests => {
                 self.macro_rules_body(mac.tokens.clone())
             }
@@ -420,6 +425,21 @@ impl Collector<'_> {
     }
 }
 
+impl Collector<'_> {
+    /// `use std::sync::atomic::AtomicBool as StdAtomicBool;` makes `StdAtomicBool` an alias.
+    fn use_renames(&mut self, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(path) => self.use_renames(&path.tree),
+            syn::UseTree::Group(group) => group.items.iter().for_each(|tree| self.use_renames(tree)),
+            syn::UseTree::Rename(rename) => {
+                let target = TyShape::Path { name: rename.ident.to_string(), args: Vec::new() };
+                self.facts.typedefs.push((rename.rename.to_string(), TypeDef::Alias(target)));
+            }
+            syn::UseTree::Name(_) | syn::UseTree::Glob(_) => {}
+        }
+    }
+}
+
 impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_item(&mut self, item: &'ast syn::Item) {
         if self.skip_as_test(item_attrs(item)) {
@@ -436,6 +456,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 syn::visit::visit_item_mod(self, module);
                 self.modules.pop();
             }
+            syn::Item::Use(item) => self.use_renames(&item.tree),
             syn::Item::Type(alias) => {
                 self.facts.typedefs.push((
                     alias.ident.to_string(),

@@ -180,7 +180,7 @@ fn resolve_elsewhere(
         let finders: Vec<_> = wanted
             .iter()
             .flat_map(|name| {
-                ["struct", "enum", "union", "type"]
+                ["struct", "enum", "union", "type", "as"]
                     .map(|keyword| memchr::memmem::Finder::new(&format!("{keyword} {name}")).into_owned())
             })
             .collect();

@@ -85,7 +85,7 @@ fn json_has_the_documented_fields() {
         "fixtures/rules/interior_mutable_static/flagged.rs",
     ]);
     let lines = json_lines(&output);
-    assert_eq!(lines.len(), 11);
+    assert_eq!(lines.len(), 12);
     for line in &lines {
         for field in [
             "code",
