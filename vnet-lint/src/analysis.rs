@@ -430,10 +430,17 @@ impl Collector<'_> {
     fn use_renames(&mut self, tree: &syn::UseTree) {
         match tree {
             syn::UseTree::Path(path) => self.use_renames(&path.tree),
-            syn::UseTree::Group(group) => group.items.iter().for_each(|tree| self.use_renames(tree)),
+            syn::UseTree::Group(group) => {
+                group.items.iter().for_each(|tree| self.use_renames(tree))
+            }
             syn::UseTree::Rename(rename) => {
-                let target = TyShape::Path { name: rename.ident.to_string(), args: Vec::new() };
-                self.facts.typedefs.push((rename.rename.to_string(), TypeDef::Alias(target)));
+                let target = TyShape::Path {
+                    name: rename.ident.to_string(),
+                    args: Vec::new(),
+                };
+                self.facts
+                    .typedefs
+                    .push((rename.rename.to_string(), TypeDef::Alias(target)));
             }
             syn::UseTree::Name(_) | syn::UseTree::Glob(_) => {}
         }

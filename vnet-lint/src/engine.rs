@@ -180,8 +180,9 @@ fn resolve_elsewhere(
         let finders: Vec<_> = wanted
             .iter()
             .flat_map(|name| {
-                ["struct", "enum", "union", "type", "as"]
-                    .map(|keyword| memchr::memmem::Finder::new(&format!("{keyword} {name}")).into_owned())
+                ["struct", "enum", "union", "type", "as"].map(|keyword| {
+                    memchr::memmem::Finder::new(&format!("{keyword} {name}")).into_owned()
+                })
             })
             .collect();
         let candidates: Vec<FileId> = unanalyzed
@@ -189,14 +190,17 @@ fn resolve_elsewhere(
             .copied()
             .filter(|file| !parsed.contains(file))
             .filter(|&file| {
-                texts[file].as_deref().is_some_and(|text| {
-                    finders.iter().any(|f| f.find(text.as_bytes()).is_some())
-                })
+                texts[file]
+                    .as_deref()
+                    .is_some_and(|text| finders.iter().any(|f| f.find(text.as_bytes()).is_some()))
             })
             .collect();
         parsed.extend(candidates.iter().copied());
         if std::env::var_os("VNET_LINT_DEBUG").is_some() {
-            eprintln!("round {_round}: wanted {wanted:?}, parsing {} files", candidates.len());
+            eprintln!(
+                "round {_round}: wanted {wanted:?}, parsing {} files",
+                candidates.len()
+            );
         }
         let defs: Vec<_> = candidates
             .par_iter()
