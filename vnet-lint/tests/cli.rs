@@ -310,3 +310,21 @@ fn cargo_metadata_mode_finds_the_package_sources() {
     );
     assert!(Path::new(&manifest).exists());
 }
+
+#[test]
+fn include_tests_reads_test_code_and_macro_rules_bodies() {
+    let path = "fixtures/rules/interior_mutable_static/allowed.rs";
+    assert_eq!(lint(&["check", path]).status.code(), Some(0));
+    let output = lint(&["check", "--include-tests", "--message-format", "json", path]);
+    let messages: Vec<String> = json_lines(&output)
+        .iter()
+        .map(|l| l["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`static IN_TEST` has interior mutability and is shared by every instance",
+            "`static $name` has interior mutability and is shared by every instance",
+        ]
+    );
+}

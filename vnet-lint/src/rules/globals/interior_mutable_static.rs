@@ -68,3 +68,46 @@ pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
         .with_note(super::PROCESS_WIDE_NOTE),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn points_at_the_type() {
+        check(
+            r#"
+static ROUTES: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+             //^^^^^^^^^^^^^^^ VN102
+static HITS: [AtomicU64; 2] = [const { AtomicU64::new(0) }; 2];
+           //^^^^^^^^^^^^^^ VN102
+"#,
+        );
+    }
+
+    #[test]
+    fn fields_decide_not_sync_impls() {
+        check(
+            r#"
+struct Shared { cell: UnsafeCell<u8> }
+struct Plain { value: u8 }
+unsafe impl Sync for Plain {}
+static SHARED: Shared = Shared { cell: UnsafeCell::new(0) };
+             //^^^^^^ VN102
+static PLAIN: Plain = Plain { value: 0 };
+"#,
+        );
+    }
+
+    #[test]
+    fn immutable_data_is_silent() {
+        check(
+            r#"
+static NAME: &str = "x";
+static TABLE: &[(u8, &str)] = &[(1, "icmp")];
+static HOOK: Option<fn()> = None;
+const LOCK: Mutex<u8> = Mutex::new(0);
+"#,
+        );
+    }
+}

@@ -62,3 +62,22 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
         .with_note(super::PROCESS_WIDE_NOTE),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn points_at_each_name() {
+        check(
+            r#"
+lazy_static! {
+    static ref A: u8 = 0;
+             //^ VN103
+    pub static ref BB: Mutex<u8> = Mutex::new(0);
+                 //^^ VN103
+}
+"#,
+        );
+    }
+}

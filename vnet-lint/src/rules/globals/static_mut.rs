@@ -57,3 +57,31 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
         .with_note(super::PROCESS_WIDE_NOTE),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn points_at_the_mut_token() {
+        check(
+            r#"
+static mut COUNT: u32 = 0;
+     //^^^ VN101
+fn f() { static mut LOCAL: u8 = 0; }
+              //^^^ VN101
+"#,
+        );
+    }
+
+    #[test]
+    fn vnet_and_marked_statics_are_silent() {
+        check(
+            r#"
+#[vnet] static mut PER_INSTANCE: u32 = 0;
+#[global(reason = "one NIC")] static mut NIC: u32 = 0;
+const NOT_A_STATIC: u32 = 0;
+"#,
+        );
+    }
+}

@@ -44,3 +44,24 @@ pub(crate) fn finding(file: FileId, span: Range<usize>, what: &str) -> Finding {
          `// vnet-lint: allow(RULE): reason`",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn markers_and_comments_need_a_reason() {
+        check(
+            r#"
+  #[global]
+//^^^^^^^^^ VN105
+  static A: Mutex<u8> = Mutex::new(0);
+  // vnet-lint: allow(VN102)
+//^^^^^^^^^^^^^^^^^^^^^^^^^^ VN105
+  static B: Mutex<u8> = Mutex::new(0);
+// vnet-lint: allow(VN102): the one NIC
+static C: Mutex<u8> = Mutex::new(0);
+"#,
+        );
+    }
+}

@@ -58,3 +58,22 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
         .with_note(super::PROCESS_WIDE_NOTE),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn points_at_each_name() {
+        check(
+            r#"
+thread_local!(static DEPTH: Cell<u32> = const { Cell::new(0) });
+                   //^^^^^ VN104
+fn f() {
+    std::thread_local! { static LOCAL: u8 = 0 }
+                              //^^^^^ VN104
+}
+"#,
+        );
+    }
+}
