@@ -46,9 +46,15 @@ pub enum GlobalKind {
         ty: TyShape,
     },
     /// `static ref NAME: T` inside `lazy_static!`.
-    LazyStatic,
+    LazyStatic {
+        /// The invoked macro's name, e.g. `lazy_static`.
+        via: String,
+    },
     /// `static NAME: T` inside `thread_local!`.
-    ThreadLocal,
+    ThreadLocal {
+        /// The invoked macro's name, e.g. `thread_local` or `tokio_thread_local`.
+        via: String,
+    },
 }
 
 impl GlobalKind {
@@ -57,8 +63,8 @@ impl GlobalKind {
         match self {
             GlobalKind::StaticMut => id::STATIC_MUT,
             GlobalKind::Static { .. } => id::INTERIOR_MUTABLE_STATIC,
-            GlobalKind::LazyStatic => id::LAZY_STATIC_GLOBAL,
-            GlobalKind::ThreadLocal => id::THREAD_LOCAL_GLOBAL,
+            GlobalKind::LazyStatic { .. } => id::LAZY_STATIC_GLOBAL,
+            GlobalKind::ThreadLocal { .. } => id::THREAD_LOCAL_GLOBAL,
         }
     }
 }
@@ -285,12 +291,20 @@ impl Collector<'_> {
         let outer_marked = !matches!(self.marker(attrs), Marker::None);
         // Wrappers such as `tokio_thread_local!` or `loom::lazy_static!` take the same syntax.
         match last_segment(&mac.path).as_deref() {
-            Some(name) if name.ends_with("lazy_static") => {
-                self.macro_statics(mac, GlobalKind::LazyStatic, outer_marked)
-            }
-            Some(name) if name.ends_with("thread_local") => {
-                self.macro_statics(mac, GlobalKind::ThreadLocal, outer_marked)
-            }
+            Some(name) if name.ends_with("lazy_static") => self.macro_statics(
+                mac,
+                GlobalKind::LazyStatic {
+                    via: name.to_owned(),
+                },
+                outer_marked,
+            ),
+            Some(name) if name.ends_with("thread_local") => self.macro_statics(
+                mac,
+                GlobalKind::ThreadLocal {
+                    via: name.to_owned(),
+                },
+                outer_marked,
+            ),
             Some("macro_rules") if self.options.include_tests => {
                 self.macro_rules_body(mac.tokens.clone())
             }
@@ -302,7 +316,7 @@ impl Collector<'_> {
 
     /// Items declared inside `lazy_static!` or `thread_local!`.
     fn macro_statics(&mut self, mac: &syn::Macro, kind: GlobalKind, outer_marked: bool) {
-        let with_ref = matches!(kind, GlobalKind::LazyStatic);
+        let with_ref = matches!(kind, GlobalKind::LazyStatic { .. });
         let parser = |input: ParseStream| parse_macro_statics(input, with_ref);
         let Ok(statics) = parser.parse2(mac.tokens.clone()) else {
             return;

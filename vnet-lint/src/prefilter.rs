@@ -84,6 +84,27 @@ pub fn too_deep(bytes: &[u8]) -> Option<usize> {
     None
 }
 
+/// Byte offsets of the `//` of every line comment, skipping strings, character literals and block
+/// comments, so that text inside a string that looks like a comment is not taken for one.
+pub fn line_comment_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                starts.push(i);
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = skip_block_comment(bytes, i),
+            b'"' => i = skip_string(bytes, i + 1),
+            b'r' if is_raw_string_start(bytes, i) => i = skip_raw_string(bytes, i + 1),
+            b'\'' => i = skip_char_literal(bytes, i),
+            _ => i += 1,
+        }
+    }
+    starts
+}
+
 fn skip_block_comment(bytes: &[u8], start: usize) -> usize {
     let mut depth = 0usize;
     let mut i = start;
@@ -169,6 +190,12 @@ mod tests {
         assert!(may_contain_globals(b"thread_local! { }"));
         assert!(may_contain_globals(b"lazy_static! { }"));
         assert!(may_contain_globals(b"// vnet-lint: allow(VN101)"));
+    }
+
+    #[test]
+    fn line_comments_outside_strings() {
+        let text = b"// a\nlet s = \"// not\"; let r = r#\"\n// not\"#; // b\n/* // not */";
+        assert_eq!(line_comment_starts(text), [0, 45]);
     }
 
     #[test]

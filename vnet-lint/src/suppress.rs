@@ -35,11 +35,14 @@ impl Directives {
         if memchr::memmem::find(text.as_bytes(), PREFIX.as_bytes()).is_none() {
             return directives;
         }
+        let comments = crate::prefilter::line_comment_starts(text.as_bytes());
         let mut offset = 0;
         directives.comment_lines.push(false);
         for (index, line) in text.split_inclusive('\n').enumerate() {
             let trimmed = line.trim_start();
-            let is_comment = trimmed.starts_with("//")
+            let comment_at = offset + (line.len() - trimmed.len());
+            let is_comment = comments.binary_search(&comment_at).is_ok()
+                && trimmed.starts_with("//")
                 && !trimmed.starts_with("///")
                 && !trimmed.starts_with("//!");
             directives.comment_lines.push(is_comment);
@@ -132,6 +135,14 @@ mod tests {
         assert!(directives.allows(2, id::STATIC_MUT));
         assert!(!directives.allows(2, id::LAZY_STATIC_GLOBAL));
         assert_eq!(directives.without_reason().count(), 0);
+    }
+
+    #[test]
+    fn text_in_strings_is_not_a_comment() {
+        let text = "const S: &str = r\"\n// vnet-lint: allow(VN102)\n\";\nstatic X: u8 = 0;\n";
+        let directives = Directives::scan(text);
+        assert_eq!(directives.without_reason().count(), 0);
+        assert!(!directives.allows(4, id::INTERIOR_MUTABLE_STATIC));
     }
 
     #[test]

@@ -41,7 +41,7 @@ declare_rule! {
 
 /// Reports an item declared inside `lazy_static!`.
 pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
-    let GlobalKind::LazyStatic = item.kind else {
+    let GlobalKind::LazyStatic { via } = &item.kind else {
         return None;
     };
     Some(
@@ -50,7 +50,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
             item.file,
             item.primary.clone(),
             format!(
-                "`lazy_static!` item `{}` is initialized once and shared by every instance",
+                "`{via}!` item `{}` is initialized once and shared by every instance",
                 item.name
             ),
         )

@@ -37,7 +37,7 @@ declare_rule! {
 
 /// Reports an item declared inside `thread_local!`.
 pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
-    let GlobalKind::ThreadLocal = item.kind else {
+    let GlobalKind::ThreadLocal { via } = &item.kind else {
         return None;
     };
     Some(
@@ -46,7 +46,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
             item.file,
             item.primary.clone(),
             format!(
-                "`thread_local!` item `{}` is per thread, not per instance",
+                "`{via}!` item `{}` is per thread, not per instance",
                 item.name
             ),
         )
