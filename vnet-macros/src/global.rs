@@ -12,7 +12,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             reason = Some(meta.value()?.parse()?);
             Ok(())
         } else {
-            Err(meta.error("unknown argument: write `#[global(reason = \"why this stays process-wide\")]`"))
+            Err(meta.error(
+                "unknown argument: write `#[global(reason = \"why this stays process-wide\")]`",
+            ))
         }
     })
     .parse2(attr.clone());

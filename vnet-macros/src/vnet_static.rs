@@ -224,23 +224,44 @@ mod tests {
     fn accessor_keeps_visibility_docs_and_cfg() {
         let out = expand_str("/// docs\n#[cfg(unix)] pub(crate) static FOO: u32 = 3;");
         assert!(out.contains("define_static !"), "{out}");
-        assert!(out.contains("pub (crate) V_FOO , \"FOO\" , u32 , 3"), "{out}");
-        assert!(out.contains("[# [doc = \" docs\"]] [# [cfg (unix)]]"), "{out}");
+        assert!(
+            out.contains("pub (crate) V_FOO , \"FOO\" , u32 , 3"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[# [doc = \" docs\"]] [# [cfg (unix)]]"),
+            "{out}"
+        );
         assert!(out.contains("assert_vnet_value :: < u32 >"), "{out}");
     }
 
     #[test]
     fn refusals_are_collected_and_the_accessor_still_defined() {
         let out = expand_str("static mut FOO<T>: u32;");
-        for needle in ["static mut", "cannot be generic", "has no initializer", "FallbackKey", "V_FOO"] {
+        for needle in [
+            "static mut",
+            "cannot be generic",
+            "has no initializer",
+            "FallbackKey",
+            "V_FOO",
+        ] {
             assert!(out.contains(needle), "missing {needle:?} in {out}");
         }
     }
 
     #[test]
     fn crate_argument_names_the_runtime() {
-        let out = expand(quote!(crate = ::my_rt), quote!(static A: u8 = 0;)).to_string();
-        assert!(out.contains(":: my_rt :: __private0 :: define_static"), "{out}");
+        let out = expand(
+            quote!(crate = ::my_rt),
+            quote!(
+                static A: u8 = 0;
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains(":: my_rt :: __private0 :: define_static"),
+            "{out}"
+        );
     }
 
     #[test]

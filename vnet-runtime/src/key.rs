@@ -138,7 +138,9 @@ impl<T> VnetKey<T> {
 
 impl<T> std::fmt::Debug for VnetKey<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VnetKey").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("VnetKey")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 

@@ -112,13 +112,17 @@ pub fn statics() -> impl Iterator<Item = StaticInfo> {
 #[doc(hidden)]
 pub const UNASSIGNED: usize = usize::MAX;
 
+/// Drops the value at an address in a block.
+#[cfg(feature = "vimage")]
+type DropFn = unsafe fn(*mut u8);
+
 /// The per-instance block: its layout, the template, and what to drop.
 #[cfg(feature = "vimage")]
 pub(crate) struct BlockLayout {
     pub(crate) layout: Layout,
     template: *mut u8,
     /// `(offset, drop)` of every static whose type needs dropping.
-    droppers: Vec<(usize, unsafe fn(*mut u8))>,
+    droppers: Vec<(usize, DropFn)>,
 }
 
 // SAFETY: the template is written once in `compute` and only read afterwards

@@ -1,0 +1,203 @@
+//! The current instance: CURVNET_SET/RESTORE nesting, unwinding, the
+//! no-instance panic, and soundness when guards are leaked (promise 3).
+
+#![cfg(feature = "vimage")]
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use vnet_runtime::{curvnet_set, vnet, Error, Vnet};
+
+#[vnet]
+static VALUE: AtomicU64 = AtomicU64::new(0);
+
+fn current_name() -> Option<String> {
+    Vnet::current().map(|v| v.name().to_owned())
+}
+
+fn set_value(v: &Vnet, n: u64) {
+    V_VALUE.with_in(v, |x| x.store(n, Relaxed));
+}
+
+fn value() -> u64 {
+    V_VALUE.with(|x| x.load(Relaxed))
+}
+
+#[test]
+fn nested_guards_restore_in_order() {
+    let a = Vnet::create("ctx-nest-a").unwrap();
+    let b = Vnet::create("ctx-nest-b").unwrap();
+    set_value(&a, 1);
+    set_value(&b, 2);
+    assert_eq!(current_name(), None);
+    {
+        let _ga = curvnet_set(&a);
+        assert_eq!(value(), 1);
+        {
+            let _gb = curvnet_set(&b);
+            assert_eq!(value(), 2);
+            {
+                let _ga2 = curvnet_set(&a);
+                assert_eq!(value(), 1);
+            }
+            assert_eq!(value(), 2);
+            assert_eq!(current_name().as_deref(), Some("ctx-nest-b"));
+        }
+        assert_eq!(value(), 1);
+    }
+    assert_eq!(current_name(), None);
+    a.destroy().unwrap();
+    b.destroy().unwrap();
+}
+
+#[test]
+fn a_panic_unwinding_through_guards_restores_the_outer_instance() {
+    let a = Vnet::create("ctx-unwind-a").unwrap();
+    let b = Vnet::create("ctx-unwind-b").unwrap();
+    let _ga = curvnet_set(&a);
+    let result = std::panic::catch_unwind(|| {
+        let _gb = curvnet_set(&b);
+        b.enter(|| panic!("boom"));
+    });
+    assert!(result.is_err());
+    assert_eq!(current_name().as_deref(), Some("ctx-unwind-a"));
+    drop(_ga);
+    assert_eq!(current_name(), None);
+    a.destroy().unwrap();
+    b.destroy().unwrap();
+}
+
+#[test]
+fn access_with_no_current_instance_names_the_static_and_the_fix() {
+    let err = std::panic::catch_unwind(value).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("V_VALUE accessed with no current vnet"),
+        "{msg}"
+    );
+    assert!(msg.contains("vnet.enter"), "{msg}");
+}
+
+#[test]
+fn a_spawned_thread_starts_with_no_current_instance() {
+    let a = Vnet::create("ctx-thread").unwrap();
+    a.enter(|| {
+        let seen = std::thread::spawn(|| Vnet::current().is_none())
+            .join()
+            .unwrap();
+        assert!(seen);
+        // Objects hold a handle and enter it in callbacks (the seed's sockets).
+        let handle = a.clone();
+        let got = std::thread::spawn(move || handle.enter(value))
+            .join()
+            .unwrap();
+        assert_eq!(got, 0);
+    });
+    a.destroy().unwrap();
+}
+
+#[test]
+fn destroying_an_instance_that_is_current_is_refused() {
+    let a = Vnet::create("ctx-busy").unwrap();
+    let result = a.enter(|| a.clone().destroy());
+    assert_eq!(
+        result,
+        Err(Error::Busy {
+            name: "ctx-busy".into()
+        })
+    );
+    // Nothing changed: it is still live and usable.
+    assert_eq!(Vnet::lookup("ctx-busy"), Some(a.clone()));
+    a.enter(|| assert_eq!(value(), 0));
+    a.destroy().unwrap();
+}
+
+#[test]
+fn vnet0_cannot_be_destroyed() {
+    assert_eq!(vnet_runtime::vnet0().destroy(), Err(Error::Vnet0));
+}
+
+#[test]
+fn a_leaked_guard_keeps_the_instance_alive_until_restored_past() {
+    let outer = Vnet::create("ctx-leak-outer").unwrap();
+    let leaked = Vnet::create("ctx-leak").unwrap();
+    set_value(&leaked, 42);
+    {
+        let _outer_guard = curvnet_set(&outer);
+        std::mem::forget(curvnet_set(&leaked));
+        // Destroy is refused while the leaked guard keeps it current.
+        assert!(matches!(leaked.clone().destroy(), Err(Error::Busy { .. })));
+        assert_eq!(value(), 42);
+    } // the outer guard restores past the leaked one
+    assert_eq!(current_name(), None);
+    leaked.destroy().unwrap();
+    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    outer.destroy().unwrap();
+}
+
+#[test]
+fn dropping_every_user_handle_while_current_keeps_the_instance_usable() {
+    // Runs on its own thread so that its leaked guard ends with the thread.
+    std::thread::spawn(|| {
+        let v = Vnet::create("ctx-deferred").unwrap();
+        set_value(&v, 5);
+        let keep = v.clone();
+        std::mem::forget(curvnet_set(&keep));
+        v.destroy().unwrap_err(); // busy: current here
+                                  // Drop every user handle while it is still current on this thread.
+        drop(keep);
+        // The block is still there: the access reads the value, not freed memory.
+        assert_eq!(value(), 5);
+        assert_eq!(current_name().as_deref(), Some("ctx-deferred"));
+    })
+    .join()
+    .unwrap();
+    // The instance is still in the list (never destroyed); destroy it now
+    // that no thread has it current.
+    let v = Vnet::lookup("ctx-deferred").unwrap();
+    v.destroy().unwrap();
+}
+
+#[test]
+fn guards_dropped_out_of_order_never_restore_a_stale_instance() {
+    let a = Vnet::create("ctx-ooo-a").unwrap();
+    let b = Vnet::create("ctx-ooo-b").unwrap();
+    let c = Vnet::create("ctx-ooo-c").unwrap();
+    let ga = curvnet_set(&a);
+    let gb = curvnet_set(&b);
+    drop(ga); // restores past `b` too
+    assert_eq!(current_name(), None);
+    let gc = curvnet_set(&c);
+    let gc2 = curvnet_set(&c);
+    drop(gb); // stale: must not touch `c`'s entries
+    assert_eq!(current_name().as_deref(), Some("ctx-ooo-c"));
+    drop(gc2);
+    drop(gc);
+    assert_eq!(current_name(), None);
+    for v in [a, b, c] {
+        v.destroy().unwrap();
+    }
+}
+
+#[test]
+fn entering_a_destroyed_instance_panics_clearly() {
+    let v = Vnet::create("ctx-dead").unwrap();
+    let handle = v.clone();
+    v.destroy().unwrap();
+    let err = std::panic::catch_unwind(|| handle.enter(|| ())).unwrap_err();
+    let msg = err.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.contains("ctx-dead") && msg.contains("destroyed"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn create_and_destroy_inside_foreach_are_refused() {
+    let mut results = Vec::new();
+    vnet_runtime::vnet_foreach(|v| {
+        if v.is_default() {
+            results.push(Vnet::create("ctx-in-foreach").map(|_| ()));
+        }
+    });
+    assert_eq!(results, vec![Err(Error::InsideForeach)]);
+}
