@@ -82,6 +82,17 @@ pub struct VnetStatic {
     pub column: usize,
 }
 
+/// A name brought into scope by `use`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The name as the file uses it (the `as` name for renames).
+    pub local: String,
+    /// The imported item's own name.
+    pub original: String,
+    /// The first segment of the path (`std`, `crate`, `super`, a crate or a module name).
+    pub first: String,
+}
+
 /// Everything the syntax pass learned about one file.
 #[derive(Debug, Default)]
 pub struct FileFacts {
@@ -91,6 +102,10 @@ pub struct FileFacts {
     pub vnet_statics: Vec<VnetStatic>,
     /// Type aliases and struct, enum and union definitions, by name.
     pub typedefs: Vec<(String, TypeDef)>,
+    /// Names brought in by `use`.
+    pub imports: Vec<Import>,
+    /// Names of the modules declared in the file (`mod name;` and `mod name { … }`).
+    pub modules: Vec<String>,
     /// Findings that need no other file.
     pub findings: Vec<Finding>,
 }
@@ -162,13 +177,14 @@ fn parse_error_label(error: &syn::Error) -> String {
     }
 }
 
-/// Parses only the type definitions of `text`, for resolving names used by statics in other files.
-pub fn typedefs(text: &str) -> Vec<(String, TypeDef)> {
+/// Parses `text` for its type definitions, imports and modules only, for resolving names used by statics
+/// in other files.
+pub fn typedefs(text: &str) -> FileFacts {
     if crate::prefilter::too_deep(text.as_bytes()).is_some() {
-        return Vec::new();
+        return FileFacts::default();
     }
     let Ok(syntax) = syn::parse_file(text) else {
-        return Vec::new();
+        return FileFacts::default();
     };
     let directives = Directives::default();
     let facts = FileFacts::default();
@@ -183,7 +199,18 @@ pub fn typedefs(text: &str) -> Vec<(String, TypeDef)> {
         facts,
     };
     collector.visit_file(&syntax);
-    collector.facts.typedefs
+    let FileFacts {
+        typedefs,
+        imports,
+        modules,
+        ..
+    } = collector.facts;
+    FileFacts {
+        typedefs,
+        imports,
+        modules,
+        ..FileFacts::default()
+    }
 }
 
 /// The byte range of a span in its file.
@@ -440,23 +467,36 @@ impl Collector<'_> {
 }
 
 impl Collector<'_> {
-    /// `use std::sync::atomic::AtomicBool as StdAtomicBool;` makes `StdAtomicBool` an alias.
-    fn use_renames(&mut self, tree: &syn::UseTree) {
+    /// Records the names a `use` tree brings in, with the first segment of their path.
+    fn use_tree(&mut self, tree: &syn::UseTree, first: Option<&str>) {
         match tree {
-            syn::UseTree::Path(path) => self.use_renames(&path.tree),
-            syn::UseTree::Group(group) => {
-                group.items.iter().for_each(|tree| self.use_renames(tree))
+            syn::UseTree::Path(path) => {
+                let first = first.map_or_else(|| path.ident.to_string(), str::to_owned);
+                self.use_tree(&path.tree, Some(&first));
+            }
+            syn::UseTree::Group(group) => group
+                .items
+                .iter()
+                .for_each(|tree| self.use_tree(tree, first)),
+            syn::UseTree::Name(name) => {
+                let local = name.ident.to_string();
+                let first = first.map_or_else(|| local.clone(), str::to_owned);
+                self.facts.imports.push(Import {
+                    original: local.clone(),
+                    local,
+                    first,
+                });
             }
             syn::UseTree::Rename(rename) => {
-                let target = TyShape::Path {
-                    name: rename.ident.to_string(),
-                    args: Vec::new(),
-                };
-                self.facts
-                    .typedefs
-                    .push((rename.rename.to_string(), TypeDef::Alias(target)));
+                let original = rename.ident.to_string();
+                let first = first.map_or_else(|| original.clone(), str::to_owned);
+                self.facts.imports.push(Import {
+                    local: rename.rename.to_string(),
+                    original,
+                    first,
+                });
             }
-            syn::UseTree::Name(_) | syn::UseTree::Glob(_) => {}
+            syn::UseTree::Glob(_) => {}
         }
     }
 }
@@ -473,11 +513,12 @@ impl<'ast> Visit<'ast> for Collector<'_> {
             }
             syn::Item::Macro(mac) => self.macro_invocation(&mac.attrs, &mac.mac, 0),
             syn::Item::Mod(module) => {
+                self.facts.modules.push(module.ident.to_string());
                 self.modules.push(module.ident.to_string());
                 syn::visit::visit_item_mod(self, module);
                 self.modules.pop();
             }
-            syn::Item::Use(item) => self.use_renames(&item.tree),
+            syn::Item::Use(item) => self.use_tree(&item.tree, None),
             syn::Item::Type(alias) => {
                 self.facts.typedefs.push((
                     alias.ident.to_string(),

@@ -116,11 +116,15 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let mut types = TypeTable::default();
     let mut globals = Vec::new();
     let mut vnet_statics = Vec::new();
+    let mut modules = module_names(&files);
+    let mut imports = Vec::new();
     for (file, facts) in all_facts {
         let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
         for (name, def) in facts.typedefs {
-            types.insert(name, def);
+            types.insert(name, file, def);
         }
+        modules.extend(facts.modules);
+        imports.push((file, facts.imports));
         if test_only {
             continue;
         }
@@ -128,7 +132,10 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         globals.extend(facts.globals);
         vnet_statics.extend(facts.vnet_statics.into_iter().map(|s| (file, s)));
     }
-    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts);
+    for (file, imports) in &imports {
+        types.add_imports(*file, imports, &modules);
+    }
+    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts, &modules);
     for item in &globals {
         if let Some(finding) = check_global(item, &types) {
             findings.push(finding);
@@ -156,11 +163,14 @@ fn resolve_elsewhere(
     globals: &[GlobalItem],
     unanalyzed: &[FileId],
     texts: &[Option<String>],
+    modules: &HashSet<String>,
 ) {
     // Only statics not yet known to be interior-mutable need more definitions.
-    let shapes = |types: &TypeTable| -> Vec<&crate::resolve::TyShape> {
+    let shapes = |types: &TypeTable| -> Vec<(FileId, &crate::resolve::TyShape)> {
         let undecided = globals.iter().filter_map(|g| match &g.kind {
-            analysis::GlobalKind::Static { ty } if types.interior(ty).is_none() => Some(ty),
+            analysis::GlobalKind::Static { ty } if types.interior(ty, g.file).is_none() => {
+                Some((g.file, ty))
+            }
             _ => None,
         });
         undecided.collect()
@@ -202,14 +212,36 @@ fn resolve_elsewhere(
                 candidates.len()
             );
         }
-        let defs: Vec<_> = candidates
+        let facts: Vec<_> = candidates
             .par_iter()
-            .flat_map_iter(|&file| analysis::typedefs(texts[file].as_deref().unwrap_or_default()))
+            .map(|&file| {
+                (
+                    file,
+                    analysis::typedefs(texts[file].as_deref().unwrap_or_default()),
+                )
+            })
             .collect();
-        for (name, def) in defs {
-            types.insert(name, def);
+        for (file, facts) in facts {
+            for (name, def) in facts.typedefs {
+                types.insert(name, file, def);
+            }
+            types.add_imports(file, &facts.imports, modules);
         }
     }
+}
+
+/// Module names of the crate as far as file names tell: every file stem and directory holding a file.
+fn module_names(files: &[PathBuf]) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for path in files {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let dir = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|s| s.to_string_lossy().into_owned());
+        names.extend(stem.into_iter().chain(dir));
+    }
+    names
 }
 
 fn read_and_analyze(
@@ -411,8 +443,11 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
     let facts = on_big_stack(|| analysis::analyze(0, text, syntax_options));
     let mut types = TypeTable::default();
     for (name, def) in facts.typedefs {
-        types.insert(name, def);
+        types.insert(name, 0, def);
     }
+    let mut modules: HashSet<String> = facts.modules.iter().cloned().collect();
+    modules.extend(module_names(&[PathBuf::from(name)]));
+    types.add_imports(0, &facts.imports, &modules);
     let mut findings = facts.findings;
     findings.extend(
         facts

@@ -4,6 +4,8 @@
 //! **Architecture Invariant:** types are plain data ([`TyShape`]), built from syn while a file is parsed,
 //! so resolution runs after the parallel parse without holding any syntax tree.
 
+use crate::analysis::Import;
+use crate::diag::FileId;
 use std::collections::{HashMap, HashSet};
 
 /// The part of a type that matters for interior mutability.
@@ -160,31 +162,79 @@ fn is_marker(name: &str) -> bool {
 /// How deep resolution follows aliases and fields before it gives up.
 const MAX_DEPTH: usize = 64;
 
-/// The crate's own type definitions, by name.
+/// The crate's own type definitions, by name, and which names each file imports from other crates.
+///
+/// Names are resolved in the context of a file: a name the file imports from another crate (`use
+/// proc_macro2::Group;`) is that crate's type, never a same-named type of this crate.
 #[derive(Debug, Default)]
 pub struct TypeTable {
-    defs: HashMap<String, Vec<TypeDef>>,
+    defs: HashMap<String, Vec<(FileId, TypeDef)>>,
+    external: HashMap<FileId, HashSet<String>>,
 }
 
+/// Path roots that name this crate.
+const LOCAL_ROOTS: &[&str] = &["crate", "self", "super", "Self"];
+
 impl TypeTable {
-    /// Adds a definition of `name`.
-    pub fn insert(&mut self, name: String, def: TypeDef) {
-        self.defs.entry(name).or_default().push(def);
+    /// Adds a definition of `name` made in `file`.
+    pub fn insert(&mut self, name: String, file: FileId, def: TypeDef) {
+        self.defs.entry(name).or_default().push((file, def));
     }
 
-    /// Whether the crate defines `name`.
-    pub fn defines(&self, name: &str) -> bool {
-        self.defs.contains_key(name)
+    /// Records the imports of `file`. `local_modules` are the crate's module names, so that a path
+    /// starting with one of them (2018 uniform paths) counts as this crate's.
+    pub fn add_imports(
+        &mut self,
+        file: FileId,
+        imports: &[Import],
+        local_modules: &HashSet<String>,
+    ) {
+        for import in imports {
+            let external = !LOCAL_ROOTS.contains(&import.first.as_str())
+                && !local_modules.contains(&import.first);
+            let renamed = import.local != import.original;
+            let target = || {
+                TypeDef::Alias(TyShape::Path {
+                    name: import.original.clone(),
+                    args: Vec::new(),
+                })
+            };
+            if external {
+                self.external
+                    .entry(file)
+                    .or_default()
+                    .insert(import.local.clone());
+                if renamed && well_known(&import.original).is_some() {
+                    self.insert(import.local.clone(), file, target());
+                }
+            } else if renamed {
+                self.insert(import.local.clone(), file, target());
+            }
+        }
     }
 
-    /// Why values of this shape can change behind a shared reference, or `None` if they cannot.
-    pub fn interior(&self, shape: &TyShape) -> Option<Why> {
-        self.interior_in(shape, &mut HashSet::new(), 0)
+    /// Whether `file` imports `name` from another crate and does not define it itself.
+    fn is_external(&self, file: FileId, name: &str) -> bool {
+        let imported = self
+            .external
+            .get(&file)
+            .is_some_and(|names| names.contains(name));
+        imported
+            && !self
+                .defs
+                .get(name)
+                .is_some_and(|defs| defs.iter().any(|(f, _)| *f == file))
+    }
+
+    /// Why values of this shape, written in `file`, can change behind a shared reference, or `None`.
+    pub fn interior(&self, shape: &TyShape, file: FileId) -> Option<Why> {
+        self.interior_in(shape, file, &mut HashSet::new(), 0)
     }
 
     fn interior_in<'a>(
         &'a self,
         shape: &'a TyShape,
+        file: FileId,
         visiting: &mut HashSet<&'a str>,
         depth: usize,
     ) -> Option<Why> {
@@ -207,12 +257,18 @@ impl TypeTable {
                     via: Some(name.clone()),
                     ..why
                 };
-                if let Some(defs) = self.defs.get(name.as_str()) {
+                let defs = if self.is_external(file, name) {
+                    None
+                } else {
+                    self.defs.get(name.as_str())
+                };
+                if let Some(defs) = defs {
                     if visiting.insert(name) {
-                        let found = defs
-                            .iter()
-                            .flat_map(TypeDef::shapes)
-                            .find_map(|field| self.interior_in(field, visiting, depth + 1));
+                        let found = defs.iter().find_map(|(def_file, def)| {
+                            def.shapes().iter().find_map(|field| {
+                                self.interior_in(field, *def_file, visiting, depth + 1)
+                            })
+                        });
                         visiting.remove(name.as_str());
                         if let Some(why) = found {
                             return Some(wrap(why));
@@ -220,37 +276,49 @@ impl TypeTable {
                     }
                 }
                 args.iter()
-                    .find_map(|arg| self.interior_in(arg, visiting, depth + 1))
+                    .find_map(|arg| self.interior_in(arg, file, visiting, depth + 1))
                     .map(wrap)
             }
             TyShape::Many(parts) => parts
                 .iter()
-                .find_map(|part| self.interior_in(part, visiting, depth + 1)),
+                .find_map(|part| self.interior_in(part, file, visiting, depth + 1)),
             TyShape::Opaque => None,
         }
     }
 
-    /// Names used by `shapes` (and by the definitions they reach) that are neither well known nor defined.
-    pub fn unresolved<'a>(&self, shapes: impl IntoIterator<Item = &'a TyShape>) -> HashSet<String> {
-        let mut names = Vec::new();
-        for shape in shapes {
-            shape.names(&mut names);
+    /// Names used by `shapes` (each written in a file) and by the definitions they reach that are neither
+    /// well known, imported from another crate, nor defined.
+    pub fn unresolved<'a>(
+        &self,
+        shapes: impl IntoIterator<Item = (FileId, &'a TyShape)>,
+    ) -> HashSet<String> {
+        let mut names: Vec<(FileId, &str)> = Vec::new();
+        for (file, shape) in shapes {
+            let mut found = Vec::new();
+            shape.names(&mut found);
+            names.extend(found.into_iter().map(|name| (file, name)));
         }
         let mut seen = HashSet::new();
         let mut out = HashSet::new();
-        while let Some(name) = names.pop() {
-            if !seen.insert(name)
+        while let Some((file, name)) = names.pop() {
+            if !seen.insert((file, name))
                 || well_known(name).is_some()
                 || is_marker(name)
                 || is_primitive(name)
+                || self.is_external(file, name)
             {
                 continue;
             }
             match self.defs.get(name) {
-                Some(defs) => defs
-                    .iter()
-                    .flat_map(TypeDef::shapes)
-                    .for_each(|s| s.names(&mut names)),
+                Some(defs) => {
+                    for (def_file, def) in defs {
+                        let mut found = Vec::new();
+                        def.shapes()
+                            .iter()
+                            .for_each(|shape| shape.names(&mut found));
+                        names.extend(found.into_iter().map(|n| (*def_file, n)));
+                    }
+                }
                 None => {
                     out.insert(name.to_owned());
                 }
@@ -346,10 +414,12 @@ mod tests {
             match item {
                 syn::Item::Type(alias) => table.insert(
                     alias.ident.to_string(),
+                    0,
                     TypeDef::Alias(TyShape::of(&alias.ty)),
                 ),
                 syn::Item::Struct(st) => table.insert(
                     st.ident.to_string(),
+                    0,
                     TypeDef::Fields(st.fields.iter().map(|f| TyShape::of(&f.ty)).collect()),
                 ),
                 _ => panic!("unsupported test item {def}"),
@@ -357,11 +427,40 @@ mod tests {
         }
         assert_eq!(
             table
-                .interior(&shape(ty))
+                .interior(&shape(ty), 0)
                 .map(|why| why.describe())
                 .as_deref(),
             expect,
             "{ty}"
+        );
+    }
+
+    #[test]
+    fn names_imported_from_other_crates_are_not_the_crate_s_own() {
+        let mut table = TypeTable::default();
+        let parse_buffer = TyShape::Path {
+            name: "Cell".into(),
+            args: Vec::new(),
+        };
+        table.insert("Group".into(), 1, TypeDef::Fields(vec![parse_buffer]));
+        let import = |first: &str| Import {
+            local: "Group".into(),
+            original: "Group".into(),
+            first: first.into(),
+        };
+        table.add_imports(0, &[import("proc_macro2")], &HashSet::new());
+        table.add_imports(2, &[import("crate")], &HashSet::new());
+        table.add_imports(3, &[import("group")], &HashSet::from(["group".to_owned()]));
+        let group = shape("Group");
+        assert_eq!(table.interior(&group, 0), None, "proc_macro2::Group");
+        assert!(table.interior(&group, 2).is_some(), "crate::Group");
+        assert!(
+            table.interior(&group, 3).is_some(),
+            "group::Group, a module of the crate"
+        );
+        assert!(
+            table.interior(&group, 4).is_some(),
+            "not imported: the crate's own"
         );
     }
 

@@ -49,7 +49,7 @@ pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
     let GlobalKind::Static { ty } = &item.kind else {
         return None;
     };
-    let why = types.interior(ty)?;
+    let why = types.interior(ty, item.file)?;
     Some(
         Finding::new(
             &InteriorMutableStatic::RULE,
