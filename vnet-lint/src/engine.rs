@@ -531,6 +531,7 @@ pub fn list_paths(
 
 /// One `#[vnet]` static, as `list` prints it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename = "vnet-static")]
 pub struct Listed {
     /// The static's name.
     pub name: String,
