@@ -115,6 +115,9 @@ fn messages_are_lowercase_without_final_period() {
     let mut seen = 0;
     for folder in folders {
         let folder = folder.expect("entry").path();
+        if !folder.is_dir() {
+            continue;
+        }
         for case in std::fs::read_dir(&folder).expect("folder") {
             let path = case.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("readable");
