@@ -206,3 +206,27 @@ fn binary_reports_and_goes_on() {
         "{text}"
     );
 }
+
+#[test]
+fn truncated_and_garbled_sources_never_panic() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rules");
+    let mut texts = Vec::new();
+    for folder in std::fs::read_dir(fixtures).unwrap() {
+        let folder = folder.unwrap().path();
+        if folder.is_dir() {
+            for file in std::fs::read_dir(folder).unwrap() {
+                texts.push(std::fs::read_to_string(file.unwrap().path()).unwrap());
+            }
+        }
+    }
+    let options = Options::default();
+    for text in &texts {
+        let cuts = text.char_indices().map(|(i, _)| i).step_by(13);
+        for cut in cuts {
+            let prefix = &text[..cut];
+            vnet_lint::engine::check_source("cut.rs", prefix, &options);
+            let garbled = format!("{prefix}\"'/*r#\"{}", &text[cut..]);
+            vnet_lint::engine::check_source("garbled.rs", &garbled, &options);
+        }
+    }
+}
