@@ -135,17 +135,6 @@ impl SourceDb {
         self.files.len() - 1
     }
 
-    /// Replaces the text of a file added without it.
-    pub fn set_text(&mut self, id: FileId, text: String) {
-        let path = self.files[id].path.clone();
-        let fresh = {
-            let mut db = SourceDb::default();
-            db.add(path, text);
-            db.files.pop().expect("just added")
-        };
-        self.files[id] = fresh;
-    }
-
     /// The file with this id.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id]

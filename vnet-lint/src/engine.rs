@@ -206,12 +206,6 @@ fn resolve_elsewhere(
             })
             .collect();
         parsed.extend(candidates.iter().copied());
-        if std::env::var_os("VNET_LINT_DEBUG").is_some() {
-            eprintln!(
-                "round {_round}: wanted {wanted:?}, parsing {} files",
-                candidates.len()
-            );
-        }
         let facts: Vec<_> = candidates
             .par_iter()
             .map(|&file| {
