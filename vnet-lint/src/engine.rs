@@ -116,15 +116,13 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let mut types = TypeTable::default();
     let mut globals = Vec::new();
     let mut vnet_statics = Vec::new();
-    let mut modules = module_names(&files);
     let mut imports = Vec::new();
     for (file, facts) in all_facts {
         let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
         for (name, def) in facts.typedefs {
             types.insert(name, file, def);
         }
-        modules.extend(facts.modules);
-        imports.push((file, facts.imports));
+        imports.push((file, facts.imports, facts.modules));
         if test_only {
             continue;
         }
@@ -132,10 +130,10 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         globals.extend(facts.globals);
         vnet_statics.extend(facts.vnet_statics.into_iter().map(|s| (file, s)));
     }
-    for (file, imports) in &imports {
-        types.add_imports(*file, imports, &modules);
+    for (file, imports, modules) in &imports {
+        types.add_imports(*file, imports, modules);
     }
-    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts, &modules);
+    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts);
     for item in &globals {
         if let Some(finding) = check_global(item, &types) {
             findings.push(finding);
@@ -163,7 +161,6 @@ fn resolve_elsewhere(
     globals: &[GlobalItem],
     unanalyzed: &[FileId],
     texts: &[Option<String>],
-    modules: &HashSet<String>,
 ) {
     // Only statics not yet known to be interior-mutable need more definitions.
     let shapes = |types: &TypeTable| -> Vec<(FileId, &crate::resolve::TyShape)> {
@@ -219,23 +216,9 @@ fn resolve_elsewhere(
             for (name, def) in facts.typedefs {
                 types.insert(name, file, def);
             }
-            types.add_imports(file, &facts.imports, modules);
+            types.add_imports(file, &facts.imports, &facts.modules);
         }
     }
-}
-
-/// Module names of the crate as far as file names tell: every file stem and directory holding a file.
-fn module_names(files: &[PathBuf]) -> HashSet<String> {
-    let mut names = HashSet::new();
-    for path in files {
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-        let dir = path
-            .parent()
-            .and_then(Path::file_name)
-            .map(|s| s.to_string_lossy().into_owned());
-        names.extend(stem.into_iter().chain(dir));
-    }
-    names
 }
 
 fn read_and_analyze(
@@ -439,9 +422,7 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
     for (name, def) in facts.typedefs {
         types.insert(name, 0, def);
     }
-    let mut modules: HashSet<String> = facts.modules.iter().cloned().collect();
-    modules.extend(module_names(&[PathBuf::from(name)]));
-    types.add_imports(0, &facts.imports, &modules);
+    types.add_imports(0, &facts.imports, &facts.modules);
     let mut findings = facts.findings;
     findings.extend(
         facts

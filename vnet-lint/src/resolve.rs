@@ -181,17 +181,12 @@ impl TypeTable {
         self.defs.entry(name).or_default().push((file, def));
     }
 
-    /// Records the imports of `file`. `local_modules` are the crate's module names, so that a path
-    /// starting with one of them (2018 uniform paths) counts as this crate's.
-    pub fn add_imports(
-        &mut self,
-        file: FileId,
-        imports: &[Import],
-        local_modules: &HashSet<String>,
-    ) {
+    /// Records the imports of `file`. `child_modules` are the modules `file` declares: with 2018 uniform
+    /// paths, `use name::Item;` names a child module when one is called `name`, and a crate otherwise.
+    pub fn add_imports(&mut self, file: FileId, imports: &[Import], child_modules: &[String]) {
         for import in imports {
             let external = !LOCAL_ROOTS.contains(&import.first.as_str())
-                && !local_modules.contains(&import.first);
+                && !child_modules.contains(&import.first);
             let renamed = import.local != import.original;
             let target = || {
                 TypeDef::Alias(TyShape::Path {
@@ -448,9 +443,9 @@ mod tests {
             original: "Group".into(),
             first: first.into(),
         };
-        table.add_imports(0, &[import("proc_macro2")], &HashSet::new());
-        table.add_imports(2, &[import("crate")], &HashSet::new());
-        table.add_imports(3, &[import("group")], &HashSet::from(["group".to_owned()]));
+        table.add_imports(0, &[import("proc_macro2")], &[]);
+        table.add_imports(2, &[import("crate")], &[]);
+        table.add_imports(3, &[import("group")], &["group".to_owned()]);
         let group = shape("Group");
         assert_eq!(table.interior(&group, 0), None, "proc_macro2::Group");
         assert!(table.interior(&group, 2).is_some(), "crate::Group");
