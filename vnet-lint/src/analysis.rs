@@ -156,6 +156,15 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
                 "allow comment",
             ));
     }
+    for (directive, rule) in directives.unknown_rules() {
+        facts
+            .findings
+            .push(rules::globals::unknown_rule_in_allow::finding(
+                file,
+                directive.span.clone(),
+                rule,
+            ));
+    }
     let mut collector = Collector {
         file,
         options,

@@ -76,6 +76,22 @@ impl Directives {
         missing.into_iter()
     }
 
+    /// Allow comments with the names among their rules that are not rules of the lint.
+    pub fn unknown_rules(&self) -> Vec<(&Directive, &str)> {
+        let mut unknown: Vec<_> = self
+            .by_line
+            .values()
+            .flat_map(|d| {
+                d.rules
+                    .iter()
+                    .filter(|name| rules::find(name).is_none())
+                    .map(move |name| (d, name.as_str()))
+            })
+            .collect();
+        unknown.sort_by_key(|(d, _)| d.span.start);
+        unknown
+    }
+
     /// Whether a comment in the block of comment lines directly above `line` allows `rule`.
     pub fn allows(&self, line: usize, rule: &Rule) -> bool {
         if self.by_line.is_empty() {

@@ -121,6 +121,7 @@ pub static RULES: &[&Rule] = &[
     &globals::lazy_static_global::LazyStaticGlobal::RULE,
     &globals::thread_local_global::ThreadLocalGlobal::RULE,
     &globals::suppression_without_reason::SuppressionWithoutReason::RULE,
+    &globals::unknown_rule_in_allow::UnknownRuleInAllow::RULE,
 ];
 
 /// Finds a rule by code (`VN102`, any case) or by name (`interior-mutable-static` or `interior_mutable_static`).

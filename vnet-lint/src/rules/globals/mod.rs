@@ -6,6 +6,7 @@ pub mod lazy_static_global;
 pub mod static_mut;
 pub mod suppression_without_reason;
 pub mod thread_local_global;
+pub mod unknown_rule_in_allow;
 
 /// The note every global finding carries: how to keep a global on purpose.
 pub(crate) const PROCESS_WIDE_NOTE: &str =
