@@ -23,9 +23,18 @@ fn main() -> ExitCode {
     };
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code),
+        // A reader that stops early (`| head`) is not an error of the lint (ripgrep does the same).
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -44,7 +44,10 @@ pub fn render(report: &Report, out: &mut dyn term::WriteStyle) -> io::Result<()>
     for diagnostic in &report.diagnostics {
         let first = seen.insert(diagnostic.finding.rule.code);
         term::emit_to_write_style(out, &config, &report.db, &to_codespan(diagnostic, first))
-            .map_err(io::Error::other)?;
+            .map_err(|error| match error {
+                codespan_reporting::files::Error::Io(io) => io,
+                other => io::Error::other(other),
+            })?;
     }
     writeln!(out, "{}", summary(report))
 }
