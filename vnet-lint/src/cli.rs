@@ -162,7 +162,9 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         let root = config::normalize(file.parent().unwrap_or(std::path::Path::new(".")));
-        configs.push(config::parse(&text, file, &root)?);
+        let mut explicit = config::parse(&text, file, &root)?;
+        explicit.everywhere = true;
+        configs.push(explicit);
     } else {
         let starts: Vec<PathBuf> = if roots.is_empty() {
             paths

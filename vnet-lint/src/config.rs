@@ -46,8 +46,10 @@ pub struct Paths {
 /// A configuration and the directory its paths are relative to.
 #[derive(Clone, Debug)]
 pub struct Scoped {
-    /// The directory holding the configuration.
+    /// The directory holding the configuration; its paths are relative to it.
     pub root: PathBuf,
+    /// Whether it applies to every file (given with `--config`) rather than to the files below `root`.
+    pub everywhere: bool,
     /// Where it was read from, for messages.
     pub source: PathBuf,
     /// Its levels, resolved to rules.
@@ -57,6 +59,11 @@ pub struct Scoped {
 }
 
 impl Scoped {
+    /// Whether this configuration applies to `file` (an absolute path).
+    pub fn applies_to(&self, file: &Path) -> bool {
+        self.everywhere || file.starts_with(&self.root)
+    }
+
     /// Whether globals in `file` are checked: under `virtualized` (when set) and not under `global`.
     pub fn checks_globals(&self, file: &Path) -> bool {
         let under = |prefixes: &[PathBuf]| prefixes.iter().any(|prefix| file.starts_with(prefix));
@@ -103,6 +110,7 @@ fn from_config(config: Config, source: &Path, root: &Path) -> Result<Scoped> {
     };
     Ok(Scoped {
         root: root.to_path_buf(),
+        everywhere: false,
         source: source.to_path_buf(),
         levels,
         paths,

@@ -400,8 +400,8 @@ fn nearest_config<'a>(configs: &'a [Scoped], path: &Path) -> Option<&'a Scoped> 
     let path = crate::config::normalize(path);
     configs
         .iter()
-        .filter(|c| path.starts_with(&c.root))
-        .max_by_key(|c| c.root.components().count())
+        .filter(|c| c.applies_to(&path))
+        .max_by_key(|c| (!c.everywhere, c.root.components().count()))
 }
 
 /// Lints `paths` (files or directories) with `options`.

@@ -328,3 +328,18 @@ fn include_tests_reads_test_code_and_macro_rules_bodies() {
         ]
     );
 }
+
+#[test]
+fn explicit_config_applies_to_every_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("strict.toml");
+    std::fs::write(&config, "[levels]\nstatic-mut = \"warn\"\n").unwrap();
+    let output = lint(&[
+        "check",
+        "--config",
+        config.to_str().unwrap(),
+        "fixtures/rules/static_mut/flagged.rs",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains("warning[VN101]"));
+}
