@@ -1,7 +1,58 @@
 //! `vnet-lint`: finds mutable globals that are not per instance, for porting code to the vnet model.
 //!
-//! The lint reads syntax only (syn), never compiles or runs user code, and never panics on input: every
-//! file it cannot read or parse becomes a diagnostic and the run goes on.
+//! A program ported to vnet keeps its state in `#[vnet] static` items, one copy per instance. Every other
+//! mutable global is still one value for the whole process, shared by every instance; the lint finds them
+//! all, says what kind each is, and says what to write instead.
+//!
+//! # Running it
+//!
+//! ```text
+//! cargo install --path vnet-lint                       # provides `cargo vnet-lint`
+//! cargo vnet-lint                                      # the package or workspace here
+//! cargo vnet-lint check src/net --message-format json  # exactly these paths
+//! cargo vnet-lint list                                 # every #[vnet] static: name, module, file:line
+//! cargo vnet-lint explain VN102                        # what a rule finds and how to fix it
+//! ```
+//!
+//! Exit status: 0 when nothing is at the deny level, 1 for findings, 2 for usage errors and for files
+//! that could not be read or parsed (reported as `VN001`/`VN002` while the run goes on).
+//!
+//! # What it reports
+//!
+//! | code | rule | finds |
+//! |---|---|---|
+//! | `VN101` | `static-mut` | `static mut` items |
+//! | `VN102` | `interior-mutable-static` | statics of atomics, locks, cells, once/lazy cells, and crate types holding them |
+//! | `VN103` | `lazy-static-global` | items inside `lazy_static!` |
+//! | `VN104` | `thread-local-global` | items inside `thread_local!` (per thread, not per instance) |
+//! | `VN105` | `suppression-without-reason` | process-wide markers and allow comments without a reason |
+//! | `VN106` | `unknown-rule-in-allow` | allow comments naming a rule that does not exist |
+//!
+//! Constants, immutable data (`&str`, arrays, slices, `fn` pointers, plain numbers) and `#[vnet]`
+//! statics are never reported; test code and `macro_rules!` bodies only with `--include-tests`.
+//!
+//! # Keeping a global on purpose
+//!
+//! State that belongs to one piece of hardware stays process-wide. Say so, with a reason:
+//!
+//! ```ignore
+//! #[vnet_runtime::global(reason = "one register window per physical NIC")]
+//! static NIC_REGS: AtomicPtr<u32> = AtomicPtr::new(ptr::null_mut());
+//!
+//! // vnet-lint: allow(interior-mutable-static): the console is one device
+//! static CONSOLE: Mutex<Console> = Mutex::new(Console::new());
+//! ```
+//!
+//! or list whole paths in `vnet-lint.toml` (or `[package.metadata.vnet-lint]`):
+//!
+//! ```toml
+//! [paths]
+//! global = ["src/drivers"]
+//! [levels]
+//! thread-local-global = "warn"
+//! ```
+//!
+//! # As a library
 //!
 //! ```no_run
 //! use vnet_lint::engine::{check_paths, Options};
@@ -10,6 +61,8 @@
 //! print!("{}", vnet_lint::emit::human::render_to_string(&report));
 //! std::process::exit(report.exit_code());
 //! ```
+//!
+//! The lint reads syntax only (syn): it never compiles or runs user code, and never panics on input.
 
 pub mod analysis;
 pub mod cli;

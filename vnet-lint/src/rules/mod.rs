@@ -1,7 +1,7 @@
 //! The rule catalog: every diagnostic code the lint can emit, with its documentation.
 //!
 //! A rule is one file holding its documentation (the template of STYLE.md §2) and its metadata, declared
-//! with [`declare_rule!`]. The order of [`RULES`] is the order of `explain` and of the SARIF rule table.
+//! with `declare_rule!`. The order of [`RULES`] is the order of `explain` and of the SARIF rule table.
 //! Families: `VN0xx` input problems, `VN1xx` globals; `VN2xx` ordering and `VN3xx` context slot in here.
 
 pub mod builtin;
