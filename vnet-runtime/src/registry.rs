@@ -205,28 +205,25 @@ impl BlockLayout {
     }
 
     /// Drops every value in `block`, then frees it. Keeps going if a `Drop`
-    /// panics, so every other value is still dropped exactly once.
+    /// panics, so every other value is still dropped exactly once and the
+    /// block is freed; the first panic is then resumed.
     ///
     /// # Safety
     /// `block` came from [`new_block`](Self::new_block), holds live values, and
     /// nothing can reach it any more.
     pub(crate) unsafe fn free_block(&self, block: *mut u8) {
-        struct FreeOnExit<'a>(&'a BlockLayout, *mut u8, usize);
-        impl Drop for FreeOnExit<'_> {
-            fn drop(&mut self) {
-                // Runs on unwind too: drop the values after the one that panicked.
-                let (layout, block) = (self.0, self.1);
-                while self.2 < layout.droppers.len() {
-                    let (offset, drop) = layout.droppers[self.2];
-                    self.2 += 1;
-                    // SAFETY: as in `free_block`; each value is dropped once
-                    // because the cursor moves past it before the call.
-                    unsafe { drop(block.add(offset)) };
-                }
-                // SAFETY: allocated by `alloc_block` with this layout.
-                unsafe { std::alloc::dealloc(block, layout.layout) };
+        let mut first_panic = None;
+        for &(offset, drop) in &self.droppers {
+            // SAFETY: each live value is dropped once, at its own offset.
+            let dropped = std::panic::catch_unwind(|| unsafe { drop(block.add(offset)) });
+            if let Err(panic) = dropped {
+                first_panic.get_or_insert(panic);
             }
         }
-        drop(FreeOnExit(self, block, 0));
+        // SAFETY: allocated by `alloc_block` with this layout.
+        unsafe { std::alloc::dealloc(block, self.layout) };
+        if let Some(panic) = first_panic {
+            std::panic::resume_unwind(panic);
+        }
     }
 }

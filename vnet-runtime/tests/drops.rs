@@ -35,7 +35,9 @@ static SECOND: Mutex<Tracked> = Mutex::new(Tracked {
     payload: None,
 });
 
-/// A value whose `Drop` panics; the others must still be dropped.
+/// A value whose `Drop` panics; the others must still be dropped. The
+/// alignment puts it first in the block, so the others are dropped after it.
+#[repr(align(64))]
 struct PanicsOnDrop;
 
 impl Drop for PanicsOnDrop {

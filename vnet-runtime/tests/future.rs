@@ -1,0 +1,63 @@
+//! A future bound to an instance runs every poll with it current, on
+//! whichever thread polls it, and leaves the thread's context alone between
+//! polls (promise 9).
+
+#![cfg(feature = "vimage")]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::task::{Context, Poll, Waker};
+
+use vnet_runtime::{vnet, Vnet};
+
+#[vnet]
+static POLLS: AtomicU32 = AtomicU32::new(0);
+
+/// Pending on the first poll, ready on the second.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[test]
+fn every_poll_runs_in_the_bound_instance_on_any_thread() {
+    let tenant = Vnet::create("fut-tenant").unwrap();
+    let other = Vnet::create("fut-other").unwrap();
+    let mut task = Box::pin(tenant.bind(async {
+        V_POLLS.with(|p| p.fetch_add(1, Relaxed));
+        YieldOnce(false).await;
+        V_POLLS.with(|p| p.fetch_add(1, Relaxed));
+        Vnet::current().unwrap().name().to_owned()
+    }));
+    // First poll on this thread, inside another instance.
+    other.enter(|| {
+        assert!(poll_once(&mut task).is_pending());
+        assert_eq!(Vnet::current().unwrap(), other, "restored after the poll");
+    });
+    assert_eq!(Vnet::current(), None);
+    // Second poll on another thread with no instance.
+    let name = std::thread::spawn(move || match poll_once(&mut task) {
+        Poll::Ready(name) => name,
+        Poll::Pending => panic!("still pending"),
+    })
+    .join()
+    .unwrap();
+    assert_eq!(name, "fut-tenant");
+    assert_eq!(V_POLLS.with_in(&tenant, |p| p.load(Relaxed)), 2);
+    assert_eq!(V_POLLS.with_in(&other, |p| p.load(Relaxed)), 0);
+    tenant.destroy().unwrap();
+    other.destroy().unwrap();
+}
