@@ -126,6 +126,7 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
                 "more than {} levels deep here",
                 crate::prefilter::MAX_NESTING
             ))
+            .with_help("split the expression, or leave the generated file out of the paths to lint")
             .with_note("the file is skipped so that parsing it cannot exhaust the stack"),
         );
         return facts;
@@ -141,7 +142,10 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
             };
             facts.findings.push(
                 Finding::new(id::PARSE_ERROR, file, span, "this file is not valid Rust")
-                    .with_label(parse_error_label(&error)),
+                    .with_label(parse_error_label(&error))
+                    .with_help(
+                        "the lint reads files as written, without expanding macros: fix the syntax",
+                    ),
             );
             return facts;
         }

@@ -221,13 +221,19 @@ fn resolve_elsewhere(
     }
 }
 
+/// An `io-error` finding with the generic advice; callers with better advice replace the help.
+fn io_error_finding(file: FileId, message: String) -> Finding {
+    Finding::new(id::IO_ERROR, file, None, message)
+        .with_help("fix the path or its permissions, or leave it out of the paths to lint")
+}
+
 fn read_and_analyze(
     file: FileId,
     path: &Path,
     max_size: u64,
     options: analysis::Options,
 ) -> Result<FileOutcome, Box<Finding>> {
-    let io_error = |message: String| Box::new(Finding::new(id::IO_ERROR, file, None, message));
+    let io_error = |message: String| Box::new(io_error_finding(file, message));
     let shown = crate::diag::display_path(path);
     let meta =
         std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
@@ -241,10 +247,13 @@ fn read_and_analyze(
     }
     let bytes = std::fs::read(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        io_error(format!(
+        let message = format!(
             "`{shown}` is not UTF-8 (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
-        ))
+        );
+        Box::new(
+            io_error(message).with_help("re-encode the file as UTF-8, the encoding of Rust source"),
+        )
     })?;
     let test_children = test_module_files(path, &text);
     if !crate::prefilter::may_contain_globals(text.as_bytes()) {
@@ -373,7 +382,7 @@ pub fn report(
     }
     for (path, message) in walk_errors {
         let file = db.add(path, String::new());
-        let finding = Finding::new(id::IO_ERROR, file, None, message);
+        let finding = io_error_finding(file, message);
         diagnostics.push(Diagnostic {
             finding,
             severity: crate::diag::Severity::Error,
