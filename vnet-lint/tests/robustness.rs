@@ -205,6 +205,13 @@ fn binary_reports_and_goes_on() {
         text.contains("\"VN002\"") && text.contains("\"VN102\""),
         "{text}"
     );
+    for line in text.lines() {
+        let json: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            json["help"].is_string(),
+            "every diagnostic says what to do: {line}"
+        );
+    }
 }
 
 #[test]
