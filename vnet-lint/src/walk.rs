@@ -18,11 +18,11 @@ pub struct Walked {
 fn skipped_dir(name: &str, include_tests: bool) -> bool {
     name == "target"
         || (name.starts_with('.') && name.len() > 1)
-        || (!include_tests && matches!(name, "tests" | "benches"))
+        || (!include_tests && matches!(name, "tests" | "benches" | "examples"))
 }
 
 /// Collects the `.rs` files under `paths`: files are taken as given, directories are walked (following
-/// symbolic links). `tests/` and `benches/` directories are entered only with `include_tests`.
+/// symbolic links). `tests/`, `benches/` and `examples/` directories are entered only with `include_tests`.
 pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
     let mut walked = Walked::default();
     let mut seen = HashSet::new();
