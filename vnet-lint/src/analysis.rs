@@ -462,8 +462,10 @@ impl Collector<'_> {
             self.push_global(name, GlobalKind::StaticMut, span, start_line);
             return;
         }
+        // `$crate::Lazy<$T>` reads as the type `crate::Lazy<T>` once the `$` of metavariables is dropped.
         let ty_tokens: TokenStream = rest
             .take_while(|tree| !matches!(tree, TokenTree::Punct(p) if p.as_char() == '=' || p.as_char() == ';'))
+            .filter(|tree| !matches!(tree, TokenTree::Punct(p) if p.as_char() == '$'))
             .cloned()
             .collect();
         if let Ok(ty) = syn::parse2::<syn::Type>(ty_tokens) {

@@ -325,6 +325,7 @@ fn include_tests_reads_test_code_and_macro_rules_bodies() {
         [
             "`static IN_TEST` has interior mutability and is shared by every instance",
             "`static $name` has interior mutability and is shared by every instance",
+            "`static REGEX` has interior mutability and is shared by every instance",
         ]
     );
 }
