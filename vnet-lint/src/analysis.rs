@@ -135,8 +135,13 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
         Ok(syntax) => syntax,
         Err(error) => {
             let span = byte_range(error.span());
+            // An empty span (end of input) still needs one character to point at, never half of one.
             let span = if span.is_empty() {
-                span.start..(span.start + 1).min(text.len())
+                let width = text
+                    .get(span.start..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(0, char::len_utf8);
+                span.start..span.start + width
             } else {
                 span
             };

@@ -237,3 +237,22 @@ fn truncated_and_garbled_sources_never_panic() {
         }
     }
 }
+
+#[test]
+fn parse_errors_before_multibyte_characters_render() {
+    for text in [
+        "static X: u8 = 0; €",
+        "static X: &str = \"é\"; fn (",
+        "static X: u8 = 1 é;",
+    ] {
+        let report = vnet_lint::engine::check_source("utf8.rs", text, &Options::default());
+        assert_eq!(codes(&report), ["VN002"], "{text}");
+        let rendered = vnet_lint::emit::human::render_to_string(&report);
+        assert!(rendered.contains("error[VN002]"), "{rendered}");
+        for diagnostic in &report.diagnostics {
+            vnet_lint::emit::cargo::to_cargo(&report, diagnostic);
+            vnet_lint::emit::json::to_json(&report, diagnostic);
+        }
+        vnet_lint::emit::sarif::to_sarif(&report);
+    }
+}
