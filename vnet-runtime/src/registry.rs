@@ -2,7 +2,7 @@
 //! layout computed from them at boot.
 //!
 //! Each `#[vnet]` static contributes one [`StaticDesc`] to the linker-collected
-//! slice [`STATICS`] (through linkme). [`layout`] sorts them once, assigns each
+//! slice `STATICS` (through linkme). `layout()` sorts them once, assigns each
 //! an offset inside the per-instance block (stored in the static's own `V_`
 //! key, so an access finds it without a pointer chase), and builds the
 //! *template*: one block holding a fresh evaluation of every initializer.
