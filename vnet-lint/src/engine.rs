@@ -116,13 +116,13 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let mut types = TypeTable::default();
     let mut globals = Vec::new();
     let mut vnet_statics = Vec::new();
-    let mut imports = Vec::new();
+    let mut file_imports = Vec::new();
     for (file, facts) in all_facts {
         let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
         for (name, def) in facts.typedefs {
             types.insert(name, file, def);
         }
-        imports.push((file, facts.imports, facts.modules));
+        file_imports.push((file, facts.imports, facts.modules));
         if test_only {
             continue;
         }
@@ -130,7 +130,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         globals.extend(facts.globals);
         vnet_statics.extend(facts.vnet_statics.into_iter().map(|s| (file, s)));
     }
-    for (file, imports, modules) in &imports {
+    for (file, imports, modules) in &file_imports {
         types.add_imports(*file, imports, modules);
     }
     resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts);
