@@ -297,7 +297,7 @@ impl Collector<'_> {
         });
     }
 
-    fn static_item(&mut self, item: &syn::ItemStatic, outer_marked: bool) {
+    fn static_item(&mut self, item: &syn::ItemStatic) {
         let marker = self.marker(&item.attrs);
         let name = item.ident.to_string();
         match marker {
@@ -312,7 +312,6 @@ impl Collector<'_> {
                 return;
             }
             Marker::Global => return,
-            Marker::None if outer_marked => return,
             Marker::None => {}
         }
         let start_line = item.span().start().line;
@@ -528,7 +527,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
         }
         match item {
             syn::Item::Static(item) => {
-                self.static_item(item, false);
+                self.static_item(item);
                 syn::visit::visit_expr(self, &item.expr);
             }
             syn::Item::Macro(mac) => self.macro_invocation(&mac.attrs, &mac.mac, 0),
