@@ -113,6 +113,7 @@ pub struct FileFacts {
 /// Parses `text` (file `file`) and collects its facts. Never panics on any input; a file that does not
 /// parse yields a `parse-error` finding. Call on a thread with a large stack (see `engine`).
 pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
+    forget_earlier_spans();
     let mut facts = FileFacts::default();
     if let Some(at) = crate::prefilter::too_deep(text.as_bytes()) {
         facts.findings.push(
@@ -198,6 +199,7 @@ fn parse_error_label(error: &syn::Error) -> String {
 /// Parses `text` for its type definitions, imports and modules only, for resolving names used by statics
 /// in other files.
 pub fn typedefs(text: &str) -> FileFacts {
+    forget_earlier_spans();
     if crate::prefilter::too_deep(text.as_bytes()).is_some() {
         return FileFacts::default();
     }
@@ -229,6 +231,13 @@ pub fn typedefs(text: &str) -> FileFacts {
         modules,
         ..FileFacts::default()
     }
+}
+
+/// Empties this thread's span table, which otherwise keeps a copy of every file parsed on the thread
+/// and overflows its 32-bit positions after 4 GiB. No span of an earlier file outlives its analysis:
+/// facts hold byte ranges, never spans.
+fn forget_earlier_spans() {
+    proc_macro2::extra::invalidate_current_thread_spans();
 }
 
 /// The byte range of a span in its file.
