@@ -152,6 +152,17 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
         let roots = workspace::discover(&selection, source.include_tests)?;
         (roots.iter().map(|root| root.dir.clone()).collect(), roots)
     } else {
+        // `cargo vnet-lint --color never check src` parses `check` as a path: say how to write it.
+        let misplaced = source
+            .paths
+            .iter()
+            .find(|p| matches!(p.to_str(), Some("check" | "list" | "explain")) && !p.exists());
+        if let Some(name) = misplaced {
+            bail!(
+                "`{0}` is a subcommand and must come first: `cargo vnet-lint {0} [OPTIONS] [PATHS]`",
+                name.display()
+            );
+        }
         if source.manifest_path.is_some() || !source.package.is_empty() || source.workspace {
             bail!("give either paths or --manifest-path/--package/--workspace, not both");
         }
