@@ -14,8 +14,9 @@ use crate::Vnet;
 /// affected (the model of tracing's `Instrumented` and tokio's task-locals).
 ///
 /// ```
+/// use std::future::Future;
 /// use std::sync::atomic::{AtomicU32, Ordering};
-/// use std::task::{Context, Poll, Waker};
+/// use std::task::{Context, Waker};
 ///
 /// #[vnet_runtime::vnet]
 /// static REQUESTS: AtomicU32 = AtomicU32::new(0);
