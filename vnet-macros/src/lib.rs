@@ -8,6 +8,9 @@
 //! There is no runtime logic here.
 
 mod global;
+mod hook;
+mod module;
+mod symbol;
 mod vnet_static;
 
 use proc_macro::TokenStream;
@@ -49,4 +52,99 @@ pub fn vnet(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn global(attr: TokenStream, item: TokenStream) -> TokenStream {
     global::expand(attr.into(), item.into()).into()
+}
+
+/// A once-per-process init hook (FreeBSD's `SYSINIT`): runs when its module
+/// loads (at boot for the base), at its `(subsystem, order)` among the other
+/// steps. `fn name()` returning `()` or `Result<(), E: Display>`; an error or
+/// panic fails the load, which is rolled back.
+///
+/// ```
+/// use vnet_runtime::subsystem::*;
+///
+/// #[vnet_runtime::sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_FIRST)]
+/// fn proto_init() {}
+/// ```
+///
+/// Arguments: `(SUBSYSTEM, ORDER)`, any constant `u32` expressions (the
+/// `SI_SUB_*`/`SI_ORDER_*` names need no import), then optionally
+/// `module = name` (required in a crate that declares several modules) and
+/// `crate = path`.
+#[proc_macro_attribute]
+pub fn sysinit(attr: TokenStream, item: TokenStream) -> TokenStream {
+    hook::expand(hook::Kind::Sysinit, attr.into(), item.into()).into()
+}
+
+/// A once-per-process teardown hook (FreeBSD's `SYSUNINIT`): runs when its
+/// module unloads, in reverse `(subsystem, order)`. Same arguments as
+/// [`macro@sysinit`].
+///
+/// ```
+/// #[vnet_runtime::sysuninit(SI_SUB_PROTO_BEGIN, SI_ORDER_FIRST)]
+/// fn proto_uninit() {}
+/// ```
+#[proc_macro_attribute]
+pub fn sysuninit(attr: TokenStream, item: TokenStream) -> TokenStream {
+    hook::expand(hook::Kind::Sysuninit, attr.into(), item.into()).into()
+}
+
+/// A per-instance init hook (FreeBSD's `VNET_SYSINIT`): runs with the
+/// instance current, on every instance that exists when its module loads and
+/// on every instance created later. The subsystem must lie in
+/// `(SI_SUB_VNET, SI_SUB_VNET_DONE]`. Same arguments as [`macro@sysinit`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// #[vnet_runtime::vnet]
+/// static READY: AtomicBool = AtomicBool::new(false);
+///
+/// #[vnet_runtime::vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
+/// fn ready_init() {
+///     V_READY.with(|r| r.store(true, Ordering::Relaxed));
+/// }
+///
+/// let v = vnet_runtime::Vnet::create("ready").unwrap();
+/// assert!(V_READY.with_in(&v, |r| r.load(Ordering::Relaxed)));
+/// v.destroy().unwrap();
+/// ```
+#[proc_macro_attribute]
+pub fn vnet_sysinit(attr: TokenStream, item: TokenStream) -> TokenStream {
+    hook::expand(hook::Kind::VnetSysinit, attr.into(), item.into()).into()
+}
+
+/// A per-instance teardown hook (FreeBSD's `VNET_SYSUNINIT`): runs with the
+/// instance current when it is destroyed or its module unloads, in reverse
+/// `(subsystem, order)`. Same arguments as [`macro@vnet_sysinit`].
+///
+/// ```
+/// #[vnet_runtime::vnet_sysuninit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
+/// fn ready_uninit() {}
+/// ```
+#[proc_macro_attribute]
+pub fn vnet_sysuninit(attr: TokenStream, item: TokenStream) -> TokenStream {
+    hook::expand(hook::Kind::VnetSysuninit, attr.into(), item.into()).into()
+}
+
+/// Declares a module on its event handler (FreeBSD's `DECLARE_MODULE`,
+/// `MODULE_VERSION` and `MODULE_DEPEND`): `#[vnet_module(name, SUBSYSTEM,
+/// ORDER, version = N, depend(other, min, preferred, max), ...)]` on
+/// `fn(ModEvent) -> Result<(), ModError>`. The lifecycle hooks of the crate
+/// belong to it. `depend(.., crate = krate)` names the crate that declares
+/// `other` when it is not called `other`.
+///
+/// ```
+/// use vnet_runtime::module::{ModError, ModEvent};
+///
+/// #[vnet_runtime::vnet_module(mymod, SI_SUB_PROTO_BEGIN, SI_ORDER_ANY + 64, version = 1)]
+/// fn mymod_modevent(event: ModEvent) -> Result<(), ModError> {
+///     match event {
+///         ModEvent::Load | ModEvent::Unload => Ok(()),
+///         _ => Err(ModError::unsupported()),
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
+    module::expand(attr.into(), item.into()).into()
 }

@@ -195,7 +195,28 @@ mod imp {
     }
 
     /// Makes `instance` current on this thread (the push half of CURVNET_SET).
+    /// Debug builds record a push over a *different* current instance, with
+    /// the caller's location (FreeBSD's `VNET_DEBUG` recursion log).
+    #[cfg_attr(debug_assertions, track_caller)]
+    #[inline]
     pub(crate) fn push<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
+        #[cfg(debug_assertions)]
+        if let Some(outer) = current_instance() {
+            if !ptr::eq(outer, instance) {
+                crate::trace::log_recursion(
+                    std::panic::Location::caller(),
+                    outer.name(),
+                    instance.name(),
+                );
+            }
+        }
+        push_quiet(instance)
+    }
+
+    /// [`push`] without the recursion record (CURVNET_SET_QUIET), for the
+    /// lifecycle's own switches.
+    #[inline]
+    pub(crate) fn push_quiet<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
         let record = record();
         let index = record.depth.load(Relaxed);
         if index == MAX_DEPTH {

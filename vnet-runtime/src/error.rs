@@ -38,6 +38,9 @@ pub enum Error {
         /// The instance that is in use.
         name: String,
     },
+    /// A child of this instance is still running its init hooks; destroy
+    /// the parent once it is created.
+    ChildrenCreating(String),
     /// Creating or destroying an instance from inside `vnet_foreach` would
     /// deadlock on the instance list lock.
     InsideForeach,
@@ -51,6 +54,9 @@ pub enum Error {
         /// The hook's own error or panic message.
         reason: String,
     },
+    /// [`BootOptions::boot`](crate::BootOptions::boot) was called after the
+    /// runtime had booted (explicitly, or implicitly by its first use).
+    AlreadyBooted,
     /// A module operation was refused (unknown module, dependency problem, veto, ...).
     Module {
         /// The module.
@@ -82,6 +88,10 @@ impl fmt::Display for Error {
                 "vnet `{name}` is current on some thread (a live guard, an `enter` closure, or a leaked guard): \
                  leave it before destroying it"
             ),
+            Error::ChildrenCreating(name) => write!(
+                f,
+                "vnet `{name}` has a child that is still being created: destroy it once that finishes"
+            ),
             Error::InsideForeach => f.write_str(
                 "cannot create or destroy a vnet inside vnet_foreach: the instance list is read-locked; \
                  collect the handles first and act after the loop",
@@ -91,6 +101,9 @@ impl fmt::Display for Error {
                 module,
                 reason,
             } => write!(f, "hook `{hook}` of module `{module}` failed: {reason}"),
+            Error::AlreadyBooted => f.write_str(
+                "the vnet runtime has booted already: pass boot options before anything uses the runtime",
+            ),
             Error::Module { module, reason } => write!(f, "module `{module}`: {reason}"),
         }
     }

@@ -427,12 +427,14 @@ impl Vnet {
     /// let name = v.enter(|| vnet_runtime::Vnet::current().unwrap().name().to_owned());
     /// assert_eq!(name, "vnet0");
     /// ```
+    #[cfg_attr(debug_assertions, track_caller)]
     pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
         let _guard = crate::curvnet_set(self);
         f()
     }
 
     /// Makes this instance current; see [`curvnet_set`](crate::curvnet_set).
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn push_current(&self) -> context::CurVnetGuard<'_> {
         let instance = self.instance();
         if instance.state() == VnetState::Destroyed {

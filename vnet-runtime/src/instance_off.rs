@@ -40,7 +40,19 @@ pub enum VnetState {
 /// ```
 pub fn boot() {
     static BOOT: Once = Once::new();
-    BOOT.call_once(|| lifecycle::boot(&Vnet(())));
+    thread_local! {
+        // Boot hooks that use the runtime (`vnet0()`, `Vnet::current()`)
+        // re-enter `boot` on this thread: the boot has started, go on.
+        static BOOTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if BOOTING.with(std::cell::Cell::get) {
+        return;
+    }
+    BOOT.call_once(|| {
+        BOOTING.with(|b| b.set(true));
+        lifecycle::boot(&Vnet(()));
+        BOOTING.with(|b| b.set(false));
+    });
 }
 
 /// The default instance, and with `vimage` off the only one.

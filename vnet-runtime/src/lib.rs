@@ -75,6 +75,8 @@ mod instance;
 mod key;
 mod lifecycle;
 pub mod registry;
+pub mod subsystem;
+pub mod trace;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -87,7 +89,10 @@ pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState};
 #[doc(hidden)]
 pub use instance::graveyard_len;
 pub use key::VnetKey;
-pub use vnet_macros::{global, vnet};
+pub use lifecycle::{module, BootOptions};
+pub use vnet_macros::{
+    global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
+};
 
 /// Makes `vnet` current on this thread until the guard is dropped
 /// (CURVNET_SET; dropping the guard is CURVNET_RESTORE). Guards nest.
@@ -114,6 +119,7 @@ pub use vnet_macros::{global, vnet};
 /// # a.destroy().unwrap(); b.destroy().unwrap();
 /// ```
 #[inline]
+#[cfg_attr(debug_assertions, track_caller)]
 pub fn curvnet_set(vnet: &Vnet) -> CurVnetGuard<'_> {
     vnet.push_current()
 }

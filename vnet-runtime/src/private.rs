@@ -6,7 +6,12 @@ pub use core;
 pub use linkme;
 
 pub use crate::key::VnetKey;
+pub use crate::lifecycle::module::{ModError, ModEvent};
+pub use crate::lifecycle::{
+    DependDesc, HookDesc, HookKind, HookResult, HookReturn, ModuleDesc, HOOKS, MODULES,
+};
 pub use crate::registry::{StaticDesc, STATICS};
+pub use crate::subsystem;
 
 /// Implemented for every type a `#[vnet]` static may have.
 #[diagnostic::on_unimplemented(

@@ -1,0 +1,241 @@
+//! The ordered lifecycle: boot, per-instance init and teardown hooks, modules.
+//!
+//! Hooks (`#[sysinit]`, `#[sysuninit]`, `#[vnet_sysinit]`,
+//! `#[vnet_sysuninit]`) and modules (`#[vnet_module]`) register descriptors
+//! in linker-collected slices ([`HOOKS`], [`MODULES`]). At boot the
+//! [`catalog`] resolves them once; the [`engine`] runs them in `(subsystem,
+//! order)` order and keeps the set of loaded hooks.
+//!
+//! **Architecture Invariant:** instance creation and destruction hold the
+//! lifecycle lock shared, from their first hook until the instance is in (or
+//! out of) the instance list; boot, module load, unload and shutdown hold it
+//! exclusively. So a module's per-instance hooks see a stable set of
+//! instances: every instance that ends up live runs each loaded module's
+//! VNET_SYSINITs exactly once, and every initialized one its VNET_SYSUNINITs
+//! exactly once (FreeBSD has a window here; Linux's `pernet_ops_rwsem` closes
+//! it the same way).
+
+use std::cell::Cell;
+
+use linkme::distributed_slice;
+use parking_lot::{RecursiveRwLock, RecursiveRwLockWriteGuard};
+
+use crate::{Error, Vnet};
+
+mod catalog;
+mod engine;
+pub mod module;
+
+/// Which kind of hook a descriptor registers.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookKind {
+    /// `#[sysinit]`: once per process, at load.
+    Sysinit,
+    /// `#[sysuninit]`: once per process, at unload.
+    Sysuninit,
+    /// `#[vnet_sysinit]`: once per instance, at creation or module load.
+    VnetSysinit,
+    /// `#[vnet_sysuninit]`: once per instance, at destruction or module unload.
+    VnetSysuninit,
+}
+
+impl HookKind {
+    /// The name trace lines start with.
+    pub fn event(self) -> &'static str {
+        match self {
+            HookKind::Sysinit => "SYSINIT",
+            HookKind::Sysuninit => "SYSUNINIT",
+            HookKind::VnetSysinit => "VNET_SYSINIT",
+            HookKind::VnetSysuninit => "VNET_SYSUNINIT",
+        }
+    }
+}
+
+/// Registration record of one lifecycle hook (built by the attribute macros).
+#[doc(hidden)]
+pub struct HookDesc {
+    pub kind: HookKind,
+    /// The function's name.
+    pub name: &'static str,
+    pub subsystem: u32,
+    pub order: u32,
+    /// `module = name` when given.
+    pub module: Option<&'static str>,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    /// Calls the hook and converts its return value.
+    pub run: fn() -> Result<(), String>,
+}
+
+/// One `depend(name, min, preferred, max)` of a module.
+#[doc(hidden)]
+pub struct DependDesc {
+    pub name: &'static str,
+    /// The crate expected to declare it (named in the error when it is not linked).
+    pub krate: &'static str,
+    pub min: u32,
+    pub preferred: u32,
+    pub max: u32,
+}
+
+/// Registration record of one module (built by `#[vnet_module]`).
+#[doc(hidden)]
+pub struct ModuleDesc {
+    pub name: &'static str,
+    pub subsystem: u32,
+    pub order: u32,
+    pub version: u32,
+    pub depends: &'static [DependDesc],
+    pub handler: fn(module::ModEvent) -> Result<(), module::ModError>,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+}
+
+/// Every lifecycle hook linked into the binary.
+#[doc(hidden)]
+#[distributed_slice]
+pub static HOOKS: [HookDesc];
+
+/// Every module linked into the binary.
+#[doc(hidden)]
+#[distributed_slice]
+pub static MODULES: [ModuleDesc];
+
+/// What the wrapper around a hook returns: its error rendered.
+#[doc(hidden)]
+pub type HookResult = Result<(), String>;
+
+/// What a lifecycle hook may return: `()`, or `Result<(), E>` with `E: Display`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a lifecycle hook must return `()` or `Result<(), E>` with `E: Display`, not `{Self}`",
+    label = "returns `{Self}`",
+    note = "an `Err` from an init hook is a failure: the step is rolled back and the error names the hook"
+)]
+pub trait HookReturn {
+    /// The hook's result, its error rendered.
+    fn into_hook_result(self) -> Result<(), String>;
+}
+
+impl HookReturn for () {
+    fn into_hook_result(self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: std::fmt::Display> HookReturn for Result<(), E> {
+    fn into_hook_result(self) -> Result<(), String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// Guards the set of loaded hooks against instances coming and going.
+static LIFECYCLE: RecursiveRwLock<()> = RecursiveRwLock::new(());
+
+thread_local! {
+    /// Whether this thread holds the lifecycle lock exclusively (it runs boot,
+    /// a module load or unload), so hooks it runs may create and destroy
+    /// instances without deadlocking on their own lock.
+    static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(feature = "vimage")]
+/// The shared side of the lifecycle lock (recursive: hooks may create instances).
+pub(crate) struct ReadGuard {
+    _guard: Option<parking_lot::RecursiveRwLockReadGuard<'static, ()>>,
+}
+
+#[cfg(feature = "vimage")]
+pub(crate) fn read() -> ReadGuard {
+    if EXCLUSIVE.with(Cell::get) {
+        return ReadGuard { _guard: None };
+    }
+    ReadGuard {
+        _guard: Some(LIFECYCLE.read()),
+    }
+}
+
+/// The exclusive side, re-entrant on the thread that holds it.
+pub(crate) struct WriteGuard {
+    guard: Option<RecursiveRwLockWriteGuard<'static, ()>>,
+}
+
+pub(crate) fn write() -> WriteGuard {
+    if EXCLUSIVE.with(Cell::get) {
+        return WriteGuard { guard: None };
+    }
+    let guard = LIFECYCLE.write();
+    EXCLUSIVE.with(|e| e.set(true));
+    WriteGuard { guard: Some(guard) }
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        if self.guard.take().is_some() {
+            EXCLUSIVE.with(|e| e.set(false));
+        }
+    }
+}
+
+/// Runs the boot sequence with vnet0 existing.
+pub(crate) fn boot(vnet0: &Vnet) {
+    engine::boot(vnet0);
+}
+
+#[cfg(feature = "vimage")]
+/// Runs every loaded per-instance init hook on a new instance.
+pub(crate) fn create(_lock: &ReadGuard, vnet: &Vnet) -> Result<(), Error> {
+    engine::create(vnet)
+}
+
+#[cfg(feature = "vimage")]
+/// Runs every loaded per-instance teardown hook on a dying instance.
+pub(crate) fn destroy(_lock: &ReadGuard, vnet: &Vnet) {
+    engine::destroy(vnet);
+}
+
+/// Boot options: which modules load at boot. Without them (or with
+/// [`boot`](crate::boot)), every linked module loads at boot.
+///
+/// ```
+/// // Load no module at boot; load them later with `module::load`.
+/// vnet_runtime::BootOptions::new().modules::<&str>([]).boot().unwrap();
+/// assert!(vnet_runtime::BootOptions::new().boot().is_err()); // booted already
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "the options do nothing until `boot` is called"]
+pub struct BootOptions {
+    modules: Option<Vec<String>>,
+}
+
+impl BootOptions {
+    /// Default options: every linked module loads at boot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads only these modules (and their dependencies) at boot.
+    pub fn modules<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.modules = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Boots the runtime with these options and returns the first boot error
+    /// (every one of them is in [`module::boot_errors`]). A module that fails
+    /// to load at boot is left unloaded, with the modules that depend on it,
+    /// and the boot goes on.
+    ///
+    /// Fails with [`Error::AlreadyBooted`] when the runtime was booted
+    /// already (explicitly, or implicitly by its first use).
+    pub fn boot(self) -> Result<(), Error> {
+        engine::set_boot_options(self.modules)?;
+        crate::boot();
+        match module::boot_errors().into_iter().next() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}

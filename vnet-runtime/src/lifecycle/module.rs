@@ -1,0 +1,227 @@
+//! Modules: FreeBSD's `DECLARE_MODULE`, `MODULE_VERSION`, `MODULE_DEPEND`
+//! and modevent handlers, and `kldload` / `kldunload` / shutdown.
+//!
+//! A crate declares a module with `#[vnet_module]` on its event handler; the
+//! lifecycle hooks of that crate belong to the module, load with it and
+//! unload with it.
+//!
+//! ```
+//! use vnet_runtime::module::{self, ModError, ModEvent};
+//! use vnet_runtime::subsystem::*;
+//!
+//! #[vnet_runtime::vnet_module(counter, SI_SUB_PROTO_BEGIN, SI_ORDER_ANY, version = 1)]
+//! fn counter_modevent(event: ModEvent) -> Result<(), ModError> {
+//!     match event {
+//!         ModEvent::Load | ModEvent::Unload => Ok(()),
+//!         _ => Err(ModError::unsupported()),
+//!     }
+//! }
+//!
+//! #[vnet_runtime::vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
+//! fn counter_vnet_init() {}
+//!
+//! vnet_runtime::BootOptions::new().modules::<&str>([]).boot().unwrap(); // nothing at boot
+//! assert!(!module::is_loaded("counter"));
+//! let (_, lines) = vnet_runtime::trace::capture(|| module::load("counter").unwrap());
+//! assert_eq!(lines[0], "MODEVENT(load) counter subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_ANY version=1");
+//! assert!(lines[1].starts_with("VNET_SYSINIT counter_vnet_init vnet=vnet0 "));
+//! module::unload("counter").unwrap();
+//! ```
+//!
+//! Loading a module loads its dependencies first; unloading a module that a
+//! loaded module depends on is refused. See the crate docs for the order in
+//! which events and hooks run.
+
+use std::fmt;
+
+use super::engine;
+use crate::Error;
+
+/// The event a module handler receives (FreeBSD's `MOD_LOAD`, `MOD_QUIESCE`,
+/// `MOD_UNLOAD`, `MOD_SHUTDOWN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModEvent {
+    /// The module is loading, at its `(subsystem, order)` among its hooks.
+    /// An `Err` fails the load, which is rolled back.
+    Load,
+    /// First step of an unload; an `Err` vetoes it (a forced unload ignores
+    /// the veto).
+    Quiesce,
+    /// Second step of an unload, *before* any teardown hook; an `Err` vetoes it
+    /// (even when forced).
+    Unload,
+    /// The process shuts down: nothing else runs, so tear down what must be
+    /// torn down here (the seed's example iterates the instances).
+    Shutdown,
+}
+
+impl fmt::Display for ModEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModEvent::Load => "load",
+            ModEvent::Quiesce => "quiesce",
+            ModEvent::Unload => "unload",
+            ModEvent::Shutdown => "shutdown",
+        })
+    }
+}
+
+/// A module handler's refusal or failure.
+///
+/// ```
+/// use vnet_runtime::module::ModError;
+/// let busy = ModError::new("3 rules still installed");
+/// assert_eq!(busy.to_string(), "3 rules still installed");
+/// assert!(ModError::unsupported().is_unsupported());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModError {
+    message: String,
+    unsupported: bool,
+}
+
+impl ModError {
+    /// A failure (on `Load`) or veto (on `Quiesce`, `Unload`) with a reason.
+    pub fn new(reason: impl fmt::Display) -> Self {
+        ModError {
+            message: reason.to_string(),
+            unsupported: false,
+        }
+    }
+
+    /// The handler does not handle this event (FreeBSD's `EOPNOTSUPP`): a
+    /// success for `Quiesce` and `Shutdown`, a refusal for `Load` and
+    /// `Unload` (a module that does not handle `Unload` cannot be unloaded).
+    pub fn unsupported() -> Self {
+        ModError {
+            message: "event not supported by the module (EOPNOTSUPP)".to_owned(),
+            unsupported: true,
+        }
+    }
+
+    /// Whether this is [`ModError::unsupported`].
+    pub fn is_unsupported(&self) -> bool {
+        self.unsupported
+    }
+
+    /// The reason.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ModError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ModError {}
+
+impl From<&str> for ModError {
+    fn from(reason: &str) -> Self {
+        ModError::new(reason)
+    }
+}
+
+impl From<String> for ModError {
+    fn from(reason: String) -> Self {
+        ModError::new(reason)
+    }
+}
+
+/// Loads module `name` after boot (FreeBSD's `kldload`): first the modules it
+/// depends on that are not loaded, each with its own sequence; then its own
+/// `MODEVENT(load)`, SYSINITs and VNET_SYSINITs (these once per live
+/// instance, in creation order), sorted together by `(subsystem, order)`.
+/// Instances created later run its VNET_SYSINITs too.
+///
+/// A failure rolls back everything this call did (dependencies included) and
+/// returns the error naming the hook and module.
+pub fn load(name: &str) -> Result<(), Error> {
+    engine::load(name)
+}
+
+/// Unloads module `name` (FreeBSD's `kldunload`): `MODEVENT(quiesce)`, then
+/// `MODEVENT(unload)` — either may veto, leaving everything loaded and intact
+/// — then its VNET_SYSUNINITs on every instance and its SYSUNINITs, in
+/// reverse `(subsystem, order)`. The handler is not called after them.
+///
+/// Refused while a loaded module depends on it. Modules loaded as its
+/// dependencies stay loaded.
+pub fn unload(name: &str) -> Result<(), Error> {
+    engine::unload(name, false)
+}
+
+/// [`unload`] ignoring a quiesce veto (`kldunload -f`); an unload veto still
+/// refuses.
+pub fn unload_forced(name: &str) -> Result<(), Error> {
+    engine::unload(name, true)
+}
+
+/// Sends `MODEVENT(shutdown)` to every loaded module, in reverse load order,
+/// and nothing else: no teardown hook runs, no instance is destroyed, and
+/// the modules stay loaded. Errors are traced and ignored.
+pub fn shutdown() {
+    engine::shutdown();
+}
+
+/// Whether module `name` is loaded.
+pub fn is_loaded(name: &str) -> bool {
+    crate::boot();
+    let cat = engine::catalog();
+    cat.module(name)
+        .is_some_and(|m| engine::state().lock().loaded.contains(&m))
+}
+
+/// One module linked into the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    /// Its name.
+    pub name: &'static str,
+    /// Its `version`.
+    pub version: u32,
+    /// The `(subsystem, order)` of its `MODEVENT(load)`.
+    pub subsystem: u32,
+    /// See `subsystem`.
+    pub order: u32,
+    /// Names of the modules it depends on.
+    pub depends: Vec<&'static str>,
+    /// Whether it is loaded.
+    pub loaded: bool,
+    /// False when it cannot load (see [`boot_errors`]).
+    pub usable: bool,
+}
+
+/// Every module linked into the binary, by name.
+///
+/// ```
+/// assert!(vnet_runtime::module::list().iter().all(|m| !m.name.is_empty()));
+/// ```
+pub fn list() -> Vec<ModuleInfo> {
+    crate::boot();
+    let cat = engine::catalog();
+    let loaded = engine::state().lock().loaded.clone();
+    cat.modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ModuleInfo {
+            name: m.desc.name,
+            version: m.desc.version,
+            subsystem: m.desc.subsystem,
+            order: m.desc.order,
+            depends: m.desc.depends.iter().map(|d| d.name).collect(),
+            loaded: loaded.contains(&i),
+            usable: m.usable,
+        })
+        .collect()
+}
+
+/// Problems found at boot: ambiguous or misplaced hooks, duplicate modules,
+/// dependencies that are not linked or have the wrong version, and hooks or
+/// module events that failed during the boot sequence. With an implicit boot
+/// they are also printed to stderr.
+pub fn boot_errors() -> Vec<Error> {
+    crate::boot();
+    engine::state().lock().boot_errors.clone()
+}

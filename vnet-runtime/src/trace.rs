@@ -1,0 +1,171 @@
+//! Observing the lifecycle: one line per step, and the current-instance
+//! recursion log (FreeBSD's verbose sysinit and `VNET_DEBUG`).
+//!
+//! Every lifecycle step (module event, SYSINIT, SYSUNINIT, VNET_SYSINIT,
+//! VNET_SYSUNINIT) produces one line when it finishes:
+//!
+//! ```text
+//! MODEVENT(load) mymod subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_ANY+64 version=1
+//! SYSINIT mymod_init subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_ANY+65 module=mymod
+//! VNET_SYSINIT mymod_vnet_init vnet=test subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_ANY+66 module=mymod
+//! MODEVENT(quiesce) mymod result=vetoed error="mymod is busy"
+//! ```
+//!
+//! The line starts with the event, then the module (for `MODEVENT`) or the
+//! hook's function name, then ` vnet=NAME` for per-instance hooks, then
+//! `key=value` fields. A step that failed or vetoed ends with `result=…` and
+//! `error="…"`; a step that succeeded has no `result` field.
+//!
+//! With `VNET_TRACE=1` in the environment every line goes to stderr. Tests
+//! capture the lines of the steps *their own thread* runs with [`capture`]
+//! (lifecycle steps run on the thread that asked for them), so tests running
+//! in parallel do not see each other's steps.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use parking_lot::Mutex;
+
+thread_local! {
+    /// Open captures on this thread, innermost last.
+    static CAPTURES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `VNET_TRACE` asks for lines on stderr (read once).
+fn to_stderr() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("VNET_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
+}
+
+/// Records the boot sequence, which runs once per process on whichever
+/// thread gets there first.
+static BOOT_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Emits one trace line: to stderr under `VNET_TRACE=1`, and to every open
+/// capture on this thread.
+pub(crate) fn emit(line: String, during_boot: bool) {
+    if to_stderr() {
+        eprintln!("{line}");
+    }
+    if during_boot {
+        BOOT_LINES.lock().push(line.clone());
+    }
+    CAPTURES.with(|c| {
+        for capture in c.borrow_mut().iter_mut() {
+            capture.push(line.clone());
+        }
+    });
+}
+
+/// Runs `f` and returns what it returned with the trace lines of the
+/// lifecycle steps run on this thread meanwhile. Captures nest.
+///
+/// ```
+/// use vnet_runtime::{trace, Vnet};
+/// let (v, lines) = trace::capture(|| Vnet::create("traced").unwrap());
+/// assert!(lines.iter().all(|l| l.contains("vnet=traced")));
+/// v.destroy().unwrap();
+/// ```
+pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    struct Close;
+    impl Drop for Close {
+        fn drop(&mut self) {
+            CAPTURES.with(|c| c.borrow_mut().pop());
+        }
+    }
+    CAPTURES.with(|c| c.borrow_mut().push(Vec::new()));
+    let close = Close;
+    let out = f();
+    let lines = CAPTURES.with(|c| {
+        c.borrow_mut()
+            .last_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    });
+    drop(close);
+    (out, lines)
+}
+
+/// The trace lines of this process's boot sequence (boot runs once, on the
+/// first thread that needs the runtime, so a test cannot always capture it).
+///
+/// ```
+/// vnet_runtime::boot();
+/// let _lines = vnet_runtime::trace::boot_lines();
+/// ```
+pub fn boot_lines() -> Vec<String> {
+    crate::boot();
+    BOOT_LINES.lock().clone()
+}
+
+/// `"text"` with `"` and `\` escaped and control characters shown escaped,
+/// so a value never breaks the one-line format.
+pub(crate) fn quote(text: &str) -> String {
+    format!("{:?}", text)
+}
+
+/// One `curvnet_set` made while a different instance was current (recorded
+/// in debug builds only, as FreeBSD's `VNET_DEBUG` does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recursion {
+    /// Where the inner `curvnet_set` (or `enter`) was called.
+    pub location: &'static std::panic::Location<'static>,
+    /// The instance that was current.
+    pub outer: String,
+    /// The instance made current on top of it.
+    pub inner: String,
+}
+
+impl std::fmt::Display for Recursion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "curvnet_set recursion at {}: {} -> {}",
+            self.location, self.outer, self.inner
+        )
+    }
+}
+
+/// How many distinct recursions are kept (oldest kept, later ones dropped).
+const RECURSION_LOG_MAX: usize = 1024;
+
+static RECURSIONS: Mutex<Vec<Recursion>> = Mutex::new(Vec::new());
+
+/// Records a recursion once per (location, outer, inner).
+#[cfg_attr(not(all(feature = "vimage", debug_assertions)), allow(dead_code))]
+pub(crate) fn log_recursion(
+    location: &'static std::panic::Location<'static>,
+    outer: &str,
+    inner: &str,
+) {
+    let mut log = RECURSIONS.lock();
+    let seen = log
+        .iter()
+        .any(|r| r.location == location && r.outer == outer && r.inner == inner);
+    if !seen && log.len() < RECURSION_LOG_MAX {
+        log.push(Recursion {
+            location,
+            outer: outer.to_owned(),
+            inner: inner.to_owned(),
+        });
+    }
+}
+
+/// Every distinct current-instance recursion seen so far: a guard set while a
+/// *different* instance was current, with where and which instances. Empty in
+/// release builds and with `vimage` off. The switches the lifecycle makes to
+/// run per-instance hooks are not recorded (FreeBSD's `CURVNET_SET_QUIET`).
+///
+/// ```
+/// use vnet_runtime::{trace, Vnet};
+/// let a = Vnet::create("rec-outer").unwrap();
+/// let b = Vnet::create("rec-inner").unwrap();
+/// a.enter(|| b.enter(|| ()));
+/// if cfg!(debug_assertions) {
+///     assert!(trace::recursions().iter().any(|r| r.outer == "rec-outer" && r.inner == "rec-inner"));
+/// }
+/// # a.destroy().unwrap(); b.destroy().unwrap();
+/// ```
+pub fn recursions() -> Vec<Recursion> {
+    RECURSIONS.lock().clone()
+}
