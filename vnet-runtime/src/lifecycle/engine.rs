@@ -210,8 +210,10 @@ struct Journal {
     /// Highest `(subsystem, order)` at which an init step of a unit succeeded
     /// on a target (`None`: the process; `Some(id)`: an instance).
     marks: HashMap<(Unit, Option<u64>), (u32, u32)>,
-    /// Instances some step ran on, in creation order.
+    /// Instances some step ran on (in the order steps reached them, which is
+    /// creation order: every step visits instances in creation order).
     vnets: Vec<Vnet>,
+    seen: std::collections::HashSet<u64>,
 }
 
 impl Journal {
@@ -220,9 +222,8 @@ impl Journal {
         let mark = self.marks.entry((unit, target)).or_insert(level);
         *mark = (*mark).max(level);
         if let Some(v) = vnet {
-            if !self.vnets.contains(v) {
+            if self.seen.insert(v.id()) {
                 self.vnets.push(v.clone());
-                self.vnets.sort_by_key(Vnet::id);
             }
         }
     }
