@@ -24,7 +24,6 @@ fn which_module() {}
 #[sysinit(SI_SUB_PSEUDO, SI_ORDER_FIRST, module = nowhere)]
 fn names_unknown_module() {}
 
-
 #[test]
 fn boot_reports_unlinked_dependencies_and_ambiguous_hooks_and_goes_on() {
     let mut errors: Vec<String> = module::boot_errors().iter().map(Error::to_string).collect();
