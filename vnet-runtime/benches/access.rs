@@ -36,9 +36,7 @@ struct Counter;
 fn access(c: &mut Criterion) {
     let mut group = c.benchmark_group("access");
     group.bench_function("plain_static", |b| b.iter(|| black_box(bump(&PLAIN))));
-    group.bench_function("thread_local", |b| {
-        b.iter(|| black_box(LOCAL.with(bump)))
-    });
+    group.bench_function("thread_local", |b| b.iter(|| black_box(LOCAL.with(bump))));
 
     let vnet = Vnet::create("bench").unwrap();
     {
@@ -68,7 +66,10 @@ fn access(c: &mut Criterion) {
     });
     group.finish();
     vnet.destroy().unwrap();
-    black_box((probe_vnet_with as fn() -> u64, probe_thread_local as fn() -> u64));
+    black_box((
+        probe_vnet_with as fn() -> u64,
+        probe_thread_local as fn() -> u64,
+    ));
     black_box(probe_set_restore as fn(&Vnet));
 }
 

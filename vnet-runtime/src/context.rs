@@ -22,16 +22,16 @@
 //! the final drop that scans the records.
 
 #[cfg(feature = "vimage")]
-pub(crate) use imp::*;
-#[cfg(feature = "vimage")]
 pub use imp::CurVnetGuard;
+#[cfg(feature = "vimage")]
+pub(crate) use imp::*;
 
 #[cfg(feature = "vimage")]
 mod imp {
     use std::cell::Cell;
     use std::marker::PhantomData;
     use std::ptr;
-    use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
 
     use parking_lot::Mutex;
 
@@ -67,7 +67,17 @@ mod imp {
         /// Push serial of each stack slot, so a stale guard (one whose slot
         /// was truncated and reused) can tell it is stale. Owner-only.
         serial: [AtomicU64; MAX_DEPTH],
+        /// Instances a restore went past (their guards were leaked or dropped
+        /// out of order). A `V_` borrow taken while one of them was current
+        /// may still be alive, so they stay pinned until the thread exits.
+        orphans: Mutex<Vec<*const Instance>>,
     }
+
+    // SAFETY: the raw pointers in `orphans` are only compared, never
+    // dereferenced through the record; everything else is atomic.
+    unsafe impl Sync for ThreadRecord {}
+    // SAFETY: as above.
+    unsafe impl Send for ThreadRecord {}
 
     impl ThreadRecord {
         fn new() -> Self {
@@ -75,6 +85,7 @@ mod imp {
                 depth: AtomicUsize::new(0),
                 stack: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_DEPTH],
                 serial: [const { AtomicU64::new(0) }; MAX_DEPTH],
+                orphans: Mutex::new(Vec::new()),
             }
         }
     }
@@ -102,7 +113,8 @@ mod imp {
             }
             // SAFETY: records are leaked `&'static` values.
             let record = unsafe { &*record };
-            record.depth.store(0, Relaxed);
+            record.depth.store(0, Release);
+            record.orphans.lock().clear();
             CTX.with(|c| c.base.set(ptr::null_mut()));
             RECORDS.lock().free.push(record);
             // Instances this thread had pinned may now be freed.
@@ -150,8 +162,10 @@ mod imp {
 
     /// The current instance, if any.
     pub(crate) fn current_instance() -> Option<&'static Instance> {
-        let record = CTX.with(|c| c.record.get());
-        if record.is_null() {
+        let (base, record) = CTX.with(|c| (c.base.get(), c.record.get()));
+        // A null base with a non-empty stack: values are being dropped
+        // (`clear_base`), when no instance counts as current.
+        if record.is_null() || base.is_null() {
             return None;
         }
         // SAFETY: records are leaked `&'static` values.
@@ -164,14 +178,33 @@ mod imp {
         Some(unsafe { &*top })
     }
 
+    /// Whether `instance` is the current instance of this thread.
+    pub(crate) fn is_current(instance: &Instance) -> bool {
+        current_instance().is_some_and(|top| ptr::eq(top, instance))
+    }
+
+    /// Makes "no instance" current for `V_` accesses (values being dropped)
+    /// and returns what was current, for [`restore_base`].
+    pub(crate) fn clear_base() -> *mut u8 {
+        CTX.with(|c| c.base.replace(ptr::null_mut()))
+    }
+
+    /// Undoes [`clear_base`].
+    pub(crate) fn restore_base(base: *mut u8) {
+        CTX.with(|c| c.base.set(base));
+    }
+
     /// Whether `instance` is on some thread's stack.
     pub(crate) fn is_pinned(instance: *const Instance) -> bool {
         let records = RECORDS.lock();
         records.all.iter().any(|record| {
-            let depth = record.depth.load(Relaxed).min(MAX_DEPTH);
+            // Acquire pairs with the Release stores of `depth`: a restore
+            // that unpinned `instance` comes after that thread's last use.
+            let depth = record.depth.load(Acquire).min(MAX_DEPTH);
             record.stack[..depth]
                 .iter()
                 .any(|slot| ptr::eq(slot.load(Relaxed), instance))
+                || record.orphans.lock().iter().any(|o| ptr::eq(*o, instance))
         })
     }
 
@@ -190,7 +223,9 @@ mod imp {
 
     impl std::fmt::Debug for CurVnetGuard<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("CurVnetGuard").field("depth", &(self.index + 1)).finish()
+            f.debug_struct("CurVnetGuard")
+                .field("depth", &(self.index + 1))
+                .finish()
         }
     }
 
@@ -229,7 +264,7 @@ mod imp {
         });
         record.stack[index].store(ptr::from_ref(instance).cast_mut(), Relaxed);
         record.serial[index].store(serial, Relaxed);
-        record.depth.store(index + 1, Relaxed);
+        record.depth.store(index + 1, Release);
         let prev_base = CTX.with(|c| c.base.replace(instance.base()));
         CurVnetGuard {
             index,
@@ -250,16 +285,50 @@ mod imp {
     }
 
     impl Drop for CurVnetGuard<'_> {
+        #[inline]
         fn drop(&mut self) {
             let record = record();
             let depth = record.depth.load(Relaxed);
             // A guard dropped after an outer guard already restored past it
             // (out-of-order drop) is stale: its slot is gone or reused.
             if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
-                record.depth.store(self.index, Relaxed);
+                if self.index + 1 != depth {
+                    restore_past(record, self.index, depth);
+                }
+                // Release: this thread's uses of the instance come before any
+                // teardown that sees it unpinned.
+                record.depth.store(self.index, Release);
                 CTX.with(|c| c.base.set(self.prev_base));
+                if self.index + 1 != depth && !std::thread::panicking() {
+                    out_of_order(depth - self.index - 1);
+                }
             }
         }
+    }
+
+    /// Keeps the instances above `index` pinned for the rest of the thread:
+    /// their guards were leaked or are still alive, and a `V_` borrow taken
+    /// while one of them was current may outlive this restore.
+    #[cold]
+    #[inline(never)]
+    fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
+        let mut orphans = record.orphans.lock();
+        for slot in &record.stack[index + 1..depth] {
+            orphans.push(slot.load(Relaxed).cast_const());
+        }
+        orphans.sort_unstable();
+        orphans.dedup();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn out_of_order(skipped: usize) -> ! {
+        panic!(
+            "curvnet guard restored out of order: {skipped} guard(s) set after it were leaked \
+             (mem::forget) or are still alive (held across an `.await`, or moved away); \
+             the context was restored anyway. Drop guards in reverse order, and bind futures \
+             with `Vnet::bind` instead of holding a guard across `.await`"
+        )
     }
 }
 

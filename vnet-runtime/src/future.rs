@@ -2,6 +2,7 @@
 //! keeps its instance across `.await` points and executor threads.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -35,15 +36,17 @@ use crate::Vnet;
 #[must_use = "futures do nothing unless polled"]
 pub struct Bound<F> {
     vnet: Vnet,
-    future: F,
+    future: ManuallyDrop<F>,
 }
 
 impl Vnet {
-    /// Binds `future` to this instance: each poll runs with it current.
+    /// Binds `future` to this instance: each poll runs with it current, and
+    /// so does dropping it (a cancelled task's locals are dropped in their
+    /// instance).
     pub fn bind<F: Future>(&self, future: F) -> Bound<F> {
         Bound {
             vnet: self.clone(),
-            future,
+            future: ManuallyDrop::new(future),
         }
     }
 }
@@ -65,11 +68,22 @@ impl<F: Future> Future for Bound<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of
-        // `self` (no method hands it out by value or `&mut`), `Bound` has no
-        // `Drop` impl, and it is `Unpin` only when `F` is (auto trait).
+        // `self` (no method hands it out by value or `&mut`), `Drop` drops it
+        // in place, and `Bound` is `Unpin` only when `F` is (auto trait).
         let this = unsafe { self.get_unchecked_mut() };
         let _guard = crate::curvnet_set(&this.vnet);
         // SAFETY: see above; `this.future` stays where it is.
-        unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
+        unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
+    }
+}
+
+impl<F> Drop for Bound<F> {
+    fn drop(&mut self) {
+        // Enter the instance unless it is gone (then there is nothing to
+        // enter; the future's locals see no instance current).
+        let _guard =
+            (self.vnet.state() == crate::VnetState::Live).then(|| crate::curvnet_set(&self.vnet));
+        // SAFETY: dropped once, in place (it may be pinned), and never used again.
+        unsafe { ManuallyDrop::drop(&mut self.future) };
     }
 }

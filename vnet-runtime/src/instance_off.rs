@@ -160,6 +160,29 @@ impl Vnet {
     }
 }
 
+/// A handle that does not keep its instance alive (with `vimage` off it
+/// always upgrades to vnet0).
+///
+/// ```
+/// assert!(vnet_runtime::vnet0().downgrade().upgrade().is_some());
+/// ```
+#[derive(Debug, Clone)]
+pub struct WeakVnet(());
+
+impl Vnet {
+    /// A [`WeakVnet`] to this instance.
+    pub fn downgrade(&self) -> WeakVnet {
+        WeakVnet(())
+    }
+}
+
+impl WeakVnet {
+    /// vnet0.
+    pub fn upgrade(&self) -> Option<Vnet> {
+        Some(vnet0())
+    }
+}
+
 impl fmt::Debug for Vnet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Vnet").field("name", &"vnet0").finish()

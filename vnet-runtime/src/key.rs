@@ -33,8 +33,11 @@ pub struct VnetKey<T: 'static> {
 
 #[cfg(feature = "vimage")]
 impl<T> VnetKey<T> {
+    /// # Safety
+    /// Only for `define_static!`: the key must be registered (through a
+    /// `StaticDesc` of the same type) so that boot assigns its offset.
     #[doc(hidden)]
-    pub const fn __new(name: &'static str) -> Self {
+    pub const unsafe fn __new(name: &'static str) -> Self {
         VnetKey {
             offset: AtomicUsize::new(crate::registry::UNASSIGNED),
             name,
@@ -42,8 +45,11 @@ impl<T> VnetKey<T> {
         }
     }
 
+    /// # Safety
+    /// Only for `define_static!`: whoever stores into the cell must store an
+    /// offset laid out for `T` inside every block.
     #[doc(hidden)]
-    pub const fn __offset_cell(&'static self) -> &'static AtomicUsize {
+    pub const unsafe fn __offset_cell(&'static self) -> &'static AtomicUsize {
         &self.offset
     }
 

@@ -59,7 +59,7 @@
 //! binary never names is not linked at all, and its statics are *silently*
 //! missing. Name such crates once in the binary:
 //!
-//! ```ignore
+//! ```text
 //! vnet_runtime::link!(my_firewall, my_protocol); // same as `use my_firewall as _;` ...
 //! ```
 //!
@@ -70,6 +70,7 @@
 
 mod context;
 mod error;
+mod future;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
 mod key;
@@ -84,10 +85,11 @@ pub mod __private0;
 
 pub use context::CurVnetGuard;
 pub use error::Error;
-pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState};
+pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::graveyard_len;
+pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
 pub use vnet_macros::{

@@ -37,7 +37,8 @@ macro_rules! __vnet_define_static {
     ([$($attr:tt)*] [$($cfg:tt)*] $vis:vis $key:ident, $label:expr, $ty:ty, $init:expr) => {
         $($attr)*
         $($cfg)*
-        $vis static $key: $crate::__private0::VnetKey<$ty> = $crate::__private0::VnetKey::__new($label);
+        // SAFETY: registered just below, by a descriptor of the same type.
+        $vis static $key: $crate::__private0::VnetKey<$ty> = unsafe { $crate::__private0::VnetKey::__new($label) };
 
         $($cfg)*
         const _: () = {
@@ -57,19 +58,24 @@ macro_rules! __vnet_define_static {
 
             #[$crate::__private0::linkme::distributed_slice($crate::__private0::STATICS)]
             #[linkme(crate = $crate::__private0::linkme)]
-            static DESC: $crate::__private0::StaticDesc = $crate::__private0::StaticDesc {
-                name: $label,
-                module_path: $crate::__private0::core::module_path!(),
-                file: $crate::__private0::core::file!(),
-                line: $crate::__private0::core::line!(),
-                layout: $crate::__private0::core::alloc::Layout::new::<$ty>(),
-                init,
-                drop: if $crate::__private0::core::mem::needs_drop::<$ty>() {
-                    ::core::option::Option::Some(drop)
-                } else {
-                    ::core::option::Option::None
-                },
-                offset: $key.__offset_cell(),
+            // SAFETY: `init`, `drop`, the layout and the key all use `$ty`.
+            static DESC: $crate::__private0::StaticDesc = unsafe {
+                $crate::__private0::StaticDesc::new(
+                    (
+                        $label,
+                        $crate::__private0::core::module_path!(),
+                        $crate::__private0::core::file!(),
+                        $crate::__private0::core::line!(),
+                    ),
+                    $crate::__private0::core::alloc::Layout::new::<$ty>(),
+                    init,
+                    if $crate::__private0::core::mem::needs_drop::<$ty>() {
+                        ::core::option::Option::Some(drop)
+                    } else {
+                        ::core::option::Option::None
+                    },
+                    $key.__offset_cell(),
+                )
             };
         };
     };
@@ -89,13 +95,15 @@ macro_rules! __vnet_define_static {
         const _: () = {
             #[$crate::__private0::linkme::distributed_slice($crate::__private0::STATICS)]
             #[linkme(crate = $crate::__private0::linkme)]
-            static DESC: $crate::__private0::StaticDesc = $crate::__private0::StaticDesc {
-                name: $label,
-                module_path: $crate::__private0::core::module_path!(),
-                file: $crate::__private0::core::file!(),
-                line: $crate::__private0::core::line!(),
-                layout: $crate::__private0::core::alloc::Layout::new::<$ty>(),
-            };
+            static DESC: $crate::__private0::StaticDesc = $crate::__private0::StaticDesc::new(
+                (
+                    $label,
+                    $crate::__private0::core::module_path!(),
+                    $crate::__private0::core::file!(),
+                    $crate::__private0::core::line!(),
+                ),
+                $crate::__private0::core::alloc::Layout::new::<$ty>(),
+            );
         };
     };
 }

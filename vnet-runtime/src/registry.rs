@@ -22,24 +22,66 @@ use linkme::distributed_slice;
 #[doc(hidden)]
 pub struct StaticDesc {
     /// The name as written in the source (`FOO` for `V_FOO`).
-    pub name: &'static str,
+    name: &'static str,
     /// `module_path!()` at the declaration.
-    pub module_path: &'static str,
+    module_path: &'static str,
     /// `file!()` at the declaration.
-    pub file: &'static str,
+    file: &'static str,
     /// `line!()` at the declaration.
-    pub line: u32,
+    line: u32,
     /// Size and alignment of the value.
-    pub layout: Layout,
+    layout: Layout,
     /// Writes a fresh copy of the initializer to the given address.
     #[cfg(feature = "vimage")]
-    pub init: unsafe fn(*mut u8),
+    init: unsafe fn(*mut u8),
     /// Drops the value at the given address (`None` when the type needs no drop).
     #[cfg(feature = "vimage")]
-    pub drop: Option<unsafe fn(*mut u8)>,
+    drop: Option<unsafe fn(*mut u8)>,
     /// The offset cell inside the static's `V_` key, assigned at boot.
     #[cfg(feature = "vimage")]
-    pub offset: &'static AtomicUsize,
+    offset: &'static AtomicUsize,
+}
+
+impl StaticDesc {
+    /// # Safety
+    /// Only for `define_static!`: `init` writes a `T` with `layout`, `drop`
+    /// drops one, and `offset` is the cell of a `VnetKey<T>` of the same `T`.
+    #[cfg(feature = "vimage")]
+    #[doc(hidden)]
+    pub const unsafe fn new(
+        (name, module_path, file, line): (&'static str, &'static str, &'static str, u32),
+        layout: Layout,
+        init: unsafe fn(*mut u8),
+        drop: Option<unsafe fn(*mut u8)>,
+        offset: &'static AtomicUsize,
+    ) -> Self {
+        StaticDesc {
+            name,
+            module_path,
+            file,
+            line,
+            layout,
+            init,
+            drop,
+            offset,
+        }
+    }
+
+    /// Describes a plain global (`vimage` off): listed, never laid out.
+    #[cfg(not(feature = "vimage"))]
+    #[doc(hidden)]
+    pub const fn new(
+        (name, module_path, file, line): (&'static str, &'static str, &'static str, u32),
+        layout: Layout,
+    ) -> Self {
+        StaticDesc {
+            name,
+            module_path,
+            file,
+            line,
+            layout,
+        }
+    }
 }
 
 /// The linker-collected slice of every `#[vnet]` static in the binary.

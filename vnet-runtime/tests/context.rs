@@ -116,22 +116,64 @@ fn vnet0_cannot_be_destroyed() {
     assert_eq!(vnet_runtime::vnet0().destroy(), Err(Error::Vnet0));
 }
 
+/// Runs `f` and returns its panic message (it must panic).
+fn panic_message(f: impl FnOnce()) -> String {
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+    err.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
 #[test]
-fn a_leaked_guard_keeps_the_instance_alive_until_restored_past() {
+fn restoring_past_a_leaked_guard_is_a_clear_error_and_keeps_it_pinned() {
     let outer = Vnet::create("ctx-leak-outer").unwrap();
     let leaked = Vnet::create("ctx-leak").unwrap();
     set_value(&leaked, 42);
-    {
-        let _outer_guard = curvnet_set(&outer);
-        std::mem::forget(curvnet_set(&leaked));
+    let (o, l) = (outer.clone(), leaked.clone());
+    std::thread::spawn(move || {
+        let outer_guard = curvnet_set(&o);
+        std::mem::forget(curvnet_set(&l));
         // Destroy is refused while the leaked guard keeps it current.
-        assert!(matches!(leaked.clone().destroy(), Err(Error::Busy { .. })));
+        assert!(matches!(l.clone().destroy(), Err(Error::Busy { .. })));
         assert_eq!(value(), 42);
-    } // the outer guard restores past the leaked one
-    assert_eq!(current_name(), None);
+        let msg = panic_message(|| drop(outer_guard));
+        assert!(
+            msg.contains("restored out of order") && msg.contains("mem::forget"),
+            "{msg}"
+        );
+        assert_eq!(current_name(), None, "restored anyway");
+        // A borrow taken while it was current may still be alive: it stays
+        // pinned for the rest of this thread.
+        assert!(matches!(l.destroy(), Err(Error::Busy { .. })));
+    })
+    .join()
+    .unwrap();
+    // The thread is gone, and its pins with it.
     leaked.destroy().unwrap();
     assert_eq!(vnet_runtime::graveyard_len(), 0);
     outer.destroy().unwrap();
+}
+
+/// Reviewer's use-after-free: a `V_` borrow whose instance is unpinned by an
+/// outer restore inside the closure, then destroyed.
+#[test]
+fn a_borrow_survives_an_outer_restore_and_a_destroy_attempt() {
+    let x = Vnet::create("ctx-borrow").unwrap();
+    set_value(&x, 7);
+    let handle = x.clone();
+    std::thread::spawn(move || {
+        let v0 = vnet_runtime::vnet0();
+        let outer = curvnet_set(&v0);
+        std::mem::forget(curvnet_set(&handle));
+        V_VALUE.with(move |borrowed| {
+            panic_message(|| drop(outer));
+            // Still pinned (orphaned): destroying it is refused, so the
+            // borrow stays valid.
+            assert!(matches!(handle.destroy(), Err(Error::Busy { .. })));
+            assert_eq!(borrowed.load(Relaxed), 7);
+        });
+    })
+    .join()
+    .unwrap();
+    x.destroy().unwrap();
 }
 
 #[test]
@@ -162,17 +204,23 @@ fn guards_dropped_out_of_order_never_restore_a_stale_instance() {
     let a = Vnet::create("ctx-ooo-a").unwrap();
     let b = Vnet::create("ctx-ooo-b").unwrap();
     let c = Vnet::create("ctx-ooo-c").unwrap();
-    let ga = curvnet_set(&a);
-    let gb = curvnet_set(&b);
-    drop(ga); // restores past `b` too
-    assert_eq!(current_name(), None);
-    let gc = curvnet_set(&c);
-    let gc2 = curvnet_set(&c);
-    drop(gb); // stale: must not touch `c`'s entries
-    assert_eq!(current_name().as_deref(), Some("ctx-ooo-c"));
-    drop(gc2);
-    drop(gc);
-    assert_eq!(current_name(), None);
+    let (ha, hb, hc) = (a.clone(), b.clone(), c.clone());
+    std::thread::spawn(move || {
+        let ga = curvnet_set(&ha);
+        let gb = curvnet_set(&hb);
+        let msg = panic_message(|| drop(ga)); // restores past `b` too
+        assert!(msg.contains("out of order"), "{msg}");
+        assert_eq!(current_name(), None);
+        let gc = curvnet_set(&hc);
+        let gc2 = curvnet_set(&hc);
+        drop(gb); // stale: must not touch `c`'s entries
+        assert_eq!(current_name().as_deref(), Some("ctx-ooo-c"));
+        drop(gc2);
+        drop(gc);
+        assert_eq!(current_name(), None);
+    })
+    .join()
+    .unwrap();
     for v in [a, b, c] {
         v.destroy().unwrap();
     }

@@ -11,7 +11,10 @@ fn children_max_limits_the_number_of_live_children() {
     let a = Vnet::builder("h-limit-a").parent(&parent).create().unwrap();
     let b = Vnet::builder("h-limit-b").parent(&parent).create().unwrap();
     assert_eq!(
-        Vnet::builder("h-limit-c").parent(&parent).create().unwrap_err(),
+        Vnet::builder("h-limit-c")
+            .parent(&parent)
+            .create()
+            .unwrap_err(),
         Error::ChildLimit {
             parent: "h-limit".into(),
             max: 2
@@ -29,7 +32,10 @@ fn children_max_limits_the_number_of_live_children() {
 fn destroying_a_parent_destroys_its_subtree_and_nothing_else() {
     let root = Vnet::create("h-root").unwrap();
     let child = Vnet::builder("h-child").parent(&root).create().unwrap();
-    let grandchild = Vnet::builder("h-grandchild").parent(&child).create().unwrap();
+    let grandchild = Vnet::builder("h-grandchild")
+        .parent(&child)
+        .create()
+        .unwrap();
     let sibling = Vnet::create("h-unrelated").unwrap();
     let handles = [root.clone(), child.clone(), grandchild.clone()];
     root.destroy().unwrap();
@@ -45,7 +51,10 @@ fn destroying_a_parent_destroys_its_subtree_and_nothing_else() {
 #[test]
 fn a_busy_descendant_refuses_the_whole_destroy() {
     let root = Vnet::create("h-busy-root").unwrap();
-    let child = Vnet::builder("h-busy-child").parent(&root).create().unwrap();
+    let child = Vnet::builder("h-busy-child")
+        .parent(&root)
+        .create()
+        .unwrap();
     {
         let _guard = curvnet_set(&child);
         assert_eq!(
@@ -68,7 +77,10 @@ fn a_destroyed_parent_takes_no_new_children() {
     let handle = parent.clone();
     parent.destroy().unwrap();
     assert_eq!(
-        Vnet::builder("h-gone-child").parent(&handle).create().unwrap_err(),
+        Vnet::builder("h-gone-child")
+            .parent(&handle)
+            .create()
+            .unwrap_err(),
         Error::Destroyed("h-gone".into())
     );
     assert_eq!(Vnet::lookup("h-gone-child"), None);

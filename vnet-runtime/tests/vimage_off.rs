@@ -23,7 +23,10 @@ fn statics_are_plain_globals_usable_without_an_instance() {
 #[test]
 fn only_vnet0_exists() {
     assert_eq!(Vnet::create("x").unwrap_err(), Error::VimageDisabled);
-    assert_eq!(Vnet::builder("x").children_max(2).create().unwrap_err(), Error::VimageDisabled);
+    assert_eq!(
+        Vnet::builder("x").children_max(2).create().unwrap_err(),
+        Error::VimageDisabled
+    );
     assert_eq!(vnet0().destroy(), Err(Error::Vnet0));
     assert_eq!(Vnet::list(), vec![vnet0()]);
     assert_eq!(Vnet::current(), Some(vnet0()));
@@ -38,7 +41,9 @@ fn only_vnet0_exists() {
 
 #[test]
 fn the_registry_still_lists_the_statics() {
-    let info = vnet_runtime::registry::statics().find(|s| s.name == "PLAIN").unwrap();
+    let info = vnet_runtime::registry::statics()
+        .find(|s| s.name == "PLAIN")
+        .unwrap();
     assert_eq!((info.size, info.align, info.offset), (4, 4, None));
 }
 
