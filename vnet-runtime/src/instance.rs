@@ -478,6 +478,12 @@ impl Vnet {
     /// handles may outlive the call: they see [`VnetState::Destroyed`], and the
     /// values are dropped when the last of them goes.
     ///
+    /// The busy check is a snapshot: another thread that enters the instance
+    /// at the very moment it starts tearing down is not refused. Memory stays
+    /// safe (values are freed only once no handle and no thread has the
+    /// instance current), but such a thread runs beside the teardown hooks,
+    /// so stop using an instance before destroying it.
+    ///
     /// ```
     /// let v = vnet_runtime::Vnet::create("short-lived").unwrap();
     /// v.destroy().unwrap();
