@@ -252,6 +252,13 @@ mod imp {
     /// lifecycle's own switches.
     #[inline]
     pub(crate) fn push_quiet<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
+        push_with_base(instance, instance.base())
+    }
+
+    /// [`push_quiet`] with the instance's block base supplied by the caller
+    /// (`vnet_foreach` keeps it beside the list, saving a pointer chase).
+    #[inline]
+    pub(crate) fn push_with_base<'a>(instance: &'a Instance, base: *mut u8) -> CurVnetGuard<'a> {
         let record = record();
         let index = record.depth.load(Relaxed);
         if index == MAX_DEPTH {
@@ -265,7 +272,7 @@ mod imp {
         record.stack[index].store(ptr::from_ref(instance).cast_mut(), Relaxed);
         record.serial[index].store(serial, Relaxed);
         record.depth.store(index + 1, Release);
-        let prev_base = CTX.with(|c| c.base.replace(instance.base()));
+        let prev_base = CTX.with(|c| c.base.replace(base));
         CurVnetGuard {
             index,
             serial,

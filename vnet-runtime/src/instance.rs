@@ -136,6 +136,16 @@ static RUNTIME: Runtime = Runtime {
     vnet0: OnceLock::new(),
 };
 
+/// `(instance, block base)` of every entry of the instance list, in list
+/// order, so `vnet_foreach` makes each current without chasing the handle and
+/// instance pointers (two cache misses per instance). Written only while the
+/// list's write lock is held; read while its read lock is held.
+static LIST_BASES: RecursiveRwLock<Vec<(usize, usize)>> = RecursiveRwLock::new(Vec::new());
+
+fn list_base(v: &Vnet) -> (usize, usize) {
+    (v.0.instance.as_ptr() as usize, v.instance().base() as usize)
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
@@ -179,7 +189,10 @@ fn boot_slow() -> &'static Vnet {
         let vnet0 =
             Vnet::new_unpublished("vnet0", None, None).expect("vnet0's name is free at boot");
         vnet0.instance().set_state(VnetState::Live);
-        RUNTIME.list.write().push(vnet0.clone());
+        let mut list = RUNTIME.list.write();
+        list.push(vnet0.clone());
+        LIST_BASES.write().push(list_base(&vnet0));
+        drop(list);
         vnet0
     });
     if !started.replace(true) {
@@ -264,6 +277,7 @@ impl VnetBuilder {
             if orphaned.is_none() {
                 vnet.instance().set_state(VnetState::Live);
                 list.push(vnet.clone());
+                LIST_BASES.write().push(list_base(&vnet));
             }
             drop(list);
             if let Some(parent) = orphaned {
@@ -526,6 +540,9 @@ impl Vnet {
                 return Err(Error::ChildrenCreating(parent.name().to_owned()));
             }
             list.retain(|v| !doomed.contains(v));
+            LIST_BASES
+                .write()
+                .retain(|(i, _)| !doomed.iter().any(|v| v.0.instance.as_ptr() as usize == *i));
             for v in &doomed {
                 v.instance().set_state(VnetState::Dying);
             }
@@ -697,8 +714,13 @@ pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
         }
     }
     let _leave = Leave;
-    for vnet in list.iter() {
-        let _guard = crate::curvnet_set(vnet);
+    let bases = LIST_BASES.read();
+    debug_assert_eq!(list.len(), bases.len(), "LIST_BASES follows the list");
+    for (vnet, &(instance, base)) in list.iter().zip(bases.iter()) {
+        // SAFETY: `instance` is the listed instance of `vnet`, live while the
+        // list is read-locked; `base` is its block.
+        let instance = unsafe { &*(instance as *const Instance) };
+        let _guard = context::push_with_base(instance, base as *mut u8);
         f(vnet);
     }
 }
