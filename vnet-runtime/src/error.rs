@@ -41,8 +41,8 @@ pub enum Error {
     /// A child of this instance is still running its init hooks; destroy
     /// the parent once it is created.
     ChildrenCreating(String),
-    /// Creating or destroying an instance from inside `vnet_foreach` would
-    /// deadlock on the instance list lock.
+    /// Creating or destroying an instance, or loading or unloading a module,
+    /// from inside `vnet_foreach` would deadlock on the instance list lock.
     InsideForeach,
     /// A lifecycle hook failed (returned an error or panicked); everything the
     /// step had done was undone.
@@ -93,8 +93,8 @@ impl fmt::Display for Error {
                 "vnet `{name}` has a child that is still being created: destroy it once that finishes"
             ),
             Error::InsideForeach => f.write_str(
-                "cannot create or destroy a vnet inside vnet_foreach: the instance list is read-locked; \
-                 collect the handles first and act after the loop",
+                "cannot create or destroy a vnet, or load or unload a module, inside vnet_foreach: \
+                 the instance list is read-locked; collect the handles first and act after the loop",
             ),
             Error::Hook {
                 hook,

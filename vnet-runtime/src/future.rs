@@ -22,6 +22,7 @@ use crate::Vnet;
 /// #[vnet_runtime::vnet]
 /// static REQUESTS: AtomicU32 = AtomicU32::new(0);
 ///
+/// # if !vnet_runtime::VIMAGE { return; }
 /// let tenant = vnet_runtime::Vnet::create("tenant-async").unwrap();
 /// let mut task = Box::pin(tenant.bind(async {
 ///     V_REQUESTS.with(|r| r.fetch_add(1, Ordering::Relaxed));

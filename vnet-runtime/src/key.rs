@@ -17,6 +17,7 @@ use crate::Vnet;
 /// #[vnet_runtime::vnet]
 /// pub static ROUTES: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 ///
+/// # if !vnet_runtime::VIMAGE { return; }
 /// let v = vnet_runtime::Vnet::create("router").unwrap();
 /// v.enter(|| V_ROUTES.with(|r| r.lock().unwrap().push(10)));
 /// assert_eq!(V_ROUTES.with_in(&v, |r| r.lock().unwrap().len()), 1);

@@ -10,6 +10,7 @@
 //! ```
 //! use std::sync::atomic::{AtomicU64, Ordering};
 //! use vnet_runtime::{curvnet_set, vnet, vnet_foreach, Vnet};
+//! # if !vnet_runtime::VIMAGE { return Ok(()); }
 //!
 //! /// Packets seen by this network stack instance.
 //! #[vnet]
@@ -96,6 +97,17 @@ pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };
 
+/// Whether this build virtualizes (the `vimage` feature, FreeBSD's
+/// `options VIMAGE`): `false` means `#[vnet]` statics are plain globals and
+/// vnet0 is the only instance.
+///
+/// ```
+/// if vnet_runtime::VIMAGE {
+///     assert!(vnet_runtime::Vnet::create("probe").unwrap().destroy().is_ok());
+/// }
+/// ```
+pub const VIMAGE: bool = cfg!(feature = "vimage");
+
 /// Makes `vnet` current on this thread until the guard is dropped
 /// (CURVNET_SET; dropping the guard is CURVNET_RESTORE). Guards nest.
 ///
@@ -107,6 +119,7 @@ pub use vnet_macros::{
 ///
 /// ```
 /// use vnet_runtime::{curvnet_set, Vnet};
+/// # if !vnet_runtime::VIMAGE { return; }
 /// let a = Vnet::create("guard-a").unwrap();
 /// let b = Vnet::create("guard-b").unwrap();
 /// {

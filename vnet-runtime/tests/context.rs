@@ -249,3 +249,18 @@ fn create_and_destroy_inside_foreach_are_refused() {
     });
     assert_eq!(results, vec![Err(Error::InsideForeach)]);
 }
+
+#[test]
+fn module_load_and_unload_inside_foreach_are_refused() {
+    // They take the lifecycle lock exclusively: with the list read-locked
+    // they would deadlock against a concurrent create.
+    let mut results = Vec::new();
+    vnet_runtime::vnet_foreach(|v| {
+        if v.is_default() {
+            results.push(vnet_runtime::module::load("any-module"));
+            results.push(vnet_runtime::module::unload("any-module"));
+            results.push(vnet_runtime::module::unload_forced("any-module"));
+        }
+    });
+    assert_eq!(results, vec![Err(Error::InsideForeach); 3]);
+}

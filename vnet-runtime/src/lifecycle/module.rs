@@ -139,6 +139,7 @@ impl From<String> for ModError {
 /// A failure rolls back everything this call did (dependencies included) and
 /// returns the error naming the hook and module.
 pub fn load(name: &str) -> Result<(), Error> {
+    refuse_inside_foreach()?;
     engine::load(name)
 }
 
@@ -150,13 +151,26 @@ pub fn load(name: &str) -> Result<(), Error> {
 /// Refused while a loaded module depends on it. Modules loaded as its
 /// dependencies stay loaded.
 pub fn unload(name: &str) -> Result<(), Error> {
+    refuse_inside_foreach()?;
     engine::unload(name, false)
 }
 
 /// [`unload`] ignoring a quiesce veto (`kldunload -f`); an unload veto still
 /// refuses.
 pub fn unload_forced(name: &str) -> Result<(), Error> {
+    refuse_inside_foreach()?;
     engine::unload(name, true)
+}
+
+/// Loading and unloading take the lifecycle lock exclusively; inside
+/// `vnet_foreach` (instance list read-locked) that would deadlock against a
+/// concurrent create, which holds the lifecycle lock and waits for the list.
+fn refuse_inside_foreach() -> Result<(), Error> {
+    #[cfg(feature = "vimage")]
+    if crate::instance::inside_foreach() {
+        return Err(Error::InsideForeach);
+    }
+    Ok(())
 }
 
 /// Sends `MODEVENT(shutdown)` to every loaded module, in reverse load order,
