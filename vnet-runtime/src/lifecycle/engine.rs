@@ -40,6 +40,8 @@ pub(crate) struct State {
     /// Registered per-instance teardown hooks, in (init) order.
     vnet_uninits: Arc<Vec<usize>>,
     booted: bool,
+    /// Set by the first `shutdown`.
+    shut_down: bool,
     /// `Some` once boot options were given.
     options: Option<Option<Vec<String>>>,
     pub(crate) boot_errors: Vec<Error>,
@@ -55,6 +57,7 @@ pub(crate) fn state() -> &'static Mutex<State> {
             vnet_inits: Arc::new(Vec::new()),
             vnet_uninits: Arc::new(Vec::new()),
             booted: false,
+            shut_down: false,
             options: None,
             boot_errors: Vec::new(),
             #[cfg(not(feature = "vimage"))]
@@ -686,7 +689,13 @@ pub(crate) fn unload(name: &str, force: bool) -> Result<(), Error> {
 pub(crate) fn shutdown() {
     crate::boot();
     let _exclusive = write();
-    let loaded = state().lock().loaded.clone();
+    let loaded = {
+        let mut st = state().lock();
+        if std::mem::replace(&mut st.shut_down, true) {
+            return; // the process shuts down once
+        }
+        st.loaded.clone()
+    };
     for &m in loaded.iter().rev() {
         match call_modevent(m, ModEvent::Shutdown) {
             Ok(()) => modevent_line(m, ModEvent::Shutdown, Outcome::Ok),

@@ -140,36 +140,74 @@ thread_local! {
     /// a module load or unload), so hooks it runs may create and destroy
     /// instances without deadlocking on their own lock.
     static EXCLUSIVE: Cell<bool> = const { Cell::new(false) };
+    /// How many lifecycle guards (shared or exclusive) this thread holds: it
+    /// is running a lifecycle step, so its hooks may not load, unload or
+    /// shut down modules (a deadlock on the lock, or a sequence run twice).
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether this thread is inside a lifecycle step (boot, instance creation or
+/// destruction, module load, unload or shutdown), i.e. in a hook or handler.
+pub(crate) fn inside_step() -> bool {
+    DEPTH.with(|d| d.get() > 0)
+}
+
+/// Counts one guard held by this thread.
+struct Depth;
+
+impl Depth {
+    fn enter() -> Depth {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Depth
+    }
+}
+
+impl Drop for Depth {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
 }
 
 #[cfg(feature = "vimage")]
 /// The shared side of the lifecycle lock (recursive: hooks may create instances).
 pub(crate) struct ReadGuard {
     _guard: Option<parking_lot::RecursiveRwLockReadGuard<'static, ()>>,
+    _depth: Depth,
 }
 
 #[cfg(feature = "vimage")]
 pub(crate) fn read() -> ReadGuard {
     if EXCLUSIVE.with(Cell::get) {
-        return ReadGuard { _guard: None };
+        return ReadGuard {
+            _guard: None,
+            _depth: Depth::enter(),
+        };
     }
     ReadGuard {
         _guard: Some(LIFECYCLE.read()),
+        _depth: Depth::enter(),
     }
 }
 
 /// The exclusive side, re-entrant on the thread that holds it.
 pub(crate) struct WriteGuard {
     guard: Option<RecursiveRwLockWriteGuard<'static, ()>>,
+    _depth: Depth,
 }
 
 pub(crate) fn write() -> WriteGuard {
     if EXCLUSIVE.with(Cell::get) {
-        return WriteGuard { guard: None };
+        return WriteGuard {
+            guard: None,
+            _depth: Depth::enter(),
+        };
     }
     let guard = LIFECYCLE.write();
     EXCLUSIVE.with(|e| e.set(true));
-    WriteGuard { guard: Some(guard) }
+    WriteGuard {
+        guard: Some(guard),
+        _depth: Depth::enter(),
+    }
 }
 
 impl Drop for WriteGuard {

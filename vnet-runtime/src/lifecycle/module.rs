@@ -140,6 +140,7 @@ impl From<String> for ModError {
 /// returns the error naming the hook and module.
 pub fn load(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
+    refuse_inside_step(name, "loaded")?;
     engine::load(name)
 }
 
@@ -152,6 +153,7 @@ pub fn load(name: &str) -> Result<(), Error> {
 /// dependencies stay loaded.
 pub fn unload(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
+    refuse_inside_step(name, "unloaded")?;
     engine::unload(name, false)
 }
 
@@ -159,6 +161,7 @@ pub fn unload(name: &str) -> Result<(), Error> {
 /// refuses.
 pub fn unload_forced(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
+    refuse_inside_step(name, "unloaded")?;
     engine::unload(name, true)
 }
 
@@ -173,10 +176,44 @@ fn refuse_inside_foreach() -> Result<(), Error> {
     Ok(())
 }
 
+/// A lifecycle hook or module handler runs while its thread holds the
+/// lifecycle lock: a load or unload from there would deadlock (a hook of an
+/// instance creation or destruction) or run inside another module's sequence
+/// (a hook of boot, a load or an unload; a handler unloading its own module
+/// would recurse forever).
+fn refuse_inside_step(name: &str, what: &str) -> Result<(), Error> {
+    if super::inside_step() {
+        return Err(Error::Module {
+            module: name.to_owned(),
+            reason: format!(
+                "cannot be {what} from a lifecycle hook or module event handler (this thread is \
+                 running a lifecycle step); do it after the step returns"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Sends `MODEVENT(shutdown)` to every loaded module, in reverse load order,
 /// and nothing else: no teardown hook runs, no instance is destroyed, and
 /// the modules stay loaded. Errors are traced and ignored.
+///
+/// The process shuts down once: later calls do nothing.
+///
+/// # Panics
+///
+/// When called from a lifecycle hook or module event handler, or inside
+/// [`vnet_foreach`](crate::vnet_foreach) (it would deadlock).
 pub fn shutdown() {
+    #[cfg(feature = "vimage")]
+    assert!(
+        !crate::instance::inside_foreach(),
+        "module::shutdown() cannot run inside vnet_foreach (the instance list is read-locked)"
+    );
+    assert!(
+        !super::inside_step(),
+        "module::shutdown() cannot run from a lifecycle hook or module event handler"
+    );
     engine::shutdown();
 }
 
