@@ -245,6 +245,31 @@ fn byte_range(span: Span) -> Range<usize> {
     span.byte_range()
 }
 
+/// Macros whose bodies are token templates or text (`quote!`, `stringify!`): never items of this crate.
+const TOKEN_TEMPLATE_MACROS: &[&str] = &[
+    "quote",
+    "quote_spanned",
+    "parse_quote",
+    "parse_quote_spanned",
+    "stringify",
+    "concat",
+    "include_str",
+];
+
+/// Whether `tokens` spell the keyword `static` (not the lifetime `'static`) at any depth.
+fn has_static_keyword(tokens: &TokenStream) -> bool {
+    let mut after_quote = false;
+    tokens.clone().into_iter().any(|tree| {
+        let found = match &tree {
+            TokenTree::Group(group) => has_static_keyword(&group.stream()),
+            TokenTree::Ident(ident) => !after_quote && ident == "static",
+            TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+        };
+        after_quote = matches!(&tree, TokenTree::Punct(p) if p.as_char() == '\'');
+        found
+    })
+}
+
 /// How deep the lint looks into nested macro invocations whose bodies are items.
 const MAX_MACRO_DEPTH: usize = 8;
 
@@ -362,6 +387,9 @@ impl Collector<'_> {
                 self.macro_rules_body(mac.tokens.clone())
             }
             Some("macro_rules") => {}
+            // Bodies of these are token templates or text, never items of this crate: the statics a
+            // proc-macro crate writes inside `quote!` belong to the crates that use the macro.
+            Some(name) if TOKEN_TEMPLATE_MACROS.contains(&name) => {}
             _ if depth < MAX_MACRO_DEPTH => self.item_body(mac.tokens.clone(), depth + 1),
             _ => {}
         }
@@ -391,8 +419,9 @@ impl Collector<'_> {
         }
     }
 
-    /// The body of a macro invocation: visited as items when it parses as items (`cfg_if!`-style macros
-    /// are handled by trying each braced group), ignored otherwise.
+    /// The body of a macro invocation: visited as items when it parses as items, else as the statements
+    /// of a block (a `cfg_if!` in a function body mixes `static` items and `let`s), else each braced group
+    /// is tried the same way (`cfg_if!`'s branches); ignored otherwise.
     fn item_body(&mut self, tokens: TokenStream, depth: usize) {
         let parser = |input: ParseStream| {
             let mut items = Vec::new();
@@ -402,22 +431,42 @@ impl Collector<'_> {
             }
             Ok(items)
         };
+        let statements = |input: ParseStream| syn::Block::parse_within(input);
         match parser.parse2(tokens.clone()) {
             Ok(items) => {
                 for item in &items {
                     self.item_at_depth(item, depth);
                 }
             }
-            Err(_) if depth < MAX_MACRO_DEPTH => {
-                for tree in tokens {
-                    if let TokenTree::Group(group) = tree {
-                        if group.delimiter() == Delimiter::Brace {
-                            self.item_body(group.stream(), depth + 1);
+            Err(_) if depth < MAX_MACRO_DEPTH && has_static_keyword(&tokens) => {
+                match statements.parse2(tokens.clone()) {
+                    Ok(stmts) => {
+                        for stmt in &stmts {
+                            match stmt {
+                                syn::Stmt::Item(item) => self.item_at_depth(item, depth),
+                                syn::Stmt::Macro(stmt) => {
+                                    self.macro_invocation(&stmt.attrs, &stmt.mac, depth)
+                                }
+                                other => self.visit_stmt(other),
+                            }
                         }
                     }
+                    Err(_) => self.braced_groups(tokens, depth),
                 }
             }
+            Err(_) if depth < MAX_MACRO_DEPTH => self.braced_groups(tokens, depth),
             Err(_) => {}
+        }
+    }
+
+    /// Each braced group of `tokens`, as a macro body of its own.
+    fn braced_groups(&mut self, tokens: TokenStream, depth: usize) {
+        for tree in tokens {
+            if let TokenTree::Group(group) = tree {
+                if group.delimiter() == Delimiter::Brace {
+                    self.item_body(group.stream(), depth + 1);
+                }
+            }
         }
     }
 

@@ -104,6 +104,38 @@ static PLAIN: Plain = Plain { value: 0 };
     }
 
     #[test]
+    fn macro_bodies_that_mix_items_and_statements() {
+        check(
+            r#"
+fn debug_path_exists() -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(unix)] {
+            static EXISTS: AtomicU8 = AtomicU8::new(0);
+                         //^^^^^^^^ VN102
+            let exists = EXISTS.load(Ordering::Relaxed);
+            exists == 1
+        } else {
+            false
+        }
+    }
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn token_templates_are_not_items_of_the_crate() {
+        check(
+            r#"
+fn expand() -> TokenStream {
+    quote! { static CACHE: OnceLock<String> = OnceLock::new(); }
+}
+const TEXT: &str = stringify!(static HITS: AtomicU64 = AtomicU64::new(0););
+"#,
+        );
+    }
+
+    #[test]
     fn immutable_data_is_silent() {
         check(
             r#"
