@@ -54,6 +54,15 @@ pub enum Error {
         /// The hook's own error or panic message.
         reason: String,
     },
+    /// A lifecycle hook is declared wrong (its module is ambiguous or not
+    /// linked, or a per-instance hook's subsystem is out of range): a
+    /// configuration error found at boot; the hook never runs.
+    HookDeclaration {
+        /// The hook's function name.
+        hook: String,
+        /// What is wrong, where, and how to fix it.
+        reason: String,
+    },
     /// [`BootOptions::boot`](crate::BootOptions::boot) was called after the
     /// runtime had booted (explicitly, or implicitly by its first use).
     AlreadyBooted,
@@ -101,6 +110,9 @@ impl fmt::Display for Error {
                 module,
                 reason,
             } => write!(f, "hook `{hook}` of module `{module}` failed: {reason}"),
+            Error::HookDeclaration { hook, reason } => {
+                write!(f, "hook `{hook}` is misdeclared and never runs: {reason}")
+            }
             Error::AlreadyBooted => f.write_str(
                 "the vnet runtime has booted already: pass boot options before anything uses the runtime",
             ),

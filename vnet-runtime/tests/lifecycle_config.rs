@@ -33,12 +33,12 @@ fn boot_reports_unlinked_dependencies_and_ambiguous_hooks_and_goes_on() {
         errors,
         [
             format!(
-                "hook `names_unknown_module` of module `nowhere` failed: `module = nowhere` names a module \
+                "hook `names_unknown_module` is misdeclared and never runs: `module = nowhere` names a module \
                  that is not linked into this binary ({file}:24); declare it with #[vnet_module(nowhere, ...)] \
                  or link the crate that does"
             ),
             format!(
-                "hook `which_module` of module `?` failed: crate `lifecycle_config` declares several modules \
+                "hook `which_module` is misdeclared and never runs: crate `lifecycle_config` declares several modules \
                  (needy, second), so the hook's module is ambiguous ({file}:21); name it: `module = needy`"
             ),
             "module `needy`: depends on module `absent_fw`, which is not linked into this binary: the crate \

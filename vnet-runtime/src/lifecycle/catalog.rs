@@ -208,10 +208,10 @@ impl Catalog {
                     {
                         errors.push(hook_error(
                             desc,
-                            unit_name(&modules, unit),
                             format!(
-                                "per-instance hooks need a subsystem in (SI_SUB_VNET, SI_SUB_VNET_DONE], \
-                                 found {} ({}:{})",
+                                "it belongs to module `{}`; per-instance hooks need a subsystem in \
+                                 (SI_SUB_VNET, SI_SUB_VNET_DONE], found {} ({}:{})",
+                                unit_name(&modules, unit),
                                 crate::subsystem::subsystem_name(desc.subsystem),
                                 desc.file,
                                 desc.line
@@ -299,10 +299,10 @@ fn unit_name(modules: &[Module], unit: Unit) -> &'static str {
     }
 }
 
-fn hook_error(desc: &HookDesc, module: &str, reason: String) -> Error {
-    Error::Hook {
+/// A declaration problem of a hook (a configuration error, not a failure).
+fn hook_error(desc: &HookDesc, reason: String) -> Error {
+    Error::HookDeclaration {
         hook: desc.name.to_owned(),
-        module: module.to_owned(),
         reason,
     }
 }
@@ -319,7 +319,6 @@ fn resolve_unit(
             Some(&m) => Ok(Unit::Module(m)),
             None => Err(hook_error(
                 desc,
-                name,
                 format!(
                     "`module = {name}` names a module that is not linked into this binary \
                      ({}:{}); declare it with #[vnet_module({name}, ...)] or link the crate that does",
@@ -345,7 +344,6 @@ fn resolve_unit(
             let names: Vec<&str> = several.iter().map(|m| modules[*m].desc.name).collect();
             Err(hook_error(
                 desc,
-                "?",
                 format!(
                     "crate `{krate}` declares several modules ({}), so the hook's module is ambiguous \
                      ({}:{}); name it: `module = {}`",
