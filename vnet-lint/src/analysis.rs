@@ -270,6 +270,26 @@ fn has_static_keyword(tokens: &TokenStream) -> bool {
     })
 }
 
+fn is_punct(tree: &TokenTree, c: char) -> bool {
+    matches!(tree, TokenTree::Punct(p) if p.as_char() == c)
+}
+
+/// The kind of the items declared by an invocation of the macro `name`, when it is a `lazy_static!` or
+/// `thread_local!` (or a wrapper spelled with the same suffix).
+fn macro_statics_kind(name: &str) -> Option<GlobalKind> {
+    if name.ends_with("lazy_static") {
+        Some(GlobalKind::LazyStatic {
+            via: name.to_owned(),
+        })
+    } else if name.ends_with("thread_local") {
+        Some(GlobalKind::ThreadLocal {
+            via: name.to_owned(),
+        })
+    } else {
+        None
+    }
+}
+
 /// How deep the lint looks into nested macro invocations whose bodies are items.
 const MAX_MACRO_DEPTH: usize = 8;
 
@@ -478,17 +498,40 @@ impl Collector<'_> {
     }
 
     /// Statics written in `macro_rules!` bodies (only with `--include-tests`): `static mut` always, plain
-    /// statics when their type parses without metavariables.
+    /// statics when their type parses without metavariables, and the items of `thread_local!` and
+    /// `lazy_static!` invocations. Only transcribers (what follows `=>`) are code: a matcher such as
+    /// `static mut $name:ident: $ty:ty` declares nothing.
     fn macro_rules_body(&mut self, tokens: TokenStream) {
         let trees: Vec<TokenTree> = tokens.into_iter().collect();
         for (i, tree) in trees.iter().enumerate() {
+            let after_arrow =
+                i >= 2 && is_punct(&trees[i - 1], '>') && is_punct(&trees[i - 2], '=');
+            if let (TokenTree::Group(group), true) = (tree, after_arrow) {
+                self.transcriber(group.stream(), None);
+            }
+        }
+    }
+
+    /// The tokens of a transcriber; `within` is the kind of the `thread_local!`/`lazy_static!` they are in.
+    fn transcriber(&mut self, tokens: TokenStream, within: Option<&GlobalKind>) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tree) in trees.iter().enumerate() {
             match tree {
-                TokenTree::Group(group) => self.macro_rules_body(group.stream()),
+                TokenTree::Group(group) => {
+                    let invoked = match (i.checked_sub(2).map(|j| &trees[j]), i.checked_sub(1)) {
+                        (Some(TokenTree::Ident(name)), Some(bang))
+                            if is_punct(&trees[bang], '!') =>
+                        {
+                            macro_statics_kind(&name.to_string())
+                        }
+                        _ => None,
+                    };
+                    self.transcriber(group.stream(), invoked.as_ref().or(within));
+                }
                 TokenTree::Ident(ident) if ident == "static" => {
-                    let after_quote = i > 0
-                        && matches!(&trees[i - 1], TokenTree::Punct(p) if p.as_char() == '\'');
+                    let after_quote = i > 0 && is_punct(&trees[i - 1], '\'');
                     if !after_quote {
-                        self.macro_rules_static(ident, &trees[i + 1..]);
+                        self.macro_rules_static(ident, &trees[i + 1..], within);
                     }
                 }
                 _ => {}
@@ -496,39 +539,61 @@ impl Collector<'_> {
         }
     }
 
-    fn macro_rules_static(&mut self, static_token: &Ident, rest: &[TokenTree]) {
+    fn macro_rules_static(
+        &mut self,
+        static_token: &Ident,
+        rest: &[TokenTree],
+        within: Option<&GlobalKind>,
+    ) {
         let mut rest = rest.iter().peekable();
         let mut mut_span = None;
         if let Some(TokenTree::Ident(ident)) = rest.peek() {
-            if ident == "mut" {
-                mut_span = Some(ident.span());
+            if ident == "mut" || (ident == "ref" && within.is_some()) {
+                mut_span = (ident == "mut").then(|| ident.span());
                 rest.next();
             }
         }
-        let name = match (rest.next(), rest.peek()) {
+        let (name, name_span) = match (rest.next(), rest.peek()) {
             (Some(TokenTree::Punct(dollar)), Some(TokenTree::Ident(var)))
                 if dollar.as_char() == '$' =>
             {
-                let name = format!("${var}");
+                let found = (format!("${var}"), var.span());
                 rest.next();
-                name
+                found
             }
-            (Some(TokenTree::Ident(ident)), _) => ident.to_string(),
+            (Some(TokenTree::Ident(ident)), _) => (ident.to_string(), ident.span()),
             _ => return,
         };
         if !matches!(rest.next(), Some(TokenTree::Punct(colon)) if colon.as_char() == ':') {
             return;
         }
+        let mut ty_trees = Vec::new();
+        let mut initialized = false;
+        for tree in rest {
+            if is_punct(tree, '=') || is_punct(tree, ';') {
+                initialized = is_punct(tree, '=');
+                break;
+            }
+            ty_trees.push(tree.clone());
+        }
+        // A static with no initializer is a foreign one (`extern "C" { static X: T; }`): the C side owns
+        // it, as for foreign statics outside macros.
+        if !initialized {
+            return;
+        }
         let start_line = static_token.span().start().line;
+        if let Some(kind) = within {
+            self.push_global(name, kind.clone(), name_span, start_line);
+            return;
+        }
         if let Some(span) = mut_span {
             self.push_global(name, GlobalKind::StaticMut, span, start_line);
             return;
         }
         // `$crate::Lazy<$T>` reads as the type `crate::Lazy<T>` once the `$` of metavariables is dropped.
-        let ty_tokens: TokenStream = rest
-            .take_while(|tree| !matches!(tree, TokenTree::Punct(p) if p.as_char() == '=' || p.as_char() == ';'))
-            .filter(|tree| !matches!(tree, TokenTree::Punct(p) if p.as_char() == '$'))
-            .cloned()
+        let ty_tokens: TokenStream = ty_trees
+            .into_iter()
+            .filter(|tree| !is_punct(tree, '$'))
             .collect();
         if let Ok(ty) = syn::parse2::<syn::Type>(ty_tokens) {
             self.push_global(

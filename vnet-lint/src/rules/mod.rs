@@ -164,6 +164,19 @@ pub(crate) mod testing {
     /// Lints `src` and checks that the diagnostics are exactly the marked ones: a line `//^^^ VN102`
     /// marks, on the nearest line above that is not a marker, the columns of its carets.
     pub(crate) fn check(src: &str) {
+        check_with(src, &Options::default());
+    }
+
+    /// [`check`] with `--include-tests`: test code and `macro_rules!` bodies are read too.
+    pub(crate) fn check_including_tests(src: &str) {
+        let options = Options {
+            include_tests: true,
+            ..Options::default()
+        };
+        check_with(src, &options);
+    }
+
+    fn check_with(src: &str, options: &Options) {
         let lines: Vec<&str> = src.lines().collect();
         let mut expected = Vec::new();
         for (index, line) in lines.iter().enumerate() {
@@ -179,7 +192,7 @@ pub(crate) mod testing {
                 .expect("a code line");
             expected.push((target + 1, start + 2, start + 2 + width, code));
         }
-        let report = check_source("case.rs", src, &Options::default());
+        let report = check_source("case.rs", src, options);
         let mut actual: Vec<_> = report
             .diagnostics
             .iter()

@@ -60,7 +60,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::rules::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_the_mut_token() {
@@ -81,6 +81,35 @@ fn f() { static mut LOCAL: u8 = 0; }
 #[vnet] static mut PER_INSTANCE: u32 = 0;
 #[global(reason = "one NIC")] static mut NIC: u32 = 0;
 const NOT_A_STATIC: u32 = 0;
+"#,
+        );
+    }
+
+    #[test]
+    fn extern_statics_belong_to_the_foreign_code() {
+        check(
+            r#"
+extern "C" {
+    static mut environ: *mut *mut c_char;
+    static in6addr_any: in6_addr;
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn macro_rules_matchers_and_foreign_statics_are_not_statics() {
+        check_including_tests(
+            r#"
+macro_rules! prefixed {
+    ($vis:vis static mut $name:ident: $typ:ty;) => {
+        extern "C" { $vis static mut $name: $typ; }
+    };
+    ($name:ident) => {
+        static mut $name: u8 = 0;
+             //^^^ VN101
+    };
+}
 "#,
         );
     }

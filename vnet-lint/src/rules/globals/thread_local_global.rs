@@ -61,7 +61,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::rules::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_each_name() {
@@ -72,6 +72,25 @@ thread_local!(static DEPTH: Cell<u32> = const { Cell::new(0) });
 fn f() {
     std::thread_local! { static LOCAL: u8 = 0 }
                               //^^^^^ VN104
+}
+"#,
+        );
+    }
+
+    #[test]
+    fn thread_locals_written_by_macro_rules() {
+        check_including_tests(
+            r#"
+macro_rules! task_local {
+    ($vis:vis $name:ident, $t:ty) => {
+        $vis static $name: LocalKey<$t> = {
+            std::thread_local! {
+                static __KEY: RefCell<Option<$t>> = const { RefCell::new(None) };
+                     //^^^^^ VN104
+            }
+            LocalKey { inner: __KEY }
+        };
+    };
 }
 "#,
         );
