@@ -91,6 +91,8 @@ pub struct Import {
     pub original: String,
     /// The first segment of the path (`std`, `crate`, `super`, a crate or a module name).
     pub first: String,
+    /// The segment just before the name (`offset` in `use crate::fmt::offset::Parser;`), if any.
+    pub parent: Option<String>,
 }
 
 /// Everything the syntax pass learned about one file.
@@ -100,8 +102,9 @@ pub struct FileFacts {
     pub globals: Vec<GlobalItem>,
     /// `#[vnet]` statics.
     pub vnet_statics: Vec<VnetStatic>,
-    /// Type aliases and struct, enum and union definitions, by name.
-    pub typedefs: Vec<(String, TypeDef)>,
+    /// Type aliases and struct, enum and union definitions: name, innermost inline `mod` around the
+    /// definition (none at the file's top level), definition.
+    pub typedefs: Vec<(String, Option<String>, TypeDef)>,
     /// Names brought in by `use`.
     pub imports: Vec<Import>,
     /// Names of the modules declared in the file (`mod name;` and `mod name { … }`).
@@ -609,17 +612,19 @@ impl Collector<'_> {
 }
 
 impl Collector<'_> {
-    /// Records the names a `use` tree brings in, with the first segment of their path.
-    fn use_tree(&mut self, tree: &syn::UseTree, first: Option<&str>) {
+    /// Records the names a `use` tree brings in, with the first segment of their path and the segment
+    /// before the name.
+    fn use_tree(&mut self, tree: &syn::UseTree, first: Option<&str>, parent: Option<&str>) {
         match tree {
             syn::UseTree::Path(path) => {
-                let first = first.map_or_else(|| path.ident.to_string(), str::to_owned);
-                self.use_tree(&path.tree, Some(&first));
+                let segment = path.ident.to_string();
+                let first = first.map_or_else(|| segment.clone(), str::to_owned);
+                self.use_tree(&path.tree, Some(&first), Some(&segment));
             }
             syn::UseTree::Group(group) => group
                 .items
                 .iter()
-                .for_each(|tree| self.use_tree(tree, first)),
+                .for_each(|tree| self.use_tree(tree, first, parent)),
             syn::UseTree::Name(name) => {
                 let local = name.ident.to_string();
                 let first = first.map_or_else(|| local.clone(), str::to_owned);
@@ -627,6 +632,7 @@ impl Collector<'_> {
                     original: local.clone(),
                     local,
                     first,
+                    parent: parent.map(str::to_owned),
                 });
             }
             syn::UseTree::Rename(rename) => {
@@ -636,6 +642,7 @@ impl Collector<'_> {
                     local: rename.rename.to_string(),
                     original,
                     first,
+                    parent: parent.map(str::to_owned),
                 });
             }
             syn::UseTree::Glob(_) => {}
@@ -660,10 +667,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 syn::visit::visit_item_mod(self, module);
                 self.modules.pop();
             }
-            syn::Item::Use(item) => self.use_tree(&item.tree, None),
+            syn::Item::Use(item) => self.use_tree(&item.tree, None, None),
             syn::Item::Type(alias) => {
                 self.facts.typedefs.push((
                     alias.ident.to_string(),
+                    self.modules.last().cloned(),
                     TypeDef::Alias(TyShape::of(&alias.ty)),
                 ));
             }
@@ -673,9 +681,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     .iter()
                     .map(|field| TyShape::of(&field.ty))
                     .collect();
-                self.facts
-                    .typedefs
-                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
+                self.facts.typedefs.push((
+                    def.ident.to_string(),
+                    self.modules.last().cloned(),
+                    TypeDef::Fields(fields),
+                ));
                 syn::visit::visit_item_struct(self, def);
             }
             syn::Item::Enum(def) => {
@@ -685,9 +695,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     .flat_map(|v| &v.fields)
                     .map(|f| TyShape::of(&f.ty))
                     .collect();
-                self.facts
-                    .typedefs
-                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
+                self.facts.typedefs.push((
+                    def.ident.to_string(),
+                    self.modules.last().cloned(),
+                    TypeDef::Fields(fields),
+                ));
                 syn::visit::visit_item_enum(self, def);
             }
             syn::Item::Union(def) => {
@@ -697,9 +709,11 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                     .iter()
                     .map(|field| TyShape::of(&field.ty))
                     .collect();
-                self.facts
-                    .typedefs
-                    .push((def.ident.to_string(), TypeDef::Fields(fields)));
+                self.facts.typedefs.push((
+                    def.ident.to_string(),
+                    self.modules.last().cloned(),
+                    TypeDef::Fields(fields),
+                ));
             }
             other => syn::visit::visit_item(self, other),
         }

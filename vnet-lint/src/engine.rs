@@ -114,13 +114,19 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     }
 
     let mut types = TypeTable::default();
+    for path in &files {
+        for module in module_names(path) {
+            types.add_module(&module);
+        }
+    }
     let mut globals = Vec::new();
     let mut vnet_statics = Vec::new();
     let mut file_imports = Vec::new();
     for (file, facts) in all_facts {
         let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
-        for (name, def) in facts.typedefs {
-            types.insert(name, file, def);
+        insert_typedefs(&mut types, file, &files[file], facts.typedefs);
+        for module in &facts.modules {
+            types.add_module(module);
         }
         file_imports.push((file, facts.imports, facts.modules));
         if test_only {
@@ -133,7 +139,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     for (file, imports, modules) in &file_imports {
         types.add_imports(*file, imports, modules);
     }
-    resolve_elsewhere(&mut types, &globals, &unanalyzed, &texts);
+    resolve_elsewhere(&mut types, &globals, &files, &unanalyzed, &texts);
     for item in &globals {
         if let Some(finding) = check_global(item, &types) {
             findings.push(finding);
@@ -159,6 +165,7 @@ fn check_global(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
 fn resolve_elsewhere(
     types: &mut TypeTable,
     globals: &[GlobalItem],
+    files: &[PathBuf],
     unanalyzed: &[FileId],
     texts: &[Option<String>],
 ) {
@@ -213,11 +220,48 @@ fn resolve_elsewhere(
             })
             .collect();
         for (file, facts) in facts {
-            for (name, def) in facts.typedefs {
-                types.insert(name, file, def);
-            }
+            insert_typedefs(types, file, &files[file], facts.typedefs);
             types.add_imports(file, &facts.imports, &facts.modules);
         }
+    }
+}
+
+/// Adds the type definitions of `file` (at `path`) to `types`, each in its innermost module.
+fn insert_typedefs(
+    types: &mut TypeTable,
+    file: FileId,
+    path: &Path,
+    typedefs: Vec<(String, Option<String>, crate::resolve::TypeDef)>,
+) {
+    let file_module = module_names(path).into_iter().next().unwrap_or_default();
+    for (name, inline, def) in typedefs {
+        types.insert(name, file, inline.as_deref().unwrap_or(&file_module), def);
+    }
+}
+
+/// The names by which paths may reach the module of the file at `path`: its own name (`offset` for
+/// `offset.rs` and `offset/mod.rs`, `crate` for a crate root), and for a crate root also the package's
+/// directory name as a crate name (`vnet_runtime` for `vnet-runtime/src/lib.rs`).
+fn module_names(path: &Path) -> Vec<String> {
+    let name = |p: Option<&Path>| {
+        p.and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().replace('-', "_"))
+    };
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    match stem.as_deref() {
+        Some("mod") => name(path.parent()).into_iter().collect(),
+        Some("lib" | "main") => {
+            let dir = path.parent();
+            let package = match dir.and_then(Path::file_name) {
+                Some(src) if src == "src" => dir.and_then(Path::parent),
+                _ => dir,
+            };
+            std::iter::once("crate".to_owned())
+                .chain(name(package))
+                .collect()
+        }
+        Some(stem) => vec![stem.to_owned()],
+        None => Vec::new(),
     }
 }
 
@@ -428,8 +472,9 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
     };
     let facts = on_big_stack(|| analysis::analyze(0, text, syntax_options));
     let mut types = TypeTable::default();
-    for (name, def) in facts.typedefs {
-        types.insert(name, 0, def);
+    insert_typedefs(&mut types, 0, Path::new(name), facts.typedefs);
+    for module in &facts.modules {
+        types.add_module(module);
     }
     types.add_imports(0, &facts.imports, &facts.modules);
     let mut findings = facts.findings;

@@ -15,6 +15,8 @@ pub enum TyShape {
     Path {
         /// Last path segment, e.g. `Mutex` for `std::sync::Mutex<u8>`.
         name: String,
+        /// The segment before it, e.g. `sync` for `std::sync::Mutex<u8>`; `None` for a bare name.
+        qualifier: Option<String>,
         /// Generic type arguments, in order.
         args: Vec<TyShape>,
     },
@@ -44,8 +46,14 @@ impl TyShape {
                         .collect(),
                     _ => Vec::new(),
                 };
+                let segments = &path.path.segments;
+                let qualifier = segments
+                    .len()
+                    .checked_sub(2)
+                    .map(|i| segments[i].ident.to_string());
                 TyShape::Path {
                     name: last.ident.to_string(),
+                    qualifier,
                     args,
                 }
             }
@@ -62,7 +70,7 @@ impl TyShape {
     /// Adds every path name in this shape to `out`.
     pub fn names<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            TyShape::Path { name, args } => {
+            TyShape::Path { name, args, .. } => {
                 out.push(name);
                 args.iter().for_each(|arg| arg.names(out));
             }
@@ -168,17 +176,42 @@ const MAX_DEPTH: usize = 64;
 /// proc_macro2::Group;`) is that crate's type, never a same-named type of this crate.
 #[derive(Debug, Default)]
 pub struct TypeTable {
-    defs: HashMap<String, Vec<(FileId, TypeDef)>>,
+    defs: HashMap<String, Vec<Def>>,
     external: HashMap<FileId, HashSet<String>>,
+    /// For each file, the module each imported name comes from (`offset` for `use …::offset::Parser;`).
+    imported_from: HashMap<(FileId, String), String>,
+    /// Names of the crate's modules: file stems, directories with a `mod.rs`, inline and declared `mod`s.
+    modules: HashSet<String>,
+}
+
+/// One definition of a type name.
+#[derive(Debug)]
+struct Def {
+    file: FileId,
+    /// The innermost module around the definition: an inline `mod`, else the file's module.
+    module: String,
+    def: TypeDef,
 }
 
 /// Path roots that name this crate.
 const LOCAL_ROOTS: &[&str] = &["crate", "self", "super", "Self"];
 
 impl TypeTable {
-    /// Adds a definition of `name` made in `file`.
-    pub fn insert(&mut self, name: String, file: FileId, def: TypeDef) {
-        self.defs.entry(name).or_default().push((file, def));
+    /// Adds a definition of `name` made in `file`, in the module named `module` (its innermost one).
+    pub fn insert(&mut self, name: String, file: FileId, module: &str, def: TypeDef) {
+        self.modules.insert(module.to_owned());
+        self.defs.entry(name).or_default().push(Def {
+            file,
+            module: module.to_owned(),
+            def,
+        });
+    }
+
+    /// Records the name of one of the crate's modules.
+    pub fn add_module(&mut self, module: &str) {
+        if !self.modules.contains(module) {
+            self.modules.insert(module.to_owned());
+        }
     }
 
     /// Records the imports of `file`. `child_modules` are the modules `file` declares: with 2018 uniform
@@ -191,19 +224,24 @@ impl TypeTable {
             let target = || {
                 TypeDef::Alias(TyShape::Path {
                     name: import.original.clone(),
+                    qualifier: import.parent.clone(),
                     args: Vec::new(),
                 })
             };
+            if let Some(parent) = &import.parent {
+                self.imported_from
+                    .insert((file, import.local.clone()), parent.clone());
+            }
             if external {
                 self.external
                     .entry(file)
                     .or_default()
                     .insert(import.local.clone());
                 if renamed && well_known(&import.original).is_some() {
-                    self.insert(import.local.clone(), file, target());
+                    self.insert(import.local.clone(), file, "", target());
                 }
             } else if renamed {
-                self.insert(import.local.clone(), file, target());
+                self.insert(import.local.clone(), file, "", target());
             }
         }
     }
@@ -218,7 +256,7 @@ impl TypeTable {
             && !self
                 .defs
                 .get(name)
-                .is_some_and(|defs| defs.iter().any(|(f, _)| *f == file))
+                .is_some_and(|defs| defs.iter().any(|d| d.file == file))
     }
 
     /// Why values of this shape, written in `file`, can change behind a shared reference, or `None`.
@@ -237,7 +275,11 @@ impl TypeTable {
             return None;
         }
         match shape {
-            TyShape::Path { name, args } => {
+            TyShape::Path {
+                name,
+                qualifier,
+                args,
+            } => {
                 if let Some(kind) = well_known(name) {
                     return Some(Why {
                         core: name.clone(),
@@ -252,22 +294,17 @@ impl TypeTable {
                     via: Some(name.clone()),
                     ..why
                 };
-                let defs = if self.is_external(file, name) {
-                    None
-                } else {
-                    self.defs.get(name.as_str())
-                };
-                if let Some(defs) = defs {
-                    if visiting.insert(name) {
-                        let found = defs.iter().find_map(|(def_file, def)| {
-                            def.shapes().iter().find_map(|field| {
-                                self.interior_in(field, *def_file, visiting, depth + 1)
-                            })
-                        });
-                        visiting.remove(name.as_str());
-                        if let Some(why) = found {
-                            return Some(wrap(why));
-                        }
+                let defs = self.candidates(name, qualifier.as_deref(), file);
+                if !defs.is_empty() && visiting.insert(name) {
+                    let found = defs.iter().find_map(|d| {
+                        d.def
+                            .shapes()
+                            .iter()
+                            .find_map(|field| self.interior_in(field, d.file, visiting, depth + 1))
+                    });
+                    visiting.remove(name.as_str());
+                    if let Some(why) = found {
+                        return Some(wrap(why));
                     }
                 }
                 args.iter()
@@ -278,6 +315,51 @@ impl TypeTable {
                 .iter()
                 .find_map(|part| self.interior_in(part, file, visiting, depth + 1)),
             TyShape::Opaque => None,
+        }
+    }
+
+    /// The crate's definitions that a path `qualifier::name` written in `file` may mean. When the crate
+    /// defines the name more than once, the path picks: `offset::Parser` means the `Parser` of a module
+    /// `offset`; a bare `Parser` means the file's own, else the one of the module it is imported from.
+    /// A qualifier that is no module of the crate names another crate: none of the crate's types.
+    fn candidates(&self, name: &str, qualifier: Option<&str>, file: FileId) -> Vec<&Def> {
+        if self.is_external(file, name) {
+            return Vec::new();
+        }
+        let Some(all) = self.defs.get(name) else {
+            return Vec::new();
+        };
+        let in_module =
+            |module: &str| -> Vec<&Def> { all.iter().filter(|d| d.module == module).collect() };
+        match qualifier {
+            Some(q) if !LOCAL_ROOTS.contains(&q) => {
+                let picked = in_module(q);
+                if !picked.is_empty() {
+                    picked
+                } else if self.modules.contains(q) {
+                    // A module that re-exports the type from elsewhere.
+                    all.iter().collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            _ if all.len() > 1 => {
+                let same_file: Vec<&Def> = all.iter().filter(|d| d.file == file).collect();
+                if !same_file.is_empty() {
+                    return same_file;
+                }
+                let imported = self
+                    .imported_from
+                    .get(&(file, name.to_owned()))
+                    .map(|module| in_module(module))
+                    .unwrap_or_default();
+                if imported.is_empty() {
+                    all.iter().collect()
+                } else {
+                    imported
+                }
+            }
+            _ => all.iter().collect(),
         }
     }
 
@@ -306,12 +388,13 @@ impl TypeTable {
             }
             match self.defs.get(name) {
                 Some(defs) => {
-                    for (def_file, def) in defs {
+                    for d in defs {
                         let mut found = Vec::new();
-                        def.shapes()
+                        d.def
+                            .shapes()
                             .iter()
                             .for_each(|shape| shape.names(&mut found));
-                        names.extend(found.into_iter().map(|n| (*def_file, n)));
+                        names.extend(found.into_iter().map(|n| (d.file, n)));
                     }
                 }
                 None => {
@@ -410,11 +493,13 @@ mod tests {
                 syn::Item::Type(alias) => table.insert(
                     alias.ident.to_string(),
                     0,
+                    "crate",
                     TypeDef::Alias(TyShape::of(&alias.ty)),
                 ),
                 syn::Item::Struct(st) => table.insert(
                     st.ident.to_string(),
                     0,
+                    "crate",
                     TypeDef::Fields(st.fields.iter().map(|f| TyShape::of(&f.ty)).collect()),
                 ),
                 _ => panic!("unsupported test item {def}"),
@@ -435,13 +520,20 @@ mod tests {
         let mut table = TypeTable::default();
         let parse_buffer = TyShape::Path {
             name: "Cell".into(),
+            qualifier: None,
             args: Vec::new(),
         };
-        table.insert("Group".into(), 1, TypeDef::Fields(vec![parse_buffer]));
+        table.insert(
+            "Group".into(),
+            1,
+            "group",
+            TypeDef::Fields(vec![parse_buffer]),
+        );
         let import = |first: &str| Import {
             local: "Group".into(),
             original: "Group".into(),
             first: first.into(),
+            parent: Some(first.into()),
         };
         table.add_imports(0, &[import("proc_macro2")], &[]);
         table.add_imports(2, &[import("crate")], &[]);
@@ -457,6 +549,33 @@ mod tests {
             table.interior(&group, 4).is_some(),
             "not imported: the crate's own"
         );
+    }
+
+    #[test]
+    fn paths_pick_among_same_named_types() {
+        // jiff has `offset::Parser` (plain) and other `Parser`s, one of which reaches a `RwLock`.
+        let mut table = TypeTable::default();
+        let plain = || TypeDef::Fields(vec![shape("bool")]);
+        let locked = || TypeDef::Fields(vec![shape("RwLock<u8>")]);
+        table.insert("Parser".into(), 1, "offset", plain());
+        table.insert("Parser".into(), 2, "strtime", locked());
+        table.add_module("fmt");
+        let import = |parent: &str| Import {
+            local: "Parser".into(),
+            original: "Parser".into(),
+            first: "crate".into(),
+            parent: Some(parent.into()),
+        };
+        table.add_imports(3, &[import("offset")], &[]);
+        let interior = |ty: &str, file| table.interior(&shape(ty), file).is_some();
+        assert!(!interior("offset::Parser", 0), "the module's own");
+        assert!(interior("strtime::Parser", 0));
+        assert!(interior("fmt::Parser", 0), "a re-export: any of them");
+        assert!(!interior("regex::Parser", 0), "another crate's");
+        assert!(!interior("Parser", 1), "the file's own");
+        assert!(interior("Parser", 2), "the file's own");
+        assert!(!interior("Parser", 3), "the imported one");
+        assert!(interior("Parser", 4), "unknown: any of them");
     }
 
     #[test]

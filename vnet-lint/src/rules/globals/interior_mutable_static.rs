@@ -33,8 +33,10 @@ declare_rule! {
     ///
     /// ## Known problems
     /// The lint reads syntax only. It decides from the names of types: a type from another crate that
-    /// wraps a lock under a name it does not know is missed, and two types of the crate with the same name
-    /// are treated as one. A crate type named like a well-known one (`Notify`, `Once`) is taken for it.
+    /// wraps a lock under a name it does not know is missed. When the crate defines a name more than
+    /// once, the path decides (`offset::Parser` is the `Parser` of a module `offset`; a bare name is the
+    /// file's own, else the imported one); when nothing decides, any of them with interior mutability
+    /// counts. A crate type named like a well-known one (`Notify`, `Once`) is taken for it.
     /// Names imported from another crate (`use proc_macro2::Group;`) are never the crate's own types.
     /// The fields decide, never an `unsafe impl Sync`. Statics a macro makes are seen when the invocation's
     /// body is ordinary items (`cfg_if!`), and in `macro_rules!` bodies with `--include-tests`; statics a
