@@ -817,7 +817,8 @@ struct MacroStatic {
     name: Ident,
 }
 
-/// Parses `[attrs] [vis] static [ref] NAME: TYPE = INIT;` repeated; the initializer is skipped.
+/// Parses `[attrs] [vis] static [ref] NAME: TYPE [= INIT];` repeated; the initializer is skipped, and may
+/// be missing (`scoped_thread_local!(static CURRENT: Context);`).
 fn parse_macro_statics(input: ParseStream, with_ref: bool) -> syn::Result<Vec<MacroStatic>> {
     let mut statics = Vec::new();
     while !input.is_empty() {
@@ -833,7 +834,9 @@ fn parse_macro_statics(input: ParseStream, with_ref: bool) -> syn::Result<Vec<Ma
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         input.parse::<syn::Type>()?;
-        input.parse::<Token![=]>()?;
+        if !input.is_empty() && !input.peek(Token![;]) {
+            input.parse::<Token![=]>()?;
+        }
         while !input.is_empty() && !input.peek(Token![;]) {
             input.parse::<TokenTree>()?;
         }

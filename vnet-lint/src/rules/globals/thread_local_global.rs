@@ -6,7 +6,9 @@ use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Checks for items declared inside a `thread_local!` invocation.
+    /// Checks for items declared inside a `thread_local!` invocation, or a macro of the same shape whose
+    /// name ends in `thread_local` (`tokio_thread_local!`, scoped-tls's `scoped_thread_local!`, whose items
+    /// have no initializer).
     ///
     /// ## Why is this bad?
     /// A thread-local is per thread, not per instance. A thread that serves two instances one after the
@@ -73,6 +75,19 @@ fn f() {
     std::thread_local! { static LOCAL: u8 = 0 }
                               //^^^^^ VN104
 }
+"#,
+        );
+    }
+
+    #[test]
+    fn scoped_thread_locals_have_no_initializer() {
+        check(
+            r#"
+scoped_tls::scoped_thread_local!(static CURRENT: Context);
+                                      //^^^^^^^ VN104
+scoped_thread_local! { pub(crate) static SET: u8; static OTHER: u8 }
+                                       //^^^ VN104
+                                                       //^^^^^ VN104
 "#,
         );
     }
