@@ -206,35 +206,82 @@ fn hook_error(h: usize, vnet: Option<&Vnet>, reason: String) -> Error {
 }
 
 /// What one operation (boot, a module load) has done so far, for rollback.
+/// What each instance has done is in [`done`].
 #[derive(Default)]
 struct Journal {
     /// Modules whose `MODEVENT(load)` succeeded.
     loaded: Vec<usize>,
-    /// Highest `(subsystem, order)` at which an init step of a unit succeeded
-    /// on a target (`None`: the process; `Some(id)`: an instance).
-    marks: HashMap<(Unit, Option<u64>), (u32, u32)>,
-    /// Instances some step ran on (in the order steps reached them, which is
-    /// creation order: every step visits instances in creation order).
-    vnets: Vec<Vnet>,
-    seen: std::collections::HashSet<u64>,
+    /// Highest `(subsystem, order)` at which a process-wide init step of a
+    /// unit succeeded.
+    marks: HashMap<Unit, (u32, u32)>,
 }
 
 impl Journal {
-    fn mark(&mut self, unit: Unit, vnet: Option<&Vnet>, level: (u32, u32)) {
-        let target = vnet.map(Vnet::id);
-        let mark = self.marks.entry((unit, target)).or_insert(level);
+    fn mark(&mut self, unit: Unit, level: (u32, u32)) {
+        let mark = self.marks.entry(unit).or_insert(level);
         *mark = (*mark).max(level);
-        if let Some(v) = vnet {
-            if self.seen.insert(v.id()) {
-                self.vnets.push(v.clone());
-            }
-        }
     }
 
-    fn reached(&self, unit: Unit, vnet: Option<&Vnet>, level: (u32, u32)) -> bool {
-        self.marks
-            .get(&(unit, vnet.map(Vnet::id)))
-            .is_some_and(|mark| level <= *mark)
+    fn reached(&self, unit: Unit, level: (u32, u32)) -> bool {
+        self.marks.get(&unit).is_some_and(|mark| level <= *mark)
+    }
+}
+
+/// The VNET_SYSINITs each instance (by id) has run. However hooks create or
+/// destroy instances in the middle of a load, an instance runs each init
+/// once, and its teardown runs only for what it had initialized.
+fn done() -> &'static Mutex<HashMap<u64, Vec<usize>>> {
+    static DONE: OnceLock<Mutex<HashMap<u64, Vec<usize>>>> = OnceLock::new();
+    DONE.get_or_init(Default::default)
+}
+
+fn mark_done(vnet: &Vnet, h: usize) {
+    done().lock().entry(vnet.id()).or_default().push(h);
+}
+
+fn has_done(vnet: &Vnet, h: usize) -> bool {
+    done()
+        .lock()
+        .get(&vnet.id())
+        .is_some_and(|d| d.contains(&h))
+}
+
+/// Whether a VNET_SYSINIT of `unit` at `level` or above succeeded on `vnet`
+/// (the rollback rule, per instance).
+fn reached(vnet: &Vnet, unit: Unit, level: (u32, u32)) -> bool {
+    let cat = catalog();
+    done().lock().get(&vnet.id()).is_some_and(|d| {
+        d.iter()
+            .any(|h| cat.hooks[*h].unit == unit && level <= cat.hooks[*h].level())
+    })
+}
+
+/// Whether teardown hook `u` runs when `vnet` is torn down (destroyed, or
+/// its module unloaded): when `vnet` ran every VNET_SYSINIT of the hook's
+/// unit, or (partly initialized) one at the hook's level or above.
+fn tears_down(vnet: &Vnet, u: usize) -> bool {
+    let cat = catalog();
+    let hook = &cat.hooks[u];
+    let complete = {
+        let all = done();
+        let all = all.lock();
+        let mine = all.get(&vnet.id()).map(Vec::as_slice).unwrap_or(&[]);
+        cat.unit_hooks(hook.unit)
+            .iter()
+            .filter(|h| cat.hooks[**h].desc.kind == HookKind::VnetSysinit)
+            .all(|h| mine.contains(h))
+    };
+    complete || reached(vnet, hook.unit, hook.level())
+}
+
+fn forget_vnet(vnet: &Vnet) {
+    done().lock().remove(&vnet.id());
+}
+
+fn forget_unit(unit: Unit) {
+    let cat = catalog();
+    for hooks in done().lock().values_mut() {
+        hooks.retain(|h| cat.hooks[*h].unit != unit);
     }
 }
 
@@ -315,6 +362,34 @@ fn register_init(h: usize) {
     }
 }
 
+/// Forgets per-instance teardown hook `h` (FreeBSD's
+/// `vnet_deregister_sysuninit`, after running it on every instance).
+fn deregister_uninit(h: usize) {
+    let mut st = state().lock();
+    if st.vnet_uninits.contains(&h) {
+        st.vnet_uninits = Arc::new(
+            st.vnet_uninits
+                .iter()
+                .copied()
+                .filter(|u| *u != h)
+                .collect(),
+        );
+    }
+}
+
+/// Forgets every per-instance init hook of `unit` (and that it is loaded).
+fn deregister_inits(unit: Unit) {
+    let cat = catalog();
+    let mut st = state().lock();
+    let mine = |h: &usize| cat.hooks[*h].unit == unit;
+    if st.vnet_inits.iter().any(mine) {
+        st.vnet_inits = Arc::new(st.vnet_inits.iter().copied().filter(|h| !mine(h)).collect());
+    }
+    if let Unit::Module(m) = unit {
+        st.loaded.retain(|l| *l != m);
+    }
+}
+
 /// Forgets every per-instance hook of `unit`.
 fn deregister(unit: Unit) {
     let cat = catalog();
@@ -350,7 +425,7 @@ fn exec_step(step: Step, journal: &mut Journal) -> Result<(), Error> {
                 Ok(()) => {
                     modevent_line(m, ModEvent::Load, Outcome::Ok);
                     journal.loaded.push(m);
-                    journal.mark(unit, None, level);
+                    journal.mark(unit, level);
                     state().lock().loaded.push(m);
                     Ok(())
                 }
@@ -370,15 +445,20 @@ fn exec_step(step: Step, journal: &mut Journal) -> Result<(), Error> {
             register_uninits(unit, Some(level));
             if hook.desc.kind == HookKind::Sysinit {
                 run_hook(h, None).map_err(|e| hook_error(h, None, e))?;
-                journal.mark(unit, None, level);
+                journal.mark(unit, level);
                 return Ok(());
             }
             // FreeBSD's vnet_register_sysinit: register, then run on every
-            // existing instance; instances created from now on run it themselves.
+            // existing instance; instances created from now on run it themselves
+            // (one a hook created meanwhile has run it; one a hook destroyed
+            // meanwhile is skipped).
             register_init(h);
             for vnet in instances() {
+                if vnet.state() != crate::VnetState::Live || has_done(&vnet, h) {
+                    continue;
+                }
                 run_hook(h, Some(&vnet)).map_err(|e| hook_error(h, Some(&vnet), e))?;
-                journal.mark(unit, Some(&vnet), level);
+                mark_done(&vnet, h);
             }
             Ok(())
         }
@@ -392,18 +472,19 @@ fn undo(journal: &Journal, unit: Unit) {
         Unload(usize),
     }
     let cat = catalog();
+    let vnets = instances();
     let mut actions: Vec<(SortKey, u64, Action<'_>)> = Vec::new();
     for &h in cat.unit_hooks(unit) {
         let hook = &cat.hooks[h];
         match hook.desc.kind {
-            HookKind::Sysuninit if journal.reached(unit, None, hook.level()) => {
+            HookKind::Sysuninit if journal.reached(unit, hook.level()) => {
                 actions.push((hook.key(), 0, Action::Hook(h, None)));
             }
             HookKind::VnetSysuninit => {
-                for v in &journal.vnets {
-                    if journal.reached(unit, Some(v), hook.level())
-                        && v.state() != crate::VnetState::Destroyed
-                    {
+                // Every instance the unit's inits reached, including those a
+                // hook created during the operation.
+                for v in &vnets {
+                    if reached(v, unit, hook.level()) {
                         actions.push((hook.key(), v.id(), Action::Hook(h, Some(v))));
                     }
                 }
@@ -419,6 +500,7 @@ fn undo(journal: &Journal, unit: Unit) {
     // Reverse order of levels; per-instance hooks visit instances in creation order.
     actions.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     deregister(unit);
+    forget_unit(unit);
     for (_, _, action) in actions {
         match action {
             Action::Hook(h, vnet) => {
@@ -541,19 +623,18 @@ pub(crate) fn create(vnet: &Vnet) -> Result<(), Error> {
         return Ok(());
     }
     let cat = catalog();
-    let mut journal = Journal::default();
     for &h in inits.iter() {
-        let hook = &cat.hooks[h];
         if let Err(reason) = run_hook(h, Some(vnet)) {
             for &u in uninits.iter().rev() {
                 let undo = &cat.hooks[u];
-                if journal.reached(undo.unit, Some(vnet), undo.level()) {
+                if reached(vnet, undo.unit, undo.level()) {
                     let _ = run_hook(u, Some(vnet));
                 }
             }
+            forget_vnet(vnet);
             return Err(hook_error(h, Some(vnet), reason));
         }
-        journal.mark(hook.unit, Some(vnet), hook.level());
+        mark_done(vnet, h);
     }
     Ok(())
 }
@@ -563,8 +644,11 @@ pub(crate) fn create(vnet: &Vnet) -> Result<(), Error> {
 pub(crate) fn destroy(vnet: &Vnet) {
     let uninits = state().lock().vnet_uninits.clone();
     for &h in uninits.iter().rev() {
-        let _ = run_hook(h, Some(vnet));
+        if tears_down(vnet, h) {
+            let _ = run_hook(h, Some(vnet));
+        }
     }
+    forget_vnet(vnet);
 }
 
 fn module_index(name: &str) -> Result<usize, Error> {
@@ -667,21 +751,30 @@ pub(crate) fn unload(name: &str, force: bool) -> Result<(), Error> {
     }
     modevent_line(m, ModEvent::Unload, Outcome::Ok);
     let unit = Unit::Module(m);
-    deregister(unit);
-    let vnets = instances();
+    // No new instance runs its inits from now on; each teardown hook stays
+    // registered until it has run on every instance, so an instance a hook
+    // destroys meanwhile runs the rest of them itself.
+    deregister_inits(unit);
     for &h in cat.unit_hooks(unit).iter().rev() {
         match cat.hooks[h].desc.kind {
             HookKind::Sysuninit => {
                 let _ = run_hook(h, None);
             }
             HookKind::VnetSysuninit => {
-                for v in &vnets {
-                    let _ = run_hook(h, Some(v));
+                // Every instance the module had initialized (a hook may have
+                // destroyed some meanwhile).
+                for v in instances() {
+                    if v.state() == crate::VnetState::Live && tears_down(&v, h) {
+                        let _ = run_hook(h, Some(&v));
+                    }
                 }
+                deregister_uninit(h);
             }
             _ => {}
         }
     }
+    deregister(unit);
+    forget_unit(unit);
     Ok(())
 }
 
