@@ -135,7 +135,7 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
         );
         return facts;
     }
-    let syntax = match syn::parse_file(text) {
+    let syntax = match parse_file(text) {
         Ok(syntax) => syntax,
         Err(error) => {
             let span = byte_range(error.span());
@@ -189,6 +189,66 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
     collector.facts
 }
 
+/// Parses a whole file. Edition 2015 code may write a trait object without `dyn` (`Box<Fn(u8) + Send>`),
+/// which syn reads only for paths without parentheses: when parsing stops at the `(` of such a bare
+/// `Fn(…)`, `FnMut(…)` or `FnOnce(…)`, `dyn` is put in front of it and the tokens are parsed again, so
+/// that valid 2015 code is read; any other error is the file's.
+fn parse_file(text: &str) -> syn::Result<syn::File> {
+    let first = match syn::parse_file(text) {
+        Ok(file) => return Ok(file),
+        Err(error) => error,
+    };
+    let Ok(mut tokens) = text.parse::<TokenStream>() else {
+        return Err(first);
+    };
+    let mut at = byte_range(first.span()).start;
+    for _ in 0..MAX_BARE_FN_REPAIRS {
+        let Some(repaired) = insert_dyn_before_bare_fn(tokens, at) else {
+            return Err(first);
+        };
+        tokens = repaired;
+        match syn::parse2::<syn::File>(tokens.clone()) {
+            Ok(file) => return Ok(file),
+            Err(error) => at = byte_range(error.span()).start,
+        }
+    }
+    Err(first)
+}
+
+/// How many bare `Fn(…)` trait objects one file may have repaired before its parse error stands.
+const MAX_BARE_FN_REPAIRS: usize = 64;
+
+/// `tokens` with `dyn` inserted before the bare `Fn`-like trait whose parenthesized arguments start at
+/// byte `at`, or `None` when no such trait is there.
+fn insert_dyn_before_bare_fn(tokens: TokenStream, at: usize) -> Option<TokenStream> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        let TokenTree::Group(group) = tree else {
+            continue;
+        };
+        let range = byte_range(group.span());
+        if !range.contains(&at) {
+            continue;
+        }
+        let is_bare_fn = group.delimiter() == Delimiter::Parenthesis
+            && range.start == at
+            && matches!(trees.get(i.wrapping_sub(1)), Some(TokenTree::Ident(f)) if f == "Fn" || f == "FnMut" || f == "FnOnce")
+            && !matches!(trees.get(i.wrapping_sub(2)), Some(TokenTree::Ident(k)) if k == "dyn" || k == "impl");
+        let mut out = trees.clone();
+        if is_bare_fn {
+            let span = trees[i - 1].span();
+            out.insert(i - 1, TokenTree::Ident(Ident::new("dyn", span)));
+        } else {
+            let inner = insert_dyn_before_bare_fn(group.stream(), at)?;
+            let mut repaired = proc_macro2::Group::new(group.delimiter(), inner);
+            repaired.set_span(group.span());
+            out[i] = TokenTree::Group(repaired);
+        }
+        return Some(out.into_iter().collect());
+    }
+    None
+}
+
 /// The label of a parse error; the lexer's own message does not say what is wrong.
 fn parse_error_label(error: &syn::Error) -> String {
     let message = error.to_string();
@@ -206,7 +266,7 @@ pub fn typedefs(text: &str) -> FileFacts {
     if crate::prefilter::too_deep(text.as_bytes()).is_some() {
         return FileFacts::default();
     }
-    let Ok(syntax) = syn::parse_file(text) else {
+    let Ok(syntax) = parse_file(text) else {
         return FileFacts::default();
     };
     let directives = Directives::default();

@@ -24,7 +24,36 @@ declare_rule! {
     ///
     /// ## Known problems
     /// The lint reads syntax only: a file rustc accepts only after macro expansion or with an unstable
-    /// feature the parser does not know is reported too.
+    /// feature the parser does not know is reported too. Of edition 2015 syntax, trait objects without
+    /// `dyn` are read (`Box<Fn(u8) + Send>`); anonymous trait method parameters (`fn f(u8);`) are not.
     pub ParseError => "VN002", "parse-error", Input, Deny, since "0.1.0",
     "a file that could not be parsed as Rust"
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::check;
+
+    #[test]
+    fn edition_2015_bare_fn_trait_objects_parse() {
+        check(
+            r#"
+type Action = Fn(&siginfo_t) + Send + Sync;
+fn register(action: Box<FnMut(u8) -> Box<FnOnce()>>, f: &dyn Fn(), g: impl Fn()) {}
+static GLOBAL_DATA: AtomicPtr<GlobalData> = AtomicPtr::new(ptr::null_mut());
+                  //^^^^^^^^^^^^^^^^^^^^^ VN102
+"#,
+        );
+    }
+
+    #[test]
+    fn other_errors_stand() {
+        check(
+            r#"
+type A = std::ops::Fn(u8);
+                   //^ VN002
+static HITS: AtomicU64 = AtomicU64::new(0);
+"#,
+        );
+    }
 }
