@@ -136,3 +136,13 @@ fn shutdown_runs_once() {
     let ((), second) = trace::capture(module::shutdown);
     assert!(second.is_empty(), "{second:?}");
 }
+
+/// Shutdown takes the lifecycle lock exclusively: inside `vnet_foreach` (the
+/// instance list read-locked) that deadlocks against a concurrent create,
+/// which holds the lifecycle lock and waits for the list. Refused loudly.
+#[test]
+#[should_panic(expected = "cannot run inside vnet_foreach")]
+fn shutdown_inside_vnet_foreach_is_refused() {
+    let _s = serial();
+    vnet_runtime::vnet_foreach(|_| module::shutdown());
+}
