@@ -138,6 +138,9 @@ impl From<String> for ModError {
 ///
 /// A failure rolls back everything this call did (dependencies included) and
 /// returns the error naming the hook and module.
+///
+/// Refused ([`Error::Module`]) from a lifecycle hook or module event handler,
+/// and ([`Error::InsideForeach`]) inside `vnet_foreach`.
 pub fn load(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
     refuse_inside_step(name, "loaded")?;
@@ -149,8 +152,9 @@ pub fn load(name: &str) -> Result<(), Error> {
 /// — then its VNET_SYSUNINITs on every instance and its SYSUNINITs, in
 /// reverse `(subsystem, order)`. The handler is not called after them.
 ///
-/// Refused while a loaded module depends on it. Modules loaded as its
-/// dependencies stay loaded.
+/// Refused while a loaded module depends on it, from a lifecycle hook or
+/// module event handler (a handler unloading its own module), and inside
+/// `vnet_foreach`. Modules loaded as its dependencies stay loaded.
 pub fn unload(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
     refuse_inside_step(name, "unloaded")?;
