@@ -55,7 +55,7 @@ pub struct SourceArgs {
     /// Lint every workspace member (when no paths are given).
     #[arg(long)]
     pub workspace: bool,
-    /// Also check `#[cfg(test)]` code, `#[test]` functions, `tests/`, `benches/`, `examples/` and `macro_rules!` bodies.
+    /// Also check `#[cfg(test)]` code, `#[test]` functions, `tests/`, `benches/`, `examples/`, build scripts and `macro_rules!` bodies.
     #[arg(long)]
     pub include_tests: bool,
     /// Read configuration from this file instead of discovering `vnet-lint.toml` or Cargo metadata.

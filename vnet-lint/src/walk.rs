@@ -22,7 +22,9 @@ fn skipped_dir(name: &str, include_tests: bool) -> bool {
 }
 
 /// Collects the `.rs` files under `paths`: files are taken as given, directories are walked (following
-/// symbolic links). `tests/`, `benches/` and `examples/` directories are entered only with `include_tests`.
+/// symbolic links). `tests/`, `benches/` and `examples/` directories, build scripts, and the files of the
+/// `[[test]]`, `[[bench]]` and `[[example]]` targets a package's manifest declares elsewhere are taken only
+/// with `include_tests`.
 pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
     let mut walked = Walked::default();
     let mut seen = HashSet::new();
@@ -62,6 +64,14 @@ pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
                         Err(error) => walked.errors.push(walk_error(root, &error)),
                     }
                 }
+                if !include_tests {
+                    let mut packages = Packages::default();
+                    let kept: Vec<PathBuf> = walked.files.drain(before..).collect();
+                    walked.files.extend(
+                        kept.into_iter()
+                            .filter(|f| !packages.is_non_library(root, f)),
+                    );
+                }
                 if walked.files.len() == before
                     && !walked.errors.iter().any(|(p, _)| p.starts_with(root))
                 {
@@ -74,6 +84,69 @@ pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
         }
     }
     walked
+}
+
+/// The files of each package (a directory with a `Cargo.toml`) that are no part of the program: its
+/// build script and the `[[test]]`, `[[bench]]` and `[[example]]` targets its manifest puts outside
+/// `tests/`, `benches/` and `examples/` (nix keeps its tests in `test/`). Found per package, once.
+#[derive(Default)]
+struct Packages {
+    excluded: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+}
+
+impl Packages {
+    /// Whether `file`, found under `root`, is a build script or test-like target of its package.
+    fn is_non_library(&mut self, root: &Path, file: &Path) -> bool {
+        let Some(package) = file
+            .ancestors()
+            .skip(1)
+            .take_while(|dir| dir.starts_with(root))
+            .find(|dir| dir.join("Cargo.toml").is_file())
+        else {
+            return false;
+        };
+        let excluded = self
+            .excluded
+            .entry(package.to_path_buf())
+            .or_insert_with(|| non_library_paths(package));
+        excluded.iter().any(|path| file.starts_with(path))
+    }
+}
+
+/// The build script of the package in `dir`, and the files or directories of its test-like targets.
+fn non_library_paths(dir: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+        return Vec::new();
+    };
+    let Ok(manifest) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match manifest.get("package").and_then(|p| p.get("build")) {
+        Some(toml::Value::String(build)) => out.push(dir.join(build)),
+        Some(toml::Value::Boolean(false)) => {}
+        _ => out.push(dir.join("build.rs")),
+    }
+    for kind in ["test", "bench", "example"] {
+        let Some(toml::Value::Array(targets)) = manifest.get(kind) else {
+            continue;
+        };
+        for target in targets {
+            let Some(path) = target.get("path").and_then(toml::Value::as_str) else {
+                continue;
+            };
+            let path = dir.join(path);
+            // A target in a directory of its own takes the directory (its modules live there); one beside
+            // the library's sources takes only its file.
+            match path.parent() {
+                Some(parent) if parent != dir && !parent.starts_with(dir.join("src")) => {
+                    out.push(parent.to_path_buf())
+                }
+                _ => out.push(path),
+            }
+        }
+    }
+    out
 }
 
 fn walk_error(root: &Path, error: &walkdir::Error) -> (PathBuf, String) {

@@ -344,3 +344,52 @@ fn explicit_config_applies_to_every_path() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stdout(&output).contains("warning[VN101]"));
 }
+
+#[test]
+fn build_scripts_and_declared_test_targets_are_not_the_program() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let counter =
+        "static HITS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);\n";
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"p\"\nversion = \"0.1.0\"\n\n[[test]]\nname = \"t\"\npath = \"test/test.rs\"\n",
+    );
+    write("build.rs", counter);
+    write("test/test.rs", "mod sys;\n");
+    write("test/sys.rs", counter);
+    write("src/lib.rs", counter);
+    let files = |args: &[&str]| -> Vec<String> {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+            .args(args)
+            .arg(root)
+            .output()
+            .expect("runs");
+        let mut files: Vec<String> = json_lines(&output)
+            .iter()
+            .map(|l| {
+                let file = l["file"].as_str().unwrap_or_default();
+                Path::new(file)
+                    .strip_prefix(root)
+                    .unwrap_or(Path::new(file))
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    assert_eq!(
+        files(&["check", "--message-format", "json"]),
+        ["src/lib.rs"]
+    );
+    assert_eq!(
+        files(&["check", "--include-tests", "--message-format", "json"]),
+        ["build.rs", "src/lib.rs", "test/sys.rs"]
+    );
+}
