@@ -90,10 +90,10 @@ fn boot_failure_undoes_the_module_and_its_dependents_and_boot_goes_on() {
             MODEVENT(load) flaky subsystem=SI_SUB_PROTO_IF order=SI_ORDER_FIRST version=1
             SYSINIT flaky_init subsystem=SI_SUB_PROTO_IF order=SI_ORDER_SECOND module=flaky
             VNET_SYSINIT flaky_vnet_init vnet=vnet0 subsystem=SI_SUB_PROTO_IF order=SI_ORDER_THIRD module=flaky result=failed error="no interfaces"
-            VNET_SYSUNINIT dependent_vnet_uninit vnet=vnet0 subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_SECOND module=dependent
-            MODEVENT(unload) dependent
             SYSUNINIT flaky_uninit subsystem=SI_SUB_PROTO_IF order=SI_ORDER_SECOND module=flaky
             MODEVENT(unload) flaky
+            VNET_SYSUNINIT dependent_vnet_uninit vnet=vnet0 subsystem=SI_SUB_PROTO_BEGIN order=SI_ORDER_SECOND module=dependent
+            MODEVENT(unload) dependent
             MODEVENT(load) steady subsystem=SI_SUB_PROTO_FIREWALL order=SI_ORDER_FIRST version=1
             SYSINIT steady_init subsystem=SI_SUB_PROTO_FIREWALL order=SI_ORDER_SECOND module=steady
             "#

@@ -10,7 +10,11 @@
 //! `MODEVENT(load)` succeeded gets `MODEVENT(unload)` at its own position in
 //! that reverse order. The failing hook itself gets no teardown (it cleans up
 //! after itself, as a Linux pernet `init` does). Teardown hooks cannot veto;
-//! their failures are traced and the teardown goes on.
+//! their failures are traced and the teardown goes on. At boot, the failing
+//! module and the boot modules that depend on it are undone together, in
+//! reverse of the boot sequence (their steps were interleaved there); a load
+//! after boot undoes the module, then the dependencies that load had loaded,
+//! newest first (each ran its own sequence).
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -466,7 +470,7 @@ fn exec_step(step: Step, journal: &mut Journal) -> Result<(), Error> {
 }
 
 /// Undoes what `journal` says `unit` had done (see the rollback rule).
-fn undo(journal: &Journal, unit: Unit) {
+fn undo(journal: &Journal, units: &[Unit]) {
     enum Action<'a> {
         Hook(usize, Option<&'a Vnet>),
         Unload(usize),
@@ -474,33 +478,38 @@ fn undo(journal: &Journal, unit: Unit) {
     let cat = catalog();
     let vnets = instances();
     let mut actions: Vec<(SortKey, u64, Action<'_>)> = Vec::new();
-    for &h in cat.unit_hooks(unit) {
-        let hook = &cat.hooks[h];
-        match hook.desc.kind {
-            HookKind::Sysuninit if journal.reached(unit, hook.level()) => {
-                actions.push((hook.key(), 0, Action::Hook(h, None)));
-            }
-            HookKind::VnetSysuninit => {
-                // Every instance the unit's inits reached, including those a
-                // hook created during the operation.
-                for v in &vnets {
-                    if reached(v, unit, hook.level()) {
-                        actions.push((hook.key(), v.id(), Action::Hook(h, Some(v))));
+    for &unit in units {
+        for &h in cat.unit_hooks(unit) {
+            let hook = &cat.hooks[h];
+            match hook.desc.kind {
+                HookKind::Sysuninit if journal.reached(unit, hook.level()) => {
+                    actions.push((hook.key(), 0, Action::Hook(h, None)));
+                }
+                HookKind::VnetSysuninit => {
+                    // Every instance the unit's inits reached, including those a
+                    // hook created during the operation.
+                    for v in &vnets {
+                        if reached(v, unit, hook.level()) {
+                            actions.push((hook.key(), v.id(), Action::Hook(h, Some(v))));
+                        }
                     }
                 }
+                _ => {}
             }
-            _ => {}
+        }
+        if let Unit::Module(m) = unit {
+            if journal.loaded.contains(&m) {
+                actions.push((cat.modules[m].key(), 0, Action::Unload(m)));
+            }
         }
     }
-    if let Unit::Module(m) = unit {
-        if journal.loaded.contains(&m) {
-            actions.push((cat.modules[m].key(), 0, Action::Unload(m)));
-        }
-    }
-    // Reverse order of levels; per-instance hooks visit instances in creation order.
+    // Reverse order of levels (the units' steps ran as one sorted sequence);
+    // per-instance hooks visit instances in creation order.
     actions.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    deregister(unit);
-    forget_unit(unit);
+    for &unit in units {
+        deregister(unit);
+        forget_unit(unit);
+    }
     for (_, _, action) in actions {
         match action {
             Action::Hook(h, vnet) => {
@@ -565,16 +574,16 @@ pub(crate) fn boot(vnet0: &Vnet) {
         let Unit::Module(failed) = unit else {
             continue; // the base cannot be unloaded: report and go on
         };
-        // Unload the module and every boot module that needs it, dependents first.
-        let doomed: Vec<usize> = modules
+        // Unload the module and every boot module that needs it: their steps
+        // ran interleaved in the boot sequence, so they are undone together,
+        // in reverse of that sequence.
+        let doomed: Vec<Unit> = modules
             .iter()
-            .copied()
-            .filter(|m| depends_on(*m, failed))
+            .filter(|m| depends_on(**m, failed))
+            .map(|m| Unit::Module(*m))
             .collect();
-        for &m in doomed.iter().rev() {
-            undo(&journal, Unit::Module(m));
-            dropped.push(Unit::Module(m));
-        }
+        undo(&journal, &doomed);
+        dropped.extend(doomed);
     }
     for unit in std::iter::once(Unit::Base).chain(modules.iter().map(|m| Unit::Module(*m))) {
         if !dropped.contains(&unit) {
@@ -693,8 +702,10 @@ pub(crate) fn load(name: &str) -> Result<(), Error> {
         sort_steps(&mut steps);
         for step in steps {
             if let Err(err) = exec_step(step, &mut journal) {
+                // Each module's sequence ran after its dependencies': undo
+                // them one by one, the last loaded first.
                 for &d in units[..=i].iter().rev() {
-                    undo(&journal, Unit::Module(d));
+                    undo(&journal, &[Unit::Module(d)]);
                 }
                 return Err(err);
             }
