@@ -278,6 +278,7 @@ fn tears_down(vnet: &Vnet, u: usize) -> bool {
     complete || reached(vnet, hook.unit, hook.level())
 }
 
+#[cfg(feature = "vimage")]
 fn forget_vnet(vnet: &Vnet) {
     done().lock().remove(&vnet.id());
 }
