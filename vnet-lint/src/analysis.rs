@@ -838,7 +838,7 @@ fn is_test_attr(attr: &Attribute) -> bool {
     }
 }
 
-fn cfg_requires_test(tokens: TokenStream) -> bool {
+pub(crate) fn cfg_requires_test(tokens: TokenStream) -> bool {
     let mut trees = tokens.into_iter().peekable();
     while let Some(tree) = trees.next() {
         match tree {

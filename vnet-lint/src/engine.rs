@@ -49,8 +49,8 @@ const WORKER_STACK: usize = 64 << 20;
 struct FileOutcome {
     text: Option<String>,
     facts: Option<FileFacts>,
-    /// Files this one declares as `#[cfg(test)] mod name;`.
-    test_children: Vec<PathBuf>,
+    /// The `mod name;` declarations of the file.
+    mod_decls: Vec<ModDecl>,
     analyzed: bool,
 }
 
@@ -92,19 +92,20 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let mut findings = Vec::new();
     let mut texts = Vec::with_capacity(files.len());
     let mut all_facts = Vec::new();
-    let mut test_files = HashSet::new();
+    let mut decls = Vec::with_capacity(files.len());
     let mut unanalyzed = Vec::new();
     for (file, outcome) in outcomes.into_iter().enumerate() {
         match outcome {
             Err(finding) => {
                 findings.push(*finding);
                 texts.push(None);
+                decls.push(Vec::new());
             }
             Ok(outcome) => {
                 if !outcome.analyzed {
                     unanalyzed.push(file);
                 }
-                test_files.extend(outcome.test_children);
+                decls.push(outcome.mod_decls);
                 if let Some(facts) = outcome.facts {
                     all_facts.push((file, facts));
                 }
@@ -112,6 +113,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
             }
         }
     }
+    let test_files = test_files(&files, &decls);
 
     let mut types = TypeTable::default();
     for path in &files {
@@ -299,12 +301,12 @@ fn read_and_analyze(
             io_error(message).with_help("re-encode the file as UTF-8, the encoding of Rust source"),
         )
     })?;
-    let test_children = test_module_files(path, &text);
+    let mod_decls = mod_decls(&text);
     if !crate::prefilter::may_contain_globals(text.as_bytes()) {
         return Ok(FileOutcome {
             text: Some(text),
             facts: None,
-            test_children,
+            mod_decls,
             analyzed: false,
         });
     }
@@ -312,57 +314,158 @@ fn read_and_analyze(
     Ok(FileOutcome {
         text: Some(text),
         facts: Some(facts),
-        test_children,
+        mod_decls,
         analyzed: true,
     })
 }
 
-/// Paths of the files declared by `#[cfg(test)] mod name;` in `text` (file `path`).
-fn test_module_files(path: &Path, text: &str) -> Vec<PathBuf> {
-    if memchr::memmem::find(text.as_bytes(), b"cfg(test)").is_none() {
+/// A `mod name;` declaration: the module's file is elsewhere.
+#[derive(Debug, Default)]
+struct ModDecl {
+    name: String,
+    /// The value of a `#[path = "…"]` attribute on it.
+    path: Option<String>,
+    /// Whether a `cfg` on it requires `test` (`#[cfg(test)]`, `#[cfg(all(test, unix))]`).
+    test: bool,
+}
+
+/// The `mod name;` declarations of a file, read line by line (the file may be one the prefilter skips, and
+/// declarations inside macros such as `cfg_loom! { mod tests; }` count too). Attributes on the lines above
+/// or before the `mod` on its line apply.
+fn mod_decls(text: &str) -> Vec<ModDecl> {
+    if memchr::memmem::find(text.as_bytes(), b"mod ").is_none() {
         return Vec::new();
     }
-    let Some(dir) = path.parent() else {
-        return Vec::new();
-    };
-    let owns_dir = path
-        .file_name()
-        .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs");
-    let base = if owns_dir {
-        dir.to_path_buf()
-    } else {
-        dir.join(path.file_stem().unwrap_or_default())
-    };
     let mut out = Vec::new();
-    let mut after_cfg_test = false;
-    for line in text.lines().map(str::trim) {
-        let (cfg_here, rest) = match line.strip_prefix("#[cfg(test)]") {
-            Some(rest) => (true, rest.trim()),
-            None => (false, line),
+    let mut pending = ModDecl::default();
+    for line in text.lines() {
+        let mut rest = line.trim();
+        while let Some(attr) = rest.strip_prefix("#[") {
+            let Some(end) = attr.find(']') else { break };
+            let (inner, after) = (&attr[..end], &attr[end + 1..]);
+            // `cfg(…)` holds no `]`, and a path's string rarely does.
+            let inner = inner.trim();
+            let cfg = inner.strip_prefix("cfg").map(str::trim_start);
+            if let Some(cfg) = cfg.filter(|c| c.starts_with('(')) {
+                if let Ok(tokens) = cfg.parse::<proc_macro2::TokenStream>() {
+                    pending.test |= crate::analysis::cfg_requires_test(tokens);
+                }
+            } else if let Some(value) = inner.strip_prefix("path").map(str::trim_start) {
+                if let Some(value) = value.strip_prefix('=') {
+                    pending.path = Some(value.trim().trim_matches('"').to_owned());
+                }
+            }
+            rest = after.trim_start();
+        }
+        if rest.is_empty() && line.trim().starts_with("#[") || rest.starts_with("//") {
+            continue;
+        }
+        let after_vis = match rest.strip_prefix("pub") {
+            Some(vis) if vis.starts_with('(') => vis.find(')').map_or(vis, |i| &vis[i + 1..]),
+            Some(vis) => vis,
+            None => rest,
         };
-        let rest = rest
-            .strip_prefix("pub(crate) ")
-            .or_else(|| rest.strip_prefix("pub "))
-            .unwrap_or(rest);
-        if let Some(name) = rest.strip_prefix("mod ").and_then(|r| r.strip_suffix(';')) {
-            if after_cfg_test || cfg_here {
-                let name = name.trim();
-                out.push(base.join(format!("{name}.rs")));
-                out.push(base.join(name).join("mod.rs"));
+        let decl = after_vis
+            .trim_start()
+            .strip_prefix("mod ")
+            .and_then(|r| r.trim().strip_suffix(';'));
+        match decl {
+            Some(name) if !rest.is_empty() => {
+                let mut found = std::mem::take(&mut pending);
+                found.name = name.trim().trim_start_matches("r#").to_owned();
+                out.push(found);
+            }
+            _ if rest.is_empty() => {}
+            _ => pending = ModDecl::default(),
+        }
+    }
+    out
+}
+
+/// The files that are test code only: those declared by a test-only `mod name;`, and every module file
+/// declared by one of those, at any depth. Files loaded with `#[path]` own their directory, as in rustc.
+fn test_files(files: &[PathBuf], decls: &[Vec<ModDecl>]) -> HashSet<PathBuf> {
+    let index: HashMap<PathBuf, FileId> = files
+        .iter()
+        .enumerate()
+        .map(|(id, path)| (lexical(path), id))
+        .collect();
+    let mut path_loaded = HashSet::new();
+    for (file, decls) in decls.iter().enumerate() {
+        for decl in decls {
+            if let (Some(path), Some(dir)) = (&decl.path, files[file].parent()) {
+                path_loaded.insert(lexical(&dir.join(path)));
             }
         }
-        if !line.is_empty() && !line.starts_with("#[") && !line.starts_with("//") {
-            after_cfg_test = false;
+    }
+    let children = |file: FileId, decl: &ModDecl| -> Vec<PathBuf> {
+        let path = &files[file];
+        let Some(dir) = path.parent() else {
+            return Vec::new();
+        };
+        if let Some(target) = &decl.path {
+            return vec![lexical(&dir.join(target))];
         }
-        if cfg_here {
-            after_cfg_test = true;
+        let owns_dir = path
+            .file_name()
+            .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs")
+            || path_loaded.contains(&lexical(path));
+        let base = if owns_dir {
+            dir.to_path_buf()
+        } else {
+            dir.join(path.file_stem().unwrap_or_default())
+        };
+        vec![
+            lexical(&base.join(format!("{}.rs", decl.name))),
+            lexical(&base.join(&decl.name).join("mod.rs")),
+        ]
+    };
+    let mut test = HashSet::new();
+    let mut work: Vec<FileId> = Vec::new();
+    let mark = |paths: Vec<PathBuf>, test: &mut HashSet<PathBuf>, work: &mut Vec<FileId>| {
+        for path in paths {
+            if let Some(&id) = index.get(&path) {
+                if test.insert(path) {
+                    work.push(id);
+                }
+            }
+        }
+    };
+    for (file, decls) in decls.iter().enumerate() {
+        for decl in decls.iter().filter(|d| d.test) {
+            mark(children(file, decl), &mut test, &mut work);
+        }
+    }
+    while let Some(file) = work.pop() {
+        for decl in &decls[file] {
+            mark(children(file, decl), &mut test, &mut work);
+        }
+    }
+    test
+}
+
+/// `path` with `.` and `dir/..` components removed, so that `src/a/../b.rs` and `src/b.rs` compare equal.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir
+                if matches!(
+                    out.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
         }
     }
     out
 }
 
 fn is_test_file(path: &Path, test_files: &HashSet<PathBuf>) -> bool {
-    !test_files.is_empty() && test_files.contains(path)
+    !test_files.is_empty() && test_files.contains(&lexical(path))
 }
 
 /// Turns the analysis into a report: drops findings in paths that stay global, applies levels (command

@@ -393,3 +393,39 @@ fn build_scripts_and_declared_test_targets_are_not_the_program() {
         ["build.rs", "src/lib.rs", "test/sys.rs"]
     );
 }
+
+#[test]
+fn test_modules_are_found_through_cfg_all_path_attributes_and_their_children() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let counter =
+        "static HITS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);\n";
+    write(
+        "src/lib.rs",
+        "#[cfg(all(test, unix))]\nmod tests;\n#[cfg(test)]\n#[path = \"custom_tests.rs\"]\nmod custom;\n\
+         #[path = \"other_name.rs\"]\nmod other;\n#[cfg_attr(test, path = \"x.rs\")]\nmod real;\n",
+    );
+    write("src/tests.rs", "mod helper;\n");
+    write("src/tests/helper.rs", counter);
+    write("src/custom_tests.rs", counter);
+    // A file loaded with `#[path]` owns its directory: its `mod t;` is `src/t.rs`.
+    write("src/other_name.rs", "#[cfg(test)] mod t;\n");
+    write("src/t.rs", counter);
+    write("src/real.rs", counter);
+    let output = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+        .args(["check", "--message-format", "json"])
+        .arg(root.join("src"))
+        .output()
+        .expect("runs");
+    let files: Vec<String> = json_lines(&output)
+        .iter()
+        .map(|l| l["file"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("real.rs"), "{files:?}");
+}
