@@ -256,3 +256,26 @@ fn parse_errors_before_multibyte_characters_render() {
         vnet_lint::emit::sarif::to_sarif(&report);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_and_spaced_file_names_in_every_format() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad \xff name.rs");
+    std::fs::write(dir.path().join(name), "static mut X: u8 = 0;\n").unwrap();
+    for format in ["human", "json", "sarif", "cargo"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+            .args(["check", "--message-format", format])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{format}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{format}: {stderr}");
+        if format == "sarif" {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(stdout.contains("bad%20%FF%20name.rs"), "{stdout}");
+        }
+    }
+}

@@ -51,7 +51,7 @@ pub fn to_cargo(report: &Report, diagnostic: &Diagnostic) -> Value {
             "kind": ["lib"],
             "crate_types": ["lib"],
             "name": "vnet-lint-input",
-            "src_path": src_path,
+            "src_path": src_path.to_string_lossy(),
             "edition": "2021",
             "doc": false,
             "doctest": false,

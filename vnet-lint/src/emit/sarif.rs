@@ -46,7 +46,7 @@ pub fn to_sarif(report: &Report) -> Value {
                 text.push_str(help);
             }
             let mut location = json!({
-                "physicalLocation": { "artifactLocation": { "uri": report.db.get(finding.file).name } }
+                "physicalLocation": { "artifactLocation": { "uri": artifact_uri(&report.db.get(finding.file).path) } }
             });
             if let Some((start, end)) = super::positions(&report.db, diagnostic) {
                 location["physicalLocation"]["region"] = json!({
@@ -79,6 +79,34 @@ pub fn to_sarif(report: &Report) -> Value {
             "results": results,
         }],
     })
+}
+
+/// A file's `artifactLocation.uri`: relative to the current directory when below it, else a `file://`
+/// URI, with every byte other than unreserved characters and `/` percent-encoded, so that spaces and
+/// non-UTF-8 names make valid URIs that name the file exactly.
+fn artifact_uri(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let relative = cwd.as_deref().and_then(|cwd| path.strip_prefix(cwd).ok());
+    let shown = relative.unwrap_or(path);
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        shown.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = shown.to_string_lossy().replace('\\', "/").into_bytes();
+    let mut uri = String::with_capacity(bytes.len());
+    if relative.is_none() && shown.is_absolute() {
+        uri.push_str("file://");
+    }
+    for byte in bytes {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.strip_prefix("./").map(str::to_owned).unwrap_or(uri)
 }
 
 /// Writes the SARIF log, pretty-printed.
