@@ -34,8 +34,19 @@ static COUNTER: AtomicU64 = AtomicU64::new(3);
 #[vnet(crate = vnet_runtime)]
 static RENAMED_CRATE: u8 = 1;
 
+/// A function-local per-instance static.
+fn next_ticket() -> u64 {
+    #[vnet]
+    static TICKETS: AtomicU64 = AtomicU64::new(0);
+    V_TICKETS.with(|t| t.fetch_add(1, Ordering::Relaxed))
+}
+
 fn main() {
     let v = vnet_runtime::vnet0();
+    v.enter(|| {
+        assert_eq!(next_ticket(), 0);
+        assert_eq!(next_ticket(), 1);
+    });
     v.enter(|| {
         stack::V_IFNET.with(|i| i.write().unwrap().push("lo0".into()));
         assert_eq!(stack::V_MTU.get(), 1500);
