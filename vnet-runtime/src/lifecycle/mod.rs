@@ -268,11 +268,19 @@ impl BootOptions {
     ///
     /// Fails with [`Error::AlreadyBooted`] when the runtime was booted
     /// already (explicitly, or implicitly by its first use).
+    ///
+    /// The error returned is about a module these options name (one not
+    /// linked, say) when there is one.
     pub fn boot(self) -> Result<(), Error> {
+        let named = self.modules.clone().unwrap_or_default();
         engine::set_boot_options(self.modules)?;
         crate::boot();
-        match module::boot_errors().into_iter().next() {
-            Some(err) => Err(err),
+        let errors = module::boot_errors();
+        let about_named = errors
+            .iter()
+            .position(|e| matches!(e, Error::Module { module, .. } if named.contains(module)));
+        match about_named.or((!errors.is_empty()).then_some(0)) {
+            Some(i) => Err(errors[i].clone()),
             None => Ok(()),
         }
     }
