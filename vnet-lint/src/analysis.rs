@@ -838,19 +838,42 @@ fn is_test_attr(attr: &Attribute) -> bool {
     }
 }
 
+/// Whether the cfg predicates `tokens` (the inside of `cfg(…)`) hold only when `test` is set: `test`,
+/// `all(…)` with such a member, `any(…)` whose every member is such. `not(…)` never is, nor is
+/// `any(test, feature = "testing")`, which a build with the feature compiles.
 pub(crate) fn cfg_requires_test(tokens: TokenStream) -> bool {
-    let mut trees = tokens.into_iter().peekable();
-    while let Some(tree) = trees.next() {
-        match tree {
-            TokenTree::Ident(ident) if ident == "not" => {
-                trees.next();
-            }
-            TokenTree::Ident(ident) if ident == "test" => return true,
-            TokenTree::Group(group) if cfg_requires_test(group.stream()) => return true,
-            _ => {}
+    cfg_predicates(tokens)
+        .iter()
+        .any(|p| predicate_requires_test(p))
+}
+
+/// The predicates of a comma-separated list.
+fn cfg_predicates(tokens: TokenStream) -> Vec<Vec<TokenTree>> {
+    let mut out = vec![Vec::new()];
+    for tree in tokens {
+        if is_punct(&tree, ',') {
+            out.push(Vec::new());
+        } else if let Some(last) = out.last_mut() {
+            last.push(tree);
         }
     }
-    false
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+fn predicate_requires_test(predicate: &[TokenTree]) -> bool {
+    match predicate {
+        [TokenTree::Ident(ident)] => ident == "test",
+        [TokenTree::Group(group)] => cfg_requires_test(group.stream()),
+        [TokenTree::Ident(ident), TokenTree::Group(group)] if ident == "all" => {
+            cfg_requires_test(group.stream())
+        }
+        [TokenTree::Ident(ident), TokenTree::Group(group)] if ident == "any" => {
+            let members = cfg_predicates(group.stream());
+            !members.is_empty() && members.iter().all(|p| predicate_requires_test(p))
+        }
+        _ => false,
+    }
 }
 
 /// Whether a `#[global(…)]` marker says `reason = "non-empty"`.

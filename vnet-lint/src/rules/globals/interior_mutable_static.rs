@@ -138,6 +138,24 @@ const TEXT: &str = stringify!(static HITS: AtomicU64 = AtomicU64::new(0););
     }
 
     #[test]
+    fn only_code_that_requires_test_is_test_code() {
+        check(
+            r#"
+#[cfg(all(test, unix))]
+static IN_TEST: AtomicU8 = AtomicU8::new(0);
+#[cfg(any(test, feature = "testing"))]
+static TEST_HOOK: AtomicU8 = AtomicU8::new(0);
+                //^^^^^^^^ VN102
+#[cfg(not(test))]
+static NOT_TEST: AtomicU8 = AtomicU8::new(0);
+               //^^^^^^^^ VN102
+#[cfg(any(test, all(test, loom)))]
+static ONLY_TESTS: AtomicU8 = AtomicU8::new(0);
+"#,
+        );
+    }
+
+    #[test]
     fn immutable_data_is_silent() {
         check(
             r#"
