@@ -732,7 +732,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.facts.typedefs.push((
                     alias.ident.to_string(),
                     self.modules.last().cloned(),
-                    TypeDef::Alias(TyShape::of(&alias.ty)),
+                    TypeDef::new(type_params(&alias.generics), vec![TyShape::of(&alias.ty)]),
                 ));
             }
             syn::Item::Struct(def) => {
@@ -744,7 +744,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.facts.typedefs.push((
                     def.ident.to_string(),
                     self.modules.last().cloned(),
-                    TypeDef::Fields(fields),
+                    TypeDef::new(type_params(&def.generics), fields),
                 ));
                 syn::visit::visit_item_struct(self, def);
             }
@@ -758,7 +758,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.facts.typedefs.push((
                     def.ident.to_string(),
                     self.modules.last().cloned(),
-                    TypeDef::Fields(fields),
+                    TypeDef::new(type_params(&def.generics), fields),
                 ));
                 syn::visit::visit_item_enum(self, def);
             }
@@ -772,7 +772,7 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 self.facts.typedefs.push((
                     def.ident.to_string(),
                     self.modules.last().cloned(),
-                    TypeDef::Fields(fields),
+                    TypeDef::new(type_params(&def.generics), fields),
                 ));
             }
             other => syn::visit::visit_item(self, other),
@@ -794,6 +794,14 @@ impl<'ast> Visit<'ast> for Collector<'_> {
     fn visit_stmt_macro(&mut self, stmt: &'ast syn::StmtMacro) {
         self.macro_invocation(&stmt.attrs, &stmt.mac, 0);
     }
+}
+
+/// The names of a definition's type parameters, in order.
+fn type_params(generics: &syn::Generics) -> Vec<String> {
+    generics
+        .type_params()
+        .map(|param| param.ident.to_string())
+        .collect()
 }
 
 /// The attributes of any item.

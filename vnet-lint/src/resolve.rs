@@ -80,21 +80,62 @@ impl TyShape {
     }
 }
 
-/// A type the crate defines.
+/// A type the crate defines: `type Name<P…> = Shape;`, or a struct, enum or union with the shapes of all
+/// its fields.
 #[derive(Clone, Debug)]
-pub enum TypeDef {
-    /// `type Name = Shape;`
-    Alias(TyShape),
-    /// A struct, enum or union: the shapes of all its fields.
-    Fields(Vec<TyShape>),
+pub struct TypeDef {
+    /// Names of the type parameters, in order.
+    params: Vec<String>,
+    /// The aliased shape, or the shapes of the fields.
+    shapes: Vec<TyShape>,
 }
 
 impl TypeDef {
+    /// A definition with type parameters `params` made of `shapes`.
+    pub fn new(params: Vec<String>, shapes: Vec<TyShape>) -> TypeDef {
+        TypeDef { params, shapes }
+    }
+
     fn shapes(&self) -> &[TyShape] {
-        match self {
-            TypeDef::Alias(shape) => std::slice::from_ref(shape),
-            TypeDef::Fields(fields) => fields,
+        &self.shapes
+    }
+
+    /// The shapes with each type parameter replaced by the argument `args` gives it: the fields of
+    /// `Wrapper<AtomicU8>` for `struct Wrapper<T>(T)` are `AtomicU8`.
+    fn instantiate(&self, args: &[TyShape]) -> Vec<TyShape> {
+        if self.params.is_empty() {
+            return self.shapes.clone();
         }
+        self.shapes
+            .iter()
+            .map(|shape| substitute(shape, &self.params, args))
+            .collect()
+    }
+}
+
+fn substitute(shape: &TyShape, params: &[String], args: &[TyShape]) -> TyShape {
+    match shape {
+        TyShape::Path {
+            name,
+            qualifier: None,
+            args: own,
+        } if own.is_empty() => match params.iter().position(|p| p == name) {
+            Some(i) => args.get(i).cloned().unwrap_or(TyShape::Opaque),
+            None => shape.clone(),
+        },
+        TyShape::Path {
+            name,
+            qualifier,
+            args: own,
+        } => TyShape::Path {
+            name: name.clone(),
+            qualifier: qualifier.clone(),
+            args: own.iter().map(|a| substitute(a, params, args)).collect(),
+        },
+        TyShape::Many(parts) => {
+            TyShape::Many(parts.iter().map(|p| substitute(p, params, args)).collect())
+        }
+        TyShape::Opaque => TyShape::Opaque,
     }
 }
 
@@ -222,11 +263,14 @@ impl TypeTable {
                 && !child_modules.contains(&import.first);
             let renamed = import.local != import.original;
             let target = || {
-                TypeDef::Alias(TyShape::Path {
-                    name: import.original.clone(),
-                    qualifier: import.parent.clone(),
-                    args: Vec::new(),
-                })
+                TypeDef::new(
+                    Vec::new(),
+                    vec![TyShape::Path {
+                        name: import.original.clone(),
+                        qualifier: import.parent.clone(),
+                        args: Vec::new(),
+                    }],
+                )
             };
             if let Some(parent) = &import.parent {
                 self.imported_from
@@ -264,11 +308,11 @@ impl TypeTable {
         self.interior_in(shape, file, &mut HashSet::new(), 0)
     }
 
-    fn interior_in<'a>(
-        &'a self,
-        shape: &'a TyShape,
+    fn interior_in(
+        &self,
+        shape: &TyShape,
         file: FileId,
-        visiting: &mut HashSet<&'a str>,
+        visiting: &mut HashSet<String>,
         depth: usize,
     ) -> Option<Why> {
         if depth > MAX_DEPTH {
@@ -294,18 +338,20 @@ impl TypeTable {
                     via: Some(name.clone()),
                     ..why
                 };
+                // A definition of the crate decides from its fields, with its type parameters bound
+                // to the arguments: `Wrapper<Cell<u8>>` holds a cell for `struct Wrapper<T>(T)`, not
+                // for `struct Wrapper<T>(PhantomData<T>)`. Other types are taken to hold their
+                // arguments (`Option<Cell<u8>>`, `Vec<Mutex<u8>>`, `foreign::Box<Cell<u8>>`).
                 let defs = self.candidates(name, qualifier.as_deref(), file);
-                if !defs.is_empty() && visiting.insert(name) {
+                if !defs.is_empty() && visiting.insert(name.clone()) {
                     let found = defs.iter().find_map(|d| {
                         d.def
-                            .shapes()
+                            .instantiate(args)
                             .iter()
                             .find_map(|field| self.interior_in(field, d.file, visiting, depth + 1))
                     });
-                    visiting.remove(name.as_str());
-                    if let Some(why) = found {
-                        return Some(wrap(why));
-                    }
+                    visiting.remove(name);
+                    return found.map(wrap);
                 }
                 args.iter()
                     .find_map(|arg| self.interior_in(arg, file, visiting, depth + 1))
@@ -494,13 +540,26 @@ mod tests {
                     alias.ident.to_string(),
                     0,
                     "crate",
-                    TypeDef::Alias(TyShape::of(&alias.ty)),
+                    TypeDef::new(
+                        alias
+                            .generics
+                            .type_params()
+                            .map(|p| p.ident.to_string())
+                            .collect(),
+                        vec![TyShape::of(&alias.ty)],
+                    ),
                 ),
                 syn::Item::Struct(st) => table.insert(
                     st.ident.to_string(),
                     0,
                     "crate",
-                    TypeDef::Fields(st.fields.iter().map(|f| TyShape::of(&f.ty)).collect()),
+                    TypeDef::new(
+                        st.generics
+                            .type_params()
+                            .map(|p| p.ident.to_string())
+                            .collect(),
+                        st.fields.iter().map(|f| TyShape::of(&f.ty)).collect(),
+                    ),
                 ),
                 _ => panic!("unsupported test item {def}"),
             }
@@ -527,7 +586,7 @@ mod tests {
             "Group".into(),
             1,
             "group",
-            TypeDef::Fields(vec![parse_buffer]),
+            TypeDef::new(Vec::new(), vec![parse_buffer]),
         );
         let import = |first: &str| Import {
             local: "Group".into(),
@@ -555,8 +614,8 @@ mod tests {
     fn paths_pick_among_same_named_types() {
         // jiff has `offset::Parser` (plain) and other `Parser`s, one of which reaches a `RwLock`.
         let mut table = TypeTable::default();
-        let plain = || TypeDef::Fields(vec![shape("bool")]);
-        let locked = || TypeDef::Fields(vec![shape("RwLock<u8>")]);
+        let plain = || TypeDef::new(Vec::new(), vec![shape("bool")]);
+        let locked = || TypeDef::new(Vec::new(), vec![shape("RwLock<u8>")]);
         table.insert("Parser".into(), 1, "offset", plain());
         table.insert("Parser".into(), 2, "strtime", locked());
         table.add_module("fmt");
@@ -635,6 +694,28 @@ mod tests {
             &["struct Node { next: Option<&'static Node> }"],
             "Node",
             None,
+        );
+    }
+
+    #[test]
+    fn type_parameters_are_bound_to_the_arguments() {
+        let defs = [
+            "struct Holder<T> { value: T, count: usize }",
+            "struct Tag<T>(PhantomData<T>);",
+            "type Shared<T> = Arc<Mutex<T>>;",
+        ];
+        check(
+            &defs,
+            "Holder<AtomicU8>",
+            Some("`Holder` wraps `AtomicU8`, an atomic"),
+        );
+        check(&defs, "Holder<u8>", None);
+        check(&defs, "Tag<Cell<u8>>", None);
+        check(&defs, "Shared<u8>", Some("`Shared` wraps `Mutex`, a lock"));
+        check(
+            &defs,
+            "Option<Holder<Cell<u8>>>",
+            Some("`Option` wraps `Cell`, a cell"),
         );
     }
 }
