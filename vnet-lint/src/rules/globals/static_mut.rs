@@ -28,6 +28,13 @@ declare_rule! {
     /// V_PACKETS_IN.fetch_add(1, Ordering::Relaxed);
     /// ```
     ///
+    /// ## Known problems
+    /// Statics declared in `extern` blocks (`extern "C" { static mut environ: *mut *mut c_char; }`) are
+    /// not reported: the foreign code defines and owns them, and `#[vnet]` cannot apply to a declaration.
+    /// Porting such state means porting the foreign code. In `macro_rules!` bodies (with
+    /// `--include-tests`) only transcribers are read, and a `static` with no initializer there is taken
+    /// for a foreign one.
+    ///
     /// ## Configuration
     /// Mark state that is truly process-wide (the driver of one piece of hardware) with
     /// `#[vnet_runtime::global(reason = "…")]`, or the comment `// vnet-lint: allow(static-mut): reason` on
