@@ -346,7 +346,7 @@ fn mod_decls(text: &str) -> Vec<ModDecl> {
             // `cfg(…)` holds no `]`, and a path's string rarely does.
             let inner = inner.trim();
             let cfg = inner.strip_prefix("cfg").map(str::trim_start);
-            if let Some(cfg) = cfg.filter(|c| c.starts_with('(')) {
+            if let Some(cfg) = cfg.filter(|c| c.starts_with('(') && c.contains("test")) {
                 if let Ok(tokens) = cfg.parse::<proc_macro2::TokenStream>() {
                     pending.test |= crate::analysis::cfg_requires_test(tokens);
                 }

@@ -92,23 +92,35 @@ pub fn collect(paths: &[PathBuf], include_tests: bool) -> Walked {
 #[derive(Default)]
 struct Packages {
     excluded: std::collections::HashMap<PathBuf, Vec<PathBuf>>,
+    /// The package directory of each directory seen, so each is looked up once.
+    package_of: std::collections::HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl Packages {
     /// Whether `file`, found under `root`, is a build script or test-like target of its package.
     fn is_non_library(&mut self, root: &Path, file: &Path) -> bool {
-        let Some(package) = file
-            .ancestors()
-            .skip(1)
-            .take_while(|dir| dir.starts_with(root))
-            .find(|dir| dir.join("Cargo.toml").is_file())
-        else {
+        let Some(dir) = file.parent() else {
+            return false;
+        };
+        let package = match self.package_of.get(dir) {
+            Some(package) => package.clone(),
+            None => {
+                let package = dir
+                    .ancestors()
+                    .take_while(|d| d.starts_with(root))
+                    .find(|d| d.join("Cargo.toml").is_file())
+                    .map(Path::to_path_buf);
+                self.package_of.insert(dir.to_path_buf(), package.clone());
+                package
+            }
+        };
+        let Some(package) = package else {
             return false;
         };
         let excluded = self
             .excluded
-            .entry(package.to_path_buf())
-            .or_insert_with(|| non_library_paths(package));
+            .entry(package.clone())
+            .or_insert_with(|| non_library_paths(&package));
         excluded.iter().any(|path| file.starts_with(path))
     }
 }
@@ -146,6 +158,9 @@ fn non_library_paths(dir: &Path) -> Vec<PathBuf> {
             }
         }
     }
+    // Published manifests list every target (tokio's names some 150 tests under `tests/`).
+    out.sort();
+    out.dedup();
     out
 }
 
