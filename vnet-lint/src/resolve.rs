@@ -259,6 +259,12 @@ impl TypeTable {
     /// paths, `use name::Item;` names a child module when one is called `name`, and a crate otherwise.
     pub fn add_imports(&mut self, file: FileId, imports: &[Import], child_modules: &[String]) {
         for import in imports {
+            // `use sys::unix as imp;` makes `imp::Lock` a path into the crate's `unix` module.
+            let renamed_module = import.local != import.original
+                && import.local.starts_with(|c: char| c.is_ascii_lowercase());
+            if renamed_module {
+                self.add_module(&import.local);
+            }
             let external = !LOCAL_ROOTS.contains(&import.first.as_str())
                 && !child_modules.contains(&import.first);
             let renamed = import.local != import.original;
@@ -635,6 +641,16 @@ mod tests {
         assert!(interior("Parser", 2), "the file's own");
         assert!(!interior("Parser", 3), "the imported one");
         assert!(interior("Parser", 4), "unknown: any of them");
+        let module_alias = Import {
+            local: "imp".into(),
+            original: "strtime".into(),
+            first: "crate".into(),
+            parent: None,
+        };
+        assert!(!interior("imp::Parser", 5), "no module `imp` yet");
+        table.add_imports(5, &[module_alias], &[]);
+        let imp = table.interior(&shape("imp::Parser"), 5);
+        assert!(imp.is_some(), "a renamed module");
     }
 
     #[test]
