@@ -85,7 +85,7 @@ fn json_has_the_documented_fields() {
         "fixtures/rules/interior_mutable_static/flagged.rs",
     ]);
     let lines = json_lines(&output);
-    assert_eq!(lines.len(), 12);
+    assert_eq!(lines.len(), 15);
     for line in &lines {
         for field in [
             "code",
@@ -326,6 +326,7 @@ fn include_tests_reads_test_code_and_macro_rules_bodies() {
             "`static IN_TEST` has interior mutability and is shared by every instance",
             "`static $name` has interior mutability and is shared by every instance",
             "`static REGEX` has interior mutability and is shared by every instance",
+            "`static IN_TEST_ON_UNIX` has interior mutability and is shared by every instance",
         ]
     );
 }
