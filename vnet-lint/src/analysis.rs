@@ -736,44 +736,16 @@ impl<'ast> Visit<'ast> for Collector<'_> {
                 ));
             }
             syn::Item::Struct(def) => {
-                let fields = def
-                    .fields
-                    .iter()
-                    .map(|field| TyShape::of(&field.ty))
-                    .collect();
-                self.facts.typedefs.push((
-                    def.ident.to_string(),
-                    self.modules.last().cloned(),
-                    TypeDef::new(type_params(&def.generics), fields),
-                ));
+                self.push_typedef(&def.ident, &def.generics, def.fields.iter());
                 syn::visit::visit_item_struct(self, def);
             }
             syn::Item::Enum(def) => {
-                let fields = def
-                    .variants
-                    .iter()
-                    .flat_map(|v| &v.fields)
-                    .map(|f| TyShape::of(&f.ty))
-                    .collect();
-                self.facts.typedefs.push((
-                    def.ident.to_string(),
-                    self.modules.last().cloned(),
-                    TypeDef::new(type_params(&def.generics), fields),
-                ));
+                let fields = def.variants.iter().flat_map(|v| &v.fields);
+                self.push_typedef(&def.ident, &def.generics, fields);
                 syn::visit::visit_item_enum(self, def);
             }
             syn::Item::Union(def) => {
-                let fields = def
-                    .fields
-                    .named
-                    .iter()
-                    .map(|field| TyShape::of(&field.ty))
-                    .collect();
-                self.facts.typedefs.push((
-                    def.ident.to_string(),
-                    self.modules.last().cloned(),
-                    TypeDef::new(type_params(&def.generics), fields),
-                ));
+                self.push_typedef(&def.ident, &def.generics, def.fields.named.iter());
             }
             other => syn::visit::visit_item(self, other),
         }
@@ -797,6 +769,24 @@ impl<'ast> Visit<'ast> for Collector<'_> {
 }
 
 /// The names of a definition's type parameters, in order.
+impl Collector<'_> {
+    /// Records a struct, enum or union: its type parameters and the shapes of
+    /// its fields (interior mutability is decided from them later).
+    fn push_typedef<'f>(
+        &mut self,
+        ident: &syn::Ident,
+        generics: &syn::Generics,
+        fields: impl Iterator<Item = &'f syn::Field>,
+    ) {
+        let fields = fields.map(|field| TyShape::of(&field.ty)).collect();
+        self.facts.typedefs.push((
+            ident.to_string(),
+            self.modules.last().cloned(),
+            TypeDef::new(type_params(generics), fields),
+        ));
+    }
+}
+
 fn type_params(generics: &syn::Generics) -> Vec<String> {
     generics
         .type_params()
