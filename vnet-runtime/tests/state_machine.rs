@@ -950,6 +950,12 @@ impl StateMachineTest for SystemTest {
         };
         let actual: Vec<Read> = Vnet::list().iter().map(read_in).collect();
         assert_eq!(actual, live, "instances and their values");
+        // Lookup by name finds exactly the live ones.
+        for name in NAMES {
+            let expected = live.iter().find(|r| r.0 == name).map(|r| r.0.as_str());
+            let found = Vnet::lookup(name);
+            assert_eq!(found.as_ref().map(Vnet::name), expected, "lookup {name:?}");
+        }
         // Each handle's state.
         assert_eq!(system.handles.len(), model.insts.len());
         for (v, inst) in system.handles.iter().zip(&model.insts) {
