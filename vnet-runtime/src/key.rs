@@ -56,20 +56,27 @@ impl<T> VnetKey<T> {
 
     /// Calls `f` with this static's value in the current instance.
     ///
+    /// With no instance current on this thread, the process's
+    /// [`ContextPolicy`](crate::ContextPolicy) decides: vnet0's value under
+    /// `DefaultInstance`, a panic under `Strict` (the default).
+    ///
     /// # Panics
-    /// When no instance is current on this thread; the message names the
-    /// static and how to make an instance current.
+    /// Under [`ContextPolicy::Strict`](crate::ContextPolicy::Strict), when no
+    /// instance is current on this thread; the message names the static and
+    /// how to make an instance current.
     #[inline(always)]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::context::current_base();
+        let mut base = crate::context::current_base();
         if base.is_null() {
-            no_current_vnet(self.name);
+            // Cold: the default-instance policy (vnet0's block) or the panic.
+            base = crate::policy::base_without_current(self.name);
         }
         let offset = self.offset.load(Relaxed);
-        // SAFETY: a non-null base is the block of an instance on this thread's
+        // SAFETY: the base is the block of an instance on this thread's
         // context stack, which is neither freed nor dropped while it is there
         // (it cannot leave the stack during `f` without ending the borrow of
-        // the handle that put it there). Offsets are assigned at boot, before
+        // the handle that put it there), or vnet0's block (the policy's
+        // fallback), which is never freed. Offsets are assigned at boot, before
         // any instance exists, and lie inside every block, aligned for `T`;
         // the block holds an initialized `T` there. Values are `Sync`.
         f(unsafe { &*base.add(offset).cast::<T>() })
@@ -149,18 +156,6 @@ impl<T> std::fmt::Debug for VnetKey<T> {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
-}
-
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn no_current_vnet(name: &str) -> ! {
-    panic!(
-        "V_{name} accessed with no current vnet on this thread: make an instance current first, \
-         with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or `vnet_foreach(...)` \
-         (spawned threads and callbacks start with none; use `V_{name}.with_in(&vnet, ...)` to read \
-         a given instance)"
-    )
 }
 
 #[cfg(feature = "vimage")]

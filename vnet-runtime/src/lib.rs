@@ -76,9 +76,11 @@ mod future;
 mod instance;
 mod key;
 mod lifecycle;
+mod policy;
 pub mod registry;
 pub mod subsystem;
 pub mod trace;
+mod test_support;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -93,9 +95,11 @@ pub use instance::graveyard_len;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
+pub use policy::ContextPolicy;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };
+pub use vnet_macros::vnet_test;
 
 /// Whether this build virtualizes (the `vimage` feature, FreeBSD's
 /// `options VIMAGE`): `false` means `#[vnet]` statics are plain globals and
