@@ -105,16 +105,16 @@ fn validate(item: &ItemFn) -> Option<syn::Error> {
     };
     let sig = &item.sig;
     if !sig.inputs.is_empty() {
-        push(syn::Error::new(
-            sig.inputs.span(),
+        push(syn::Error::new_spanned(
+            &sig.inputs,
             "a #[vnet_test] function takes no arguments: say what it needs in the attribute \
              (`parent = <expr>`, `modules(a, b)`, `name = \"...\"`), and get its instance with \
              `Vnet::current()`",
         ));
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        push(syn::Error::new(
-            sig.generics.span(),
+        push(syn::Error::new_spanned(
+            &sig.generics,
             "a #[vnet_test] function cannot be generic",
         ));
     }
