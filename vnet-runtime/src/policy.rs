@@ -12,6 +12,7 @@
 //! when the program boots explicitly. Without either it is
 //! [`ContextPolicy::Strict`].
 
+#[cfg(feature = "vimage")]
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU8, Ordering::*};
 
@@ -123,6 +124,7 @@ pub(crate) fn choose_at_boot(policy: Option<ContextPolicy>) {
     }
 }
 
+#[cfg(feature = "vimage")]
 thread_local! {
     /// How many instances' values this thread is dropping right now (they are
     /// dropped with no instance current, and must not fall back to vnet0).
@@ -142,6 +144,7 @@ pub(crate) fn leave_drop() {
 }
 
 /// Whether a thread with no current instance works on vnet0 right now.
+#[cfg(feature = "vimage")]
 fn falls_back() -> bool {
     ContextPolicy::current() == ContextPolicy::DefaultInstance
         && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
@@ -149,6 +152,7 @@ fn falls_back() -> bool {
 
 /// The instance a thread with no current instance works on: vnet0 under
 /// [`ContextPolicy::DefaultInstance`], none under `Strict`.
+#[cfg(feature = "vimage")]
 pub(crate) fn fallback_vnet() -> Option<crate::Vnet> {
     falls_back().then(crate::vnet0)
 }
