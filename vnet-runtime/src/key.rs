@@ -66,19 +66,32 @@ impl<T> VnetKey<T> {
     /// how to make an instance current.
     #[inline(always)]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let mut base = crate::context::current_base();
+        let base = crate::context::current_base();
         if base.is_null() {
             // Cold: the default-instance policy (vnet0's block) or the panic.
-            base = crate::policy::base_without_current(self.name);
+            return self.with_no_current(f);
         }
         let offset = self.offset.load(Relaxed);
-        // SAFETY: the base is the block of an instance on this thread's
+        // SAFETY: a non-null base is the block of an instance on this thread's
         // context stack, which is neither freed nor dropped while it is there
         // (it cannot leave the stack during `f` without ending the borrow of
-        // the handle that put it there), or vnet0's block (the policy's
-        // fallback), which is never freed. Offsets are assigned at boot, before
+        // the handle that put it there). Offsets are assigned at boot, before
         // any instance exists, and lie inside every block, aligned for `T`;
         // the block holds an initialized `T` there. Values are `Sync`.
+        f(unsafe { &*base.add(offset).cast::<T>() })
+    }
+
+    /// [`with`](Self::with) on a thread with no current instance: vnet0's
+    /// value under the default-instance policy, else the panic. Out of line
+    /// and cold, so the access path stays a load, a test and a tail jump.
+    #[cold]
+    #[inline(never)]
+    fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        let base = crate::policy::base_without_current(self.name);
+        let offset = self.offset.load(Relaxed);
+        // SAFETY: `base` is vnet0's block, which is never freed (the runtime
+        // keeps a handle to vnet0 for the life of the process and vnet0 is
+        // never destroyed); offset as in `with`.
         f(unsafe { &*base.add(offset).cast::<T>() })
     }
 
