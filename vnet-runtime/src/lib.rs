@@ -79,8 +79,8 @@ mod lifecycle;
 mod policy;
 pub mod registry;
 pub mod subsystem;
-pub mod trace;
 mod test_support;
+pub mod trace;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -96,10 +96,10 @@ pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, Weak
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
 pub use policy::ContextPolicy;
+pub use vnet_macros::vnet_test;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };
-pub use vnet_macros::vnet_test;
 
 /// Whether this build virtualizes (the `vimage` feature, FreeBSD's
 /// `options VIMAGE`): `false` means `#[vnet]` statics are plain globals and

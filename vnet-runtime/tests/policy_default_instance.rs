@@ -52,7 +52,10 @@ fn a_thread_with_no_current_instance_works_on_vnet0() {
     V_SESSIONS.with(|s| s.fetch_add(1, Relaxed));
     assert!(vnet0_count() >= before + 2);
     assert_eq!(Vnet::current(), Some(vnet0()));
-    assert_eq!(std::thread::spawn(Vnet::current).join().unwrap(), Some(vnet0()));
+    assert_eq!(
+        std::thread::spawn(Vnet::current).join().unwrap(),
+        Some(vnet0())
+    );
 }
 
 fn vnet0_count() -> u32 {
@@ -78,7 +81,11 @@ fn values_being_dropped_see_no_instance_even_so() {
     let v = Vnet::create("policy-drop").unwrap();
     v.enter(|| V_HOLDER.with(|h| *h.lock().unwrap() = Some(ReachesOut)));
     v.destroy().unwrap();
-    assert_eq!(DROP_REACHED_AN_INSTANCE.load(Relaxed), 1, "the Drop's access panicked");
+    assert_eq!(
+        DROP_REACHED_AN_INSTANCE.load(Relaxed),
+        1,
+        "the Drop's access panicked"
+    );
 }
 
 #[vnet_test]
@@ -86,7 +93,10 @@ fn vnet_test_gets_a_fresh_instance_under_this_policy_too() {
     let v = Vnet::current().unwrap();
     if VIMAGE {
         assert!(!v.is_default());
-        assert_eq!(v.name(), "vnet_test_gets_a_fresh_instance_under_this_policy_too");
+        assert_eq!(
+            v.name(),
+            "vnet_test_gets_a_fresh_instance_under_this_policy_too"
+        );
         assert_eq!(V_SESSIONS.get_count(), 0, "not vnet0's count");
         V_SESSIONS.with(|s| s.fetch_add(1, Relaxed));
         assert_eq!(V_SESSIONS.get_count(), 1);

@@ -25,7 +25,10 @@ fn an_access_with_no_current_instance_panics_naming_the_static() {
             message.starts_with("V_SESSIONS accessed with no current vnet on this thread"),
             "{message}"
         );
-        assert!(message.contains("context_policy!(DefaultInstance)"), "{message}");
+        assert!(
+            message.contains("context_policy!(DefaultInstance)"),
+            "{message}"
+        );
         assert_eq!(std::thread::spawn(Vnet::current).join().unwrap(), None);
     } else {
         // One instance, current everywhere.

@@ -26,14 +26,20 @@ fn check(count: u64, expected: u64) {
 }
 
 fn current_name() -> String {
-    Vnet::current().expect("the test's instance is current").name().to_owned()
+    Vnet::current()
+        .expect("the test's instance is current")
+        .name()
+        .to_owned()
 }
 
 #[vnet_test]
 fn runs_in_a_fresh_instance_named_after_the_test() {
     check(count(5), 5);
     if VIMAGE {
-        assert_eq!(current_name(), "runs_in_a_fresh_instance_named_after_the_test");
+        assert_eq!(
+            current_name(),
+            "runs_in_a_fresh_instance_named_after_the_test"
+        );
         assert!(!Vnet::current().unwrap().is_default());
     } else {
         assert_eq!(current_name(), "vnet0");
@@ -127,7 +133,10 @@ fn a_panic_destroys_the_instance_and_names_it() {
         let message = payload.downcast_ref::<String>().expect("a message");
         assert!(message.starts_with("checksum mismatch"), "{message}");
         if VIMAGE {
-            assert!(message.contains("in vnet `panicky`; vnet `panicky` destroyed"), "{message}");
+            assert!(
+                message.contains("in vnet `panicky`; vnet `panicky` destroyed"),
+                "{message}"
+            );
             assert_eq!(Vnet::lookup("panicky"), None, "destroyed after the panic");
         } else {
             assert!(message.contains("in vnet `vnet0`"), "{message}");
@@ -150,7 +159,10 @@ fn shared_parent() -> &'static Vnet {
 #[vnet_test(parent = shared_parent())]
 fn a_parent_can_be_given() {
     if VIMAGE {
-        assert_eq!(Vnet::current().unwrap().parent().as_ref(), Some(shared_parent()));
+        assert_eq!(
+            Vnet::current().unwrap().parent().as_ref(),
+            Some(shared_parent())
+        );
     }
     check(count(2), 2);
 }
@@ -200,7 +212,9 @@ async fn async_result_tests_work() -> Result<(), String> {
 
 #[vnet_test(name = "async-panicky")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[should_panic(expected = "lost the connection\n(#[vnet_test] `async_panics_name_the_instance` panicked in vnet")]
+#[should_panic(
+    expected = "lost the connection\n(#[vnet_test] `async_panics_name_the_instance` panicked in vnet"
+)]
 async fn async_panics_name_the_instance() {
     tokio::task::yield_now().await;
     panic!("lost the connection");

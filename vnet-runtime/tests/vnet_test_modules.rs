@@ -32,7 +32,10 @@ fn PROBE_READY_set() {
 #[ignore = "run by `named_modules_are_loaded_before_the_instance_is_created`"]
 fn needs_probe() {
     assert!(module::is_loaded("probe"));
-    assert!(V_PROBE_READY.with(|r| r.load(Relaxed)), "probe's VNET_SYSINIT ran in this instance");
+    assert!(
+        V_PROBE_READY.with(|r| r.load(Relaxed)),
+        "probe's VNET_SYSINIT ran in this instance"
+    );
 }
 
 #[vnet_test(modules("not_linked"))]
