@@ -166,12 +166,9 @@ pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// #[vnet_test]
 /// fn adds_a_route() {
-///     ROUTES_ADD();
-///     assert_eq!(V_ROUTES.get_count(), 1); // never another test's route
+///     V_ROUTES.with(|r| r.fetch_add(1, Ordering::Relaxed));
+///     assert_eq!(V_ROUTES.with(|r| r.load(Ordering::Relaxed)), 1); // never another test's
 /// }
-/// # #[allow(non_snake_case)] fn ROUTES_ADD() { V_ROUTES.with(|r| r.fetch_add(1, Ordering::Relaxed)); }
-/// # trait Count { fn get_count(&'static self) -> u32; }
-/// # impl Count for vnet_runtime::VnetKey<AtomicU32> { fn get_count(&'static self) -> u32 { self.with(|r| r.load(Ordering::Relaxed)) } }
 ///
 /// #[vnet_test(name = "tenant-a", modules(ipfw))]
 /// #[ignore = "needs the ipfw module linked"]

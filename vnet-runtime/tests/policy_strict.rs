@@ -17,7 +17,7 @@ fn strict_is_the_default() {
 #[test]
 fn an_access_with_no_current_instance_panics_naming_the_static() {
     vnet_runtime::boot();
-    let outcome = std::thread::spawn(|| SESSIONS_count()).join();
+    let outcome = std::thread::spawn(count_session).join();
     if VIMAGE {
         let payload = outcome.unwrap_err();
         let message = payload.downcast_ref::<String>().unwrap();
@@ -36,8 +36,7 @@ fn an_access_with_no_current_instance_panics_naming_the_static() {
     }
 }
 
-#[allow(non_snake_case)]
-fn SESSIONS_count() -> u32 {
+fn count_session() -> u32 {
     V_SESSIONS.with(|s| s.fetch_add(1, Relaxed) + 1)
 }
 
@@ -46,6 +45,6 @@ fn vnet_test_gets_a_fresh_instance() {
     let v = Vnet::current().unwrap();
     if VIMAGE {
         assert!(!v.is_default());
-        assert_eq!(SESSIONS_count(), 1);
+        assert_eq!(count_session(), 1);
     }
 }

@@ -20,11 +20,10 @@ static PROBE_READY: AtomicBool = AtomicBool::new(false);
 
 #[vnet_runtime::vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
 fn probe_vnet_init() {
-    PROBE_READY_set();
+    mark_probe_ready();
 }
 
-#[allow(non_snake_case)]
-fn PROBE_READY_set() {
+fn mark_probe_ready() {
     V_PROBE_READY.with(|r| r.store(true, Relaxed));
 }
 
