@@ -190,7 +190,9 @@ pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///   with the instance current, on whatever thread polls it. Tasks it spawns
 ///   see the instance when bound too: `tokio::spawn(vnet.bind(fut))`.
 /// - Threads the test spawns start with no instance: give them its `Vnet`
-///   (`Vnet::current()` in the body) and `enter` it.
+///   (`Vnet::current()` in the body) and `enter` it. (Under the
+///   default-instance policy a thread that does not would work on vnet0,
+///   not on the test's instance.)
 /// - Under either [`ContextPolicy`](../vnet_runtime/enum.ContextPolicy.html)
 ///   each test gets its own instance. Without the `vimage` feature the same
 ///   source compiles and every test runs on vnet0, the one instance.

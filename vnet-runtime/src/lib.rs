@@ -54,6 +54,19 @@
 //! `V_FOO.with` is a direct access, vnet0 is the only instance, and
 //! [`Vnet::create`] returns [`Error::VimageDisabled`].
 //!
+//! # Tests: `#[vnet_test]`
+//!
+//! [`#[vnet_test]`](vnet_test) is written instead of `#[test]`: every test
+//! runs in a fresh instance named after it, so tests that share `#[vnet]`
+//! statics run in parallel and each starts from the declared initial values.
+//!
+//! # No current instance: the policy
+//!
+//! A `V_` access on a thread with no current instance panics
+//! ([`ContextPolicy::Strict`], the default) or works on vnet0
+//! ([`ContextPolicy::DefaultInstance`], for incremental ports), chosen once
+//! per process with [`context_policy!`] or [`BootOptions::context_policy`].
+//!
 //! # Linking crates that only register
 //!
 //! `#[vnet]` statics are collected by the linker. A dependency that the
