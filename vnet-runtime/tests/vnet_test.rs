@@ -232,3 +232,42 @@ async fn the_executor_attribute_may_also_come_first() {
         assert_eq!(current_name(), "tokio-first");
     }
 }
+
+#[vnet_test(name = "gone-after")]
+#[ignore = "run by `the_instance_is_destroyed_after_a_passing_test`"]
+fn passes_quietly() {
+    check(count(1), 1);
+}
+
+#[vnet_test(name = "gone-after-async")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by `the_instance_is_destroyed_after_a_passing_test`"]
+async fn passes_quietly_async() {
+    tokio::task::yield_now().await;
+    check(count(1), 1);
+}
+
+#[vnet_test(name = "lingering-thread")]
+#[ignore = "run by `the_instance_is_destroyed_after_a_passing_test`"]
+fn leaves_a_thread_in_its_instance_for_a_moment() {
+    let vnet = Vnet::current().unwrap();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        vnet.enter(|| {
+            entered_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        })
+    });
+    entered_rx.recv().unwrap(); // returns while the thread still has it current
+}
+
+#[test]
+fn the_instance_is_destroyed_after_a_passing_test() {
+    passes_quietly();
+    passes_quietly_async();
+    leaves_a_thread_in_its_instance_for_a_moment(); // destroy waits for the thread
+    for name in ["gone-after", "gone-after-async", "lingering-thread"] {
+        assert_eq!(Vnet::lookup(name), None, "{name}");
+    }
+    passes_quietly(); // its name is free again, its statics fresh
+}
