@@ -143,14 +143,22 @@ pub fn run(cli: Cli) -> Result<u8> {
 
 /// Resolves the sources to paths, crate roots and configurations.
 fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Scoped>)> {
-    let (paths, roots) = if source.paths.is_empty() {
+    prepare_all(source).map(|(paths, roots, _, configs)| (paths, roots, configs))
+}
+
+/// [`prepare`], plus the path dependencies that use the runtime (for the init-order model).
+type Prepared = (Vec<PathBuf>, Vec<SourceRoot>, Vec<SourceRoot>, Vec<Scoped>);
+
+fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
+    let (paths, roots, context_roots) = if source.paths.is_empty() {
         let selection = Selection {
             manifest_path: source.manifest_path.clone(),
             packages: source.package.clone(),
             workspace: source.workspace,
         };
-        let roots = workspace::discover(&selection, source.include_tests)?;
-        (roots.iter().map(|root| root.dir.clone()).collect(), roots)
+        let (roots, context) =
+            workspace::discover_with_dependencies(&selection, source.include_tests)?;
+        (roots.iter().map(|root| root.dir.clone()).collect(), roots, context)
     } else {
         // `cargo vnet-lint --color never check src` parses `check` as a path: say how to write it.
         let misplaced = source
@@ -166,7 +174,7 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
         if source.manifest_path.is_some() || !source.package.is_empty() || source.workspace {
             bail!("give either paths or --manifest-path/--package/--workspace, not both");
         }
-        (source.paths.clone(), Vec::new())
+        (source.paths.clone(), Vec::new(), Vec::new())
     };
     let mut configs = Vec::new();
     if let Some(file) = &source.config {
@@ -199,7 +207,7 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
             }
         }
     }
-    Ok((paths, roots, configs))
+    Ok((paths, roots, context_roots, configs))
 }
 
 fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
@@ -209,6 +217,8 @@ fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
         jobs: source.jobs,
         levels: Vec::new(),
         configs,
+        roots: Vec::new(),
+        context_roots: Vec::new(),
     }
 }
 
@@ -231,9 +241,11 @@ fn level_overrides(args: &CheckArgs) -> Result<Vec<(&'static rules::Rule, Level)
 
 fn check(args: CheckArgs) -> Result<u8> {
     let levels = level_overrides(&args)?;
-    let (paths, _roots, configs) = prepare(&args.source)?;
+    let (paths, roots, context_roots, configs) = prepare_all(&args.source)?;
     let mut options = options(&args.source, configs);
     options.levels = levels;
+    options.roots = roots;
+    options.context_roots = context_roots;
     let report = engine::check_paths(&paths, &options);
     print_report(&report, args.message_format, args.color)?;
     Ok(report.exit_code() as u8)

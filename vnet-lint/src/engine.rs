@@ -24,6 +24,10 @@ pub struct Options {
     pub levels: Vec<(&'static Rule, Level)>,
     /// Configurations, each applying to the files below its root (the nearest wins).
     pub configs: Vec<Scoped>,
+    /// The crates selected (module paths of their files); files elsewhere find their crate themselves.
+    pub roots: Vec<crate::workspace::SourceRoot>,
+    /// Path dependencies that use the runtime: read by the init-order model, never reported.
+    pub context_roots: Vec<crate::workspace::SourceRoot>,
 }
 
 impl Default for Options {
@@ -34,6 +38,8 @@ impl Default for Options {
             jobs: None,
             levels: Vec::new(),
             configs: Vec::new(),
+            roots: Vec::new(),
+            context_roots: Vec::new(),
         }
     }
 }
@@ -147,6 +153,12 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
             findings.push(finding);
         }
     }
+    let selected: Vec<bool> = files
+        .iter()
+        .map(|path| options.include_tests || !is_test_file(path, &test_files))
+        .collect();
+    let (_, _, model_findings) = crate::order::run(&files, &texts, &selected, options);
+    findings.extend(model_findings);
     Analysis {
         files,
         findings,
@@ -587,6 +599,10 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
             .iter()
             .filter_map(|item| check_global(item, &types)),
     );
+    let (files, texts) = (vec![PathBuf::from(name)], vec![Some(text.to_owned())]);
+    let (_, _, model_findings) =
+        on_big_stack(|| crate::order::run(&files, &texts, &[true], options));
+    findings.extend(model_findings);
     let analysis = Analysis {
         files: vec![PathBuf::from(name)],
         findings,

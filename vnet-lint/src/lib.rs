@@ -70,6 +70,8 @@ pub mod config;
 pub mod diag;
 pub mod emit;
 pub mod engine;
+pub mod model;
+pub mod order;
 pub mod prefilter;
 pub mod resolve;
 pub mod rules;

@@ -29,6 +29,15 @@ pub struct SourceRoot {
 
 /// Finds the source roots of the selected packages.
 pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<SourceRoot>> {
+    discover_with_dependencies(selection, include_tests).map(|(roots, _)| roots)
+}
+
+/// The source roots of the selected packages, and of their path dependencies (at any depth) that
+/// depend on `vnet-runtime`, which the init-order model reads for context.
+pub fn discover_with_dependencies(
+    selection: &Selection,
+    include_tests: bool,
+) -> Result<(Vec<SourceRoot>, Vec<SourceRoot>)> {
     let mut command = MetadataCommand::new();
     command.no_deps();
     if let Some(path) = &selection.manifest_path {
@@ -53,6 +62,14 @@ pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<Source
         metadata.workspace_default_packages()
     };
     let mut roots: Vec<SourceRoot> = Vec::new();
+    let mut pending: Vec<PathBuf> = Vec::new();
+    for package in &packages {
+        for dep in &package.dependencies {
+            if let (Some(path), cargo_metadata::DependencyKind::Normal) = (&dep.path, dep.kind) {
+                pending.push(path.as_std_path().to_path_buf());
+            }
+        }
+    }
     for package in packages {
         let package_dir = package
             .manifest_path
@@ -85,7 +102,44 @@ pub fn discover(selection: &Selection, include_tests: bool) -> Result<Vec<Source
             }
         }
     }
-    Ok(roots)
+    let mut context: Vec<SourceRoot> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    while let Some(dir) = pending.pop() {
+        if seen.contains(&dir) {
+            continue;
+        }
+        seen.push(dir.clone());
+        let Some(table) = std::fs::read_to_string(dir.join("Cargo.toml"))
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+        else {
+            continue;
+        };
+        let Some(name) = table
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+        else {
+            continue;
+        };
+        let deps = table.get("dependencies").and_then(|d| d.as_table());
+        let uses_runtime = deps.is_some_and(|d| d.contains_key("vnet-runtime"));
+        for (_, spec) in deps.into_iter().flatten() {
+            if let Some(path) = spec.get("path").and_then(|p| p.as_str()) {
+                pending.push(dir.join(path));
+            }
+        }
+        let src = dir.join("src");
+        let selected = roots.iter().any(|r| r.dir.starts_with(&dir));
+        if uses_runtime && !selected && name != "vnet-runtime" && src.is_dir() {
+            context.push(SourceRoot {
+                crate_name: name.replace('-', "_"),
+                dir: src,
+                package_dir: dir,
+            });
+        }
+    }
+    Ok((roots, context))
 }
 
 /// The crate a file given on the command line belongs to: the nearest `src` directory above it, named by

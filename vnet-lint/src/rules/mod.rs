@@ -2,10 +2,12 @@
 //!
 //! A rule is one file holding its documentation (the template of STYLE.md §2) and its metadata, declared
 //! with `declare_rule!`. The order of [`RULES`] is the order of `explain` and of the SARIF rule table.
-//! Families: `VN0xx` input problems, `VN1xx` globals; `VN2xx` ordering and `VN3xx` context slot in here.
+//! Families: `VN0xx` input problems, `VN1xx` globals, `VN2xx` ordering, `VN3xx` context.
 
 pub mod builtin;
+pub mod context;
 pub mod globals;
+pub mod order;
 
 use std::fmt;
 
@@ -38,6 +40,10 @@ pub enum Family {
     Input,
     /// `VN1xx`: mutable state that is not per instance.
     Globals,
+    /// `VN2xx`: init order of lifecycle hooks and modules.
+    Ordering,
+    /// `VN3xx`: which instance is current.
+    Context,
 }
 
 /// Everything known about one rule, next to its documentation.
@@ -122,6 +128,13 @@ pub static RULES: &[&Rule] = &[
     &globals::thread_local_global::ThreadLocalGlobal::RULE,
     &globals::suppression_without_reason::SuppressionWithoutReason::RULE,
     &globals::unknown_rule_in_allow::UnknownRuleInAllow::RULE,
+    &order::order_key_unresolved::OrderKeyUnresolved::RULE,
+    &order::vnet_hook_outside_vnet::VnetHookOutsideVnet::RULE,
+    &order::vnet_sysinit_before_module::VnetSysinitBeforeModule::RULE,
+    &order::module_dependency::ModuleDependency::RULE,
+    &order::init_without_uninit::InitWithoutUninit::RULE,
+    &context::guard_dropped_at_once::GuardDroppedAtOnce::RULE,
+    &context::v_accessor_in_spawned_closure::VAccessorInSpawnedClosure::RULE,
 ];
 
 /// Finds a rule by code (`VN102`, any case) or by name (`interior-mutable-static` or `interior_mutable_static`).
