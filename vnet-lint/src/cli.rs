@@ -39,6 +39,33 @@ pub enum Command {
     List(ListArgs),
     /// Print a rule's documentation; without a rule, list all rules.
     Explain(ExplainArgs),
+    /// Print the order in which lifecycle hooks and module events run: boot, create, destroy,
+    /// load:MODULE, unload:MODULE, shutdown.
+    Order(OrderArgs),
+}
+
+/// `order` arguments.
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// Which sources to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OrderFormat::Table, value_name = "FMT")]
+    pub format: OrderFormat,
+}
+
+/// `order --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OrderFormat {
+    /// An aligned table per sequence.
+    Table,
+    /// One JSON object per line and step.
+    Json,
+    /// A Graphviz graph (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
 }
 
 /// Which sources to read.
@@ -138,6 +165,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Check(args)) => check(args),
         Some(Command::List(args)) => list(args),
         Some(Command::Explain(args)) => explain(args),
+        Some(Command::Order(args)) => order(args),
     }
 }
 
@@ -164,7 +192,7 @@ fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
         let misplaced = source
             .paths
             .iter()
-            .find(|p| matches!(p.to_str(), Some("check" | "list" | "explain")) && !p.exists());
+            .find(|p| matches!(p.to_str(), Some("check" | "list" | "explain" | "order")) && !p.exists());
         if let Some(name) = misplaced {
             bail!(
                 "`{0}` is a subcommand and must come first: `cargo vnet-lint {0} [OPTIONS] [PATHS]`",
@@ -300,6 +328,30 @@ fn list(args: ListArgs) -> Result<u8> {
             }
             emit::json::render(&report, &mut out)?;
         }
+    }
+    Ok(report.exit_code() as u8)
+}
+
+fn order(args: OrderArgs) -> Result<u8> {
+    let (paths, roots, context_roots, configs) = prepare_all(&args.source)?;
+    let mut options = options(&args.source, configs);
+    options.roots = roots;
+    options.context_roots = context_roots;
+    let (model, files, report) = engine::model_paths(&paths, &options);
+    let sequences = crate::model::sequence::sequences(&model);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OrderFormat::Table => emit::order::render_table(&sequences, &files, &mut out)?,
+        OrderFormat::Json => emit::order::render_json(&sequences, &files, &mut out)?,
+        OrderFormat::Dot => emit::order::render_dot(&model, &sequences, &mut out)?,
+        OrderFormat::Mermaid => emit::order::render_mermaid(&model, &sequences, &mut out)?,
+    }
+    drop(out);
+    // Problems of the model (unresolved keys, dependencies) go to stderr, so the output stays parseable.
+    if !report.diagnostics.is_empty() {
+        let stream = StandardStream::stderr(ColorChoice::Never);
+        let mut lock = stream.lock();
+        emit::human::render(&report, &mut lock)?;
     }
     Ok(report.exit_code() as u8)
 }

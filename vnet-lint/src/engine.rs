@@ -612,6 +612,41 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
     report(analysis, Vec::new(), options)
 }
 
+/// The init-order model of `paths` (and the path dependencies in `options`), with every file it read.
+/// Findings of the `VN2xx`/`VN3xx` rules come with it, at the levels `options` sets.
+pub fn model_paths(
+    paths: &[PathBuf],
+    options: &Options,
+) -> (crate::model::Model, Vec<PathBuf>, Report) {
+    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let errors = std::mem::take(&mut walked.errors);
+    let files = walked.files;
+    let work = || {
+        let texts: Vec<Option<String>> = files
+            .par_iter()
+            .map(|p| std::fs::read_to_string(p).ok())
+            .collect();
+        let selected = vec![true; files.len()];
+        let (model, all, findings) = crate::order::run(&files, &texts, &selected, options);
+        (model, all, findings, texts)
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.unwrap_or(0))
+        .stack_size(WORKER_STACK)
+        .build();
+    let (model, all, findings, texts) = match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
+    let analysis = Analysis {
+        files: files.clone(),
+        findings,
+        vnet_statics: Vec::new(),
+        texts,
+    };
+    (model, all, report(analysis, errors, options))
+}
+
 /// Runs `work` on a thread with a worker's stack, so that parsing gets the stack it was sized for.
 fn on_big_stack<T: Send + Default>(work: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
