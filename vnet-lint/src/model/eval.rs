@@ -210,7 +210,9 @@ impl Scopes {
                         // `use` paths may also start at the crate root (2015 style).
                         let mut rooted = scope.first().cloned().into_iter().collect::<Vec<_>>();
                         rooted.extend(full.iter().cloned());
-                        self.scopes.contains_key(&rooted).then_some(Target::Module(rooted))
+                        self.scopes
+                            .contains_key(&rooted)
+                            .then_some(Target::Module(rooted))
                     });
                 } else if self.crates.contains(first) {
                     vec![first.clone()]
@@ -222,15 +224,13 @@ impl Scopes {
         if rest.is_empty() {
             return Some(Target::Module(base));
         }
-        if rest[0] == "super" || rest[0] == "self" {
-            return self.module(&base, rest, depth + 1);
-        }
-        let mut full = base;
+        let mut full = base.clone();
         full.extend(rest.iter().cloned());
         if is_runtime_subsystem(&full) {
             return Some(Target::Runtime);
         }
-        self.scopes.contains_key(&full).then_some(Target::Module(full))
+        // The rest is resolved inside `base`: its child modules and the names it imports.
+        self.module(&base, rest, depth + 1)
     }
 }
 

@@ -143,6 +143,8 @@ pub struct Hook {
     pub subsystem_span: Range<usize>,
     /// Order.
     pub order: Key,
+    /// Byte range of the order argument.
+    pub order_span: Range<usize>,
     /// Its module.
     pub unit: Unit,
     /// What its body does.
@@ -365,6 +367,7 @@ impl Model {
                         subsystem,
                         subsystem_span: h.subsystem_span.clone(),
                         order,
+                        order_span: h.order_span.clone(),
                         unit: Unit::Base,
                         body: h.body.clone(),
                     },

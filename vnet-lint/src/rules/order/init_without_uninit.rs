@@ -74,16 +74,17 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 if !hook.site.selected {
                     continue;
                 }
-                if uninits.is_empty() {
+                let by_stem = uninits.iter().any(|u| stem(&u.name) == stem(&hook.name));
+                if uninits.is_empty() || (!by_stem && uninits.len() < inits.len()) {
                     out.push(Located {
                         finding: Finding::new(
                             &InitWithoutUninit::RULE,
                             hook.site.file,
                             hook.site.span.clone(),
                             format!(
-                                "{} `{}` has no {} in module `{}`",
-                                init.event(),
+                                "init hook `{}` ({}) has no {} in module `{}`",
                                 hook.name,
+                                init.event(),
                                 uninit.event(),
                                 model.unit_name(unit)
                             ),
@@ -121,9 +122,9 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                             u.site.file,
                             u.site.span.clone(),
                             format!(
-                                "{} `{}` is keyed ({}, {}) but its init `{}` ({}, {}): the teardown does not mirror the init",
-                                uninit.event(),
+                                "teardown hook `{}` ({}) is keyed ({}, {}) but its init `{}` ({}, {}): the teardown does not mirror the init",
                                 u.name,
+                                uninit.event(),
                                 keys::subsystem_name(b.0),
                                 keys::order_name(b.1),
                                 hook.name,

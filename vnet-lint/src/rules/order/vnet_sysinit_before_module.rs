@@ -74,8 +74,8 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
             finding: Finding::new(
                 &VnetSysinitBeforeModule::RULE,
                 hook.site.file,
-                hook.site.span.clone(),
-                format!("VNET_SYSINIT `{}` runs before {what}", hook.name),
+                hook.order_span.clone(),
+                format!("per-instance init `{}` (VNET_SYSINIT) runs before {what}", hook.name),
             )
             .with_label(format!(
                 "runs at ({}, {})",
