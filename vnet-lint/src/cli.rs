@@ -117,6 +117,9 @@ pub struct CheckArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// After the diagnostics, print the init order of the same sources as `order` does (human format).
+    #[arg(long)]
+    pub show_order: bool,
 }
 
 /// `list` arguments.
@@ -186,13 +189,16 @@ fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
         };
         let (roots, context) =
             workspace::discover_with_dependencies(&selection, source.include_tests)?;
-        (roots.iter().map(|root| root.dir.clone()).collect(), roots, context)
+        (
+            roots.iter().map(|root| root.dir.clone()).collect(),
+            roots,
+            context,
+        )
     } else {
         // `cargo vnet-lint --color never check src` parses `check` as a path: say how to write it.
-        let misplaced = source
-            .paths
-            .iter()
-            .find(|p| matches!(p.to_str(), Some("check" | "list" | "explain" | "order")) && !p.exists());
+        let misplaced = source.paths.iter().find(|p| {
+            matches!(p.to_str(), Some("check" | "list" | "explain" | "order")) && !p.exists()
+        });
         if let Some(name) = misplaced {
             bail!(
                 "`{0}` is a subcommand and must come first: `cargo vnet-lint {0} [OPTIONS] [PATHS]`",
@@ -274,8 +280,18 @@ fn check(args: CheckArgs) -> Result<u8> {
     options.levels = levels;
     options.roots = roots;
     options.context_roots = context_roots;
+    if args.show_order && args.message_format != Format::Human {
+        bail!("--show-order prints a table: use it with --message-format human");
+    }
     let report = engine::check_paths(&paths, &options);
     print_report(&report, args.message_format, args.color)?;
+    if args.show_order {
+        let (model, files, _) = engine::model_paths(&paths, &options);
+        let sequences = crate::model::sequence::sequences(&model);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "\ninit order (cargo vnet-lint order):")?;
+        emit::order::render_table(&model, &sequences, &files, &mut out)?;
+    }
     Ok(report.exit_code() as u8)
 }
 
@@ -341,7 +357,7 @@ fn order(args: OrderArgs) -> Result<u8> {
     let sequences = crate::model::sequence::sequences(&model);
     let mut out = std::io::stdout().lock();
     match args.format {
-        OrderFormat::Table => emit::order::render_table(&sequences, &files, &mut out)?,
+        OrderFormat::Table => emit::order::render_table(&model, &sequences, &files, &mut out)?,
         OrderFormat::Json => emit::order::render_json(&sequences, &files, &mut out)?,
         OrderFormat::Dot => emit::order::render_dot(&model, &sequences, &mut out)?,
         OrderFormat::Mermaid => emit::order::render_mermaid(&model, &sequences, &mut out)?,

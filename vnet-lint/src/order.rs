@@ -22,14 +22,16 @@ const ROUNDS: usize = 3;
 /// Whether `bytes` may declare a hook or module, or use an instance (the files always parsed).
 fn has_markers(bytes: &[u8]) -> bool {
     const MARKERS: &[&[u8]] = &[b"sysinit", b"sysuninit", b"vnet_module", b"curvnet_set"];
-    MARKERS.iter().any(|m| memchr::memmem::find(bytes, m).is_some()) || has_accessor(bytes)
+    MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(bytes, m).is_some())
+        || has_accessor(bytes)
 }
 
 /// Whether `bytes` hold `V_` at the start of an identifier.
 fn has_accessor(bytes: &[u8]) -> bool {
-    memchr::memmem::find_iter(bytes, b"V_").any(|at| {
-        at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_')
-    })
+    memchr::memmem::find_iter(bytes, b"V_")
+        .any(|at| at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'))
 }
 
 /// Runs the pass. `files`/`texts` are the selection (ids are indices); `selected[i]` says whether file
@@ -45,7 +47,11 @@ pub fn run(
     let mut all_texts: Vec<Option<String>> = texts.to_vec();
     let mut reported: Vec<bool> = selected.to_vec();
     if !options.context_roots.is_empty() {
-        let dirs: Vec<PathBuf> = options.context_roots.iter().map(|r| r.dir.clone()).collect();
+        let dirs: Vec<PathBuf> = options
+            .context_roots
+            .iter()
+            .map(|r| r.dir.clone())
+            .collect();
         let walked = crate::walk::collect(&dirs, false);
         for path in walked.files {
             if all_files.contains(&path) {
@@ -102,7 +108,10 @@ pub fn run(
                 })
             })
             .collect();
-        if inputs.iter().all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty()) {
+        if inputs
+            .iter()
+            .all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty())
+        {
             model = Model::build(inputs);
             break;
         }

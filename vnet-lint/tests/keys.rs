@@ -7,7 +7,10 @@ fn the_lint_knows_the_runtime_values() {
         vnet_lint::model::keys::SUBSYSTEMS,
         vnet_runtime::subsystem::SUBSYSTEMS
     );
-    assert_eq!(vnet_lint::model::keys::ORDERS, vnet_runtime::subsystem::ORDERS);
+    assert_eq!(
+        vnet_lint::model::keys::ORDERS,
+        vnet_runtime::subsystem::ORDERS
+    );
     assert_eq!(
         vnet_lint::model::keys::SI_SUB_VNET,
         vnet_runtime::subsystem::SI_SUB_VNET

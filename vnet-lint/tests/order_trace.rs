@@ -22,8 +22,15 @@ fn the_lint_order_of_mymod_and_ipfw_is_the_runtime_trace() {
     let lint = |name: &str, vnet: &str| common::trace::lint_lines(&model, &seqs, name, vnet);
 
     vnet_runtime::boot();
-    assert!(module::boot_errors().is_empty(), "{:?}", module::boot_errors());
-    assert_eq!(common::trace::normalized(&trace::boot_lines()), lint("boot", "vnet0"));
+    assert!(
+        module::boot_errors().is_empty(),
+        "{:?}",
+        module::boot_errors()
+    );
+    assert_eq!(
+        common::trace::normalized(&trace::boot_lines()),
+        lint("boot", "vnet0")
+    );
 
     let (created, lines) = trace::capture(|| Vnet::create("t"));
     assert_eq!(common::trace::normalized(&lines), lint("create", "t"));
@@ -48,7 +55,10 @@ fn the_lint_order_of_mymod_and_ipfw_is_the_runtime_trace() {
             trace::capture(|| module::load(name))
         };
         result.unwrap();
-        assert_eq!(common::trace::normalized(&lines), lint(step, "vnet0"), "{step}");
+        assert_eq!(
+            common::trace::normalized(&lines),
+            lint(step, "vnet0"),
+            "{step}"
+        );
     }
-
 }

@@ -27,8 +27,15 @@ fn the_lint_order_of_order_pair_is_the_runtime_trace() {
     assert_eq!(lint("boot", "vnet0").len(), 8);
 
     vnet_runtime::boot();
-    assert!(module::boot_errors().is_empty(), "{:?}", module::boot_errors());
-    assert_eq!(common::trace::normalized(&trace::boot_lines()), lint("boot", "vnet0"));
+    assert!(
+        module::boot_errors().is_empty(),
+        "{:?}",
+        module::boot_errors()
+    );
+    assert_eq!(
+        common::trace::normalized(&trace::boot_lines()),
+        lint("boot", "vnet0")
+    );
 
     let (created, lines) = trace::capture(|| Vnet::create("t"));
     assert_eq!(common::trace::normalized(&lines), lint("create", "t"));
@@ -51,6 +58,10 @@ fn the_lint_order_of_order_pair_is_the_runtime_trace() {
             trace::capture(|| module::load(name))
         };
         result.unwrap();
-        assert_eq!(common::trace::normalized(&lines), lint(step, "vnet0"), "{step}");
+        assert_eq!(
+            common::trace::normalized(&lines),
+            lint(step, "vnet0"),
+            "{step}"
+        );
     }
 }

@@ -18,7 +18,12 @@ fn file_of(files: &[PathBuf], step: &Step) -> String {
 
 /// One JSON object per step: `sequence`, `step`, `event`, `name`, `module`, `subsystem`,
 /// `subsystem_value`, `order`, `order_value`, `file`, `line`.
-pub fn step_json(sequence: &Sequence, index: usize, step: &Step, files: &[PathBuf]) -> serde_json::Value {
+pub fn step_json(
+    sequence: &Sequence,
+    index: usize,
+    step: &Step,
+    files: &[PathBuf],
+) -> serde_json::Value {
     serde_json::json!({
         "sequence": sequence.name,
         "step": index + 1,
@@ -35,7 +40,11 @@ pub fn step_json(sequence: &Sequence, index: usize, step: &Step, files: &[PathBu
 }
 
 /// Writes one JSON object per line and step.
-pub fn render_json(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Write) -> io::Result<()> {
+pub fn render_json(
+    sequences: &[Sequence],
+    files: &[PathBuf],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     for sequence in sequences {
         for (i, step) in sequence.steps.iter().enumerate() {
             writeln!(out, "{}", step_json(sequence, i, step, files))?;
@@ -46,9 +55,20 @@ pub fn render_json(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Writ
 
 /// The aligned table: per sequence a heading, then step, event, name, module, subsystem (name and
 /// value), order (name and value), file:line.
-pub fn render_table(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Write) -> io::Result<()> {
+pub fn render_table(
+    model: &Model,
+    sequences: &[Sequence],
+    files: &[PathBuf],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let header = [
-        "STEP", "EVENT", "NAME", "MODULE", "SUBSYSTEM", "ORDER", "LOCATION",
+        "STEP",
+        "EVENT",
+        "NAME",
+        "MODULE",
+        "SUBSYSTEM",
+        "ORDER",
+        "LOCATION",
     ];
     let mut rows: Vec<(usize, [String; 7])> = Vec::new();
     for (s, sequence) in sequences.iter().enumerate() {
@@ -60,8 +80,12 @@ pub fn render_table(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Wri
                     step.event.to_owned(),
                     step.name.clone(),
                     step.module.clone(),
-                    format!("{} ({:#x})", subsystem_name(step.subsystem), step.subsystem),
-                    format!("{} ({:#x})", order_name(step.order), step.order),
+                    key_cell(
+                        &step.subsystem_written,
+                        &subsystem_name(step.subsystem),
+                        step.subsystem,
+                    ),
+                    key_cell(&step.order_written, &order_name(step.order), step.order),
                     format!("{}:{}", file_of(files, step), step.line),
                 ],
             ));
@@ -85,7 +109,9 @@ pub fn render_table(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Wri
         text
     };
     for (s, sequence) in sequences.iter().enumerate() {
-        writeln!(out, "{} ({} steps)", sequence.name, sequence.steps.len())?;
+        let count = sequence.steps.len();
+        let plural = if count == 1 { "" } else { "s" };
+        writeln!(out, "{} ({count} step{plural})", sequence.name)?;
         if sequence.steps.is_empty() {
             writeln!(out, "  (nothing runs)")?;
             continue;
@@ -95,7 +121,25 @@ pub fn render_table(sequences: &[Sequence], files: &[PathBuf], out: &mut dyn Wri
             writeln!(out, "{}", line(row))?;
         }
     }
+    for module in model.modules.iter().filter(|m| !m.usable) {
+        writeln!(
+            out,
+            "not loaded: module `{}` ({}:{}): the runtime refuses it (a dependency problem), so none of its steps run",
+            module.name,
+            files.get(module.site.file).map(|p| crate::diag::display_path(p)).unwrap_or_default(),
+            module.site.line
+        )?;
+    }
     Ok(())
+}
+
+/// A key as a person reads it: how the source writes it, the runtime's name for it, and the value.
+fn key_cell(written: &str, symbolic: &str, value: u32) -> String {
+    if written == symbolic {
+        format!("{symbolic} ({value:#x})")
+    } else {
+        format!("{written} = {symbolic} ({value:#x})")
+    }
 }
 
 /// Node id of a step in the graphs: `h<N>` for a hook, `m<N>_<event>` for a module event.
@@ -103,7 +147,11 @@ fn node_id(model: &Model, step: &Step) -> String {
     match step.hook {
         Some(h) => format!("h{h}"),
         None => {
-            let m = model.modules.iter().position(|m| m.name == step.name).unwrap_or(0);
+            let m = model
+                .modules
+                .iter()
+                .position(|m| m.name == step.name)
+                .unwrap_or(0);
             let event: String = step
                 .event
                 .chars()
@@ -115,7 +163,10 @@ fn node_id(model: &Model, step: &Step) -> String {
 }
 
 /// Every distinct node of the sequences, grouped by module (`base` first).
-fn clusters<'a>(model: &Model, sequences: &'a [Sequence]) -> Vec<(String, Vec<(String, &'a Step)>)> {
+fn clusters<'a>(
+    model: &Model,
+    sequences: &'a [Sequence],
+) -> Vec<(String, Vec<(String, &'a Step)>)> {
     let mut groups: Vec<(String, Vec<(String, &Step)>)> = Vec::new();
     for step in sequences.iter().flat_map(|s| &s.steps) {
         let id = node_id(model, step);
@@ -168,7 +219,11 @@ pub fn render_dot(model: &Model, sequences: &[Sequence], out: &mut dyn Write) ->
                 subsystem_name(step.subsystem),
                 order_name(step.order)
             );
-            writeln!(out, "    {id} [label={}];", quote_dot(&label).replace("\\\\n", "\\n"))?;
+            writeln!(
+                out,
+                "    {id} [label={}];",
+                quote_dot(&label).replace("\\\\n", "\\n")
+            )?;
         }
         writeln!(out, "  }}")?;
     }
@@ -179,7 +234,7 @@ pub fn render_dot(model: &Model, sequences: &[Sequence], out: &mut dyn Write) ->
                 "  {} -> {} [label={}];",
                 node_id(model, &pair[0]),
                 node_id(model, &pair[1]),
-                quote_dot(&format!("{} {}", sequence.name, i + 1))
+                quote_dot(&format!("{} {}", sequence.name, i + 2))
             )?;
         }
     }
@@ -190,13 +245,20 @@ pub fn render_dot(model: &Model, sequences: &[Sequence], out: &mut dyn Write) ->
         ) else {
             continue;
         };
-        writeln!(out, "  m{a}_modeventload -> m{b}_modeventload [style=dashed, label=\"depends on\"];")?;
+        writeln!(
+            out,
+            "  m{a}_modeventload -> m{b}_modeventload [style=dashed, label=\"depends on\"];"
+        )?;
     }
     writeln!(out, "}}")
 }
 
 /// Mermaid: the same graph as a flowchart.
-pub fn render_mermaid(model: &Model, sequences: &[Sequence], out: &mut dyn Write) -> io::Result<()> {
+pub fn render_mermaid(
+    model: &Model,
+    sequences: &[Sequence],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "flowchart TD")?;
     for (c, (module, nodes)) in clusters(model, sequences).iter().enumerate() {
         writeln!(out, "  subgraph cluster_{c} [\"module {module}\"]")?;
@@ -219,7 +281,7 @@ pub fn render_mermaid(model: &Model, sequences: &[Sequence], out: &mut dyn Write
                 "  {} -->|\"{} {}\"| {}",
                 node_id(model, &pair[0]),
                 sequence.name,
-                i + 1,
+                i + 2,
                 node_id(model, &pair[1])
             )?;
         }
@@ -231,7 +293,10 @@ pub fn render_mermaid(model: &Model, sequences: &[Sequence], out: &mut dyn Write
         ) else {
             continue;
         };
-        writeln!(out, "  m{a}_modeventload -.->|depends on| m{b}_modeventload")?;
+        writeln!(
+            out,
+            "  m{a}_modeventload -.->|depends on| m{b}_modeventload"
+        )?;
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ impl std::fmt::Display for EvalError {
         match self {
             EvalError::Unresolved(name) => write!(f, "cannot resolve `{name}` to a constant"),
             EvalError::Unsupported(text) => {
-                write!(f, "cannot evaluate `{text}` (only integers, constants, arithmetic and casts)")
+                write!(
+                    f,
+                    "cannot evaluate `{text}` (only integers, constants, arithmetic and casts)"
+                )
             }
             EvalError::OutOfRange(text) => write!(f, "`{text}` does not fit in a `u32`"),
         }
@@ -79,7 +82,12 @@ impl Scopes {
         u32::try_from(value).map_err(|_| EvalError::OutOfRange(show(expr)))
     }
 
-    fn eval_wide(&self, scope: &[String], expr: &ConstExpr, depth: usize) -> Result<i128, EvalError> {
+    fn eval_wide(
+        &self,
+        scope: &[String],
+        expr: &ConstExpr,
+        depth: usize,
+    ) -> Result<i128, EvalError> {
         if depth > MAX_DEPTH {
             return Err(EvalError::Unsupported(show(expr)));
         }
@@ -112,7 +120,12 @@ impl Scopes {
     }
 
     /// The value of the constant `path` names from `scope`.
-    fn path_value(&self, scope: &[String], path: &[String], depth: usize) -> Result<i128, EvalError> {
+    fn path_value(
+        &self,
+        scope: &[String],
+        path: &[String],
+        depth: usize,
+    ) -> Result<i128, EvalError> {
         let unresolved = || EvalError::Unresolved(path.join("::"));
         if depth > MAX_DEPTH {
             return Err(unresolved());
@@ -126,7 +139,9 @@ impl Scopes {
         if let Some(value) = runtime_value(module_path, name) {
             return Ok(value);
         }
-        let module = self.module(scope, module_path, depth).ok_or_else(unresolved)?;
+        let module = self
+            .module(scope, module_path, depth)
+            .ok_or_else(unresolved)?;
         match module {
             Target::Runtime => runtime_value(&["vnet_runtime".into(), "subsystem".into()], name)
                 .ok_or_else(unresolved),
@@ -135,7 +150,12 @@ impl Scopes {
     }
 
     /// The value of `name` in module `scope`: its own constant, a name it imports, or a glob.
-    fn name_value(&self, scope: &[String], name: &str, depth: usize) -> Option<Result<i128, EvalError>> {
+    fn name_value(
+        &self,
+        scope: &[String],
+        name: &str,
+        depth: usize,
+    ) -> Option<Result<i128, EvalError>> {
         let s = self.scopes.get(scope)?;
         if let Some(expr) = s.consts.get(name) {
             return Some(self.eval_wide(scope, expr, depth + 1));
@@ -155,7 +175,9 @@ impl Scopes {
                         }
                     }
                     Some(Target::Runtime) => {
-                        if let Some(v) = runtime_value(&["vnet_runtime".into(), "subsystem".into()], last) {
+                        if let Some(v) =
+                            runtime_value(&["vnet_runtime".into(), "subsystem".into()], last)
+                        {
                             return Some(Ok(v));
                         }
                     }
@@ -171,7 +193,9 @@ impl Scopes {
                     }
                 }
                 Some(Target::Runtime) => {
-                    if let Some(v) = runtime_value(&["vnet_runtime".into(), "subsystem".into()], name) {
+                    if let Some(v) =
+                        runtime_value(&["vnet_runtime".into(), "subsystem".into()], name)
+                    {
                         return Some(Ok(v));
                     }
                 }
@@ -308,7 +332,10 @@ mod tests {
         assert_eq!(s.eval(&a, &path("A")), Ok(0x1000_0000));
         assert_eq!(s.eval(&a, &path("C")), Ok(16));
         assert_eq!(s.eval(&a, &path("inner::D")), Ok(0x2000_0000 - 16));
-        assert_eq!(s.eval(&["b".to_owned()], &path("E")), Ok(0x700_0000 + 0x1000_0000));
+        assert_eq!(
+            s.eval(&["b".to_owned()], &path("E")),
+            Ok(0x700_0000 + 0x1000_0000)
+        );
         assert_eq!(
             s.eval(&a, &path("MISSING")),
             Err(EvalError::Unresolved("MISSING".into()))

@@ -402,10 +402,10 @@ impl Collector {
         body.visit_block(&f.block);
         self.facts.dropped_guards.append(&mut body.dropped);
         self.facts.spawned_accesses.append(&mut body.spawned);
-        let item_start = f
-            .attrs
-            .first()
-            .map_or_else(|| f.span().byte_range().start, |a| a.span().byte_range().start);
+        let item_start = f.attrs.first().map_or_else(
+            || f.span().byte_range().start,
+            |a| a.span().byte_range().start,
+        );
         for attr in &f.attrs {
             let Some(last) = attr.path().segments.last() else {
                 continue;
@@ -550,7 +550,8 @@ fn split_args(tokens: TokenStream) -> Vec<Arg> {
         .into_iter()
         .filter(|p| !p.is_empty())
         .filter_map(|part| {
-            let span = part.first()?.span().byte_range().start..part.last()?.span().byte_range().end;
+            let span =
+                part.first()?.span().byte_range().start..part.last()?.span().byte_range().end;
             if let [TokenTree::Ident(name), TokenTree::Punct(eq), rest @ ..] = part.as_slice() {
                 if eq.as_char() == '=' && !rest.is_empty() {
                     let value: TokenStream = rest.iter().cloned().collect();
@@ -758,11 +759,7 @@ impl<'ast> Visit<'ast> for BodyVisitor {
 impl BodyVisitor {
     /// Records `V_` accessors in closures handed to `spawner` when nothing in the closure enters an
     /// instance.
-    fn spawned_closures<'a>(
-        &mut self,
-        spawner: &str,
-        args: impl Iterator<Item = &'a syn::Expr>,
-    ) {
+    fn spawned_closures<'a>(&mut self, spawner: &str, args: impl Iterator<Item = &'a syn::Expr>) {
         for arg in args {
             let closure = match arg {
                 syn::Expr::Closure(c) => &c.body,

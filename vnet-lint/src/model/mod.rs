@@ -305,13 +305,31 @@ impl Model {
                     line: m.line,
                     selected: f.selected,
                 };
-                let subsystem = key(&mut model, &scope, &m.subsystem, &site, &m.subsystem_span, "subsystem");
+                let subsystem = key(
+                    &mut model,
+                    &scope,
+                    &m.subsystem,
+                    &site,
+                    &m.subsystem_span,
+                    "subsystem",
+                );
                 let order = key(&mut model, &scope, &m.order, &site, &m.order_span, "order");
-                let version = key(&mut model, &scope, &m.version, &site, &m.name_span, "version");
+                let version = key(
+                    &mut model,
+                    &scope,
+                    &m.version,
+                    &site,
+                    &m.name_span,
+                    "version",
+                );
                 let mut depends = Vec::new();
                 for d in &m.depends {
                     let mut versions = Vec::new();
-                    for (expr, what) in [(&d.min, "min version"), (&d.preferred, "preferred version"), (&d.max, "max version")] {
+                    for (expr, what) in [
+                        (&d.min, "min version"),
+                        (&d.preferred, "preferred version"),
+                        (&d.max, "max version"),
+                    ] {
                         versions.push(key(&mut model, &scope, expr, &site, &d.span, what));
                     }
                     let versions = match versions.as_slice() {
@@ -325,7 +343,8 @@ impl Model {
                         resolved: None,
                     });
                 }
-                let (Some(subsystem), Some(order), Some(version)) = (subsystem, order, version) else {
+                let (Some(subsystem), Some(order), Some(version)) = (subsystem, order, version)
+                else {
                     continue;
                 };
                 model.modules.push(Module {
@@ -352,7 +371,14 @@ impl Model {
                     line: h.line,
                     selected: f.selected,
                 };
-                let subsystem = key(&mut model, &scope, &h.subsystem, &site, &h.subsystem_span, "subsystem");
+                let subsystem = key(
+                    &mut model,
+                    &scope,
+                    &h.subsystem,
+                    &site,
+                    &h.subsystem_span,
+                    "subsystem",
+                );
                 let order = key(&mut model, &scope, &h.order, &site, &h.order_span, "order");
                 let (Some(subsystem), Some(order)) = (subsystem, order) else {
                     continue;
@@ -462,7 +488,13 @@ impl Model {
     }
 
     fn find_cycle(&self, start: usize) -> Option<Vec<usize>> {
-        fn dfs(model: &Model, start: usize, at: usize, path: &mut Vec<usize>, seen: &mut [bool]) -> bool {
+        fn dfs(
+            model: &Model,
+            start: usize,
+            at: usize,
+            path: &mut Vec<usize>,
+            seen: &mut [bool],
+        ) -> bool {
             for d in model.deps(at).collect::<Vec<_>>() {
                 if d == start {
                     return true;
@@ -508,7 +540,10 @@ impl Model {
                         [] => Unit::Base,
                         [m] => Unit::Module(*m),
                         several => {
-                            let names = several.iter().map(|m| self.modules[*m].name.clone()).collect();
+                            let names = several
+                                .iter()
+                                .map(|m| self.modules[*m].name.clone())
+                                .collect();
                             self.problems.push(Problem::AmbiguousModule {
                                 site: hook.site.clone(),
                                 names,

@@ -82,7 +82,10 @@ fn init_steps(model: &Model, units: &[Unit]) -> Vec<Step> {
     }
     for unit in units {
         if let Unit::Module(m) = unit {
-            keyed.push((model.modules[*m].key(), module_step(model, *m, "MODEVENT(load)")));
+            keyed.push((
+                model.modules[*m].key(),
+                module_step(model, *m, "MODEVENT(load)"),
+            ));
         }
     }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -102,7 +105,12 @@ pub fn sequences(model: &Model) -> Vec<Sequence> {
     let load_order: Vec<usize> = boot
         .iter()
         .filter(|s| s.event == "MODEVENT(load)")
-        .filter_map(|s| usable.iter().copied().find(|m| model.modules[*m].name == s.name))
+        .filter_map(|s| {
+            usable
+                .iter()
+                .copied()
+                .find(|m| model.modules[*m].name == s.name)
+        })
         .collect();
     out.push(Sequence {
         name: "boot".into(),

@@ -15,14 +15,20 @@ pub fn expected_line(model: &Model, step: &Step, vnet: &str) -> String {
                 .iter()
                 .find(|m| m.name == step.name)
                 .map_or(0, |m| m.version);
-            format!("MODEVENT(load) {} subsystem={sub} order={order} version={version}", step.name)
+            format!(
+                "MODEVENT(load) {} subsystem={sub} order={order} version={version}",
+                step.name
+            )
         }
         e if e.starts_with("MODEVENT") => format!("{e} {}", step.name),
         e if e.starts_with("VNET_") => format!(
             "{e} {} vnet={vnet} subsystem={sub} order={order} module={}",
             step.name, step.module
         ),
-        e => format!("{e} {} subsystem={sub} order={order} module={}", step.name, step.module),
+        e => format!(
+            "{e} {} subsystem={sub} order={order} module={}",
+            step.name, step.module
+        ),
     }
 }
 

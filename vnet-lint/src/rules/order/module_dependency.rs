@@ -86,7 +86,9 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
             finding: Finding::new(&ModuleDependency::RULE, site.file, span, message)
                 .with_label(label)
                 .with_help(help)
-                .with_note("the runtime refuses to load this module, and every module that needs it"),
+                .with_note(
+                    "the runtime refuses to load this module, and every module that needs it",
+                ),
             item_start: site.item_start,
         });
     }

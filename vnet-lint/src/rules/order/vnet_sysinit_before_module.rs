@@ -44,7 +44,8 @@ declare_rule! {
 /// Reports per-instance inits keyed before their module's load or once-per-process inits.
 pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
     for hook in &model.hooks {
-        let (HookKind::VnetSysinit, Unit::Module(m), true) = (hook.kind, hook.unit, hook.site.selected)
+        let (HookKind::VnetSysinit, Unit::Module(m), true) =
+            (hook.kind, hook.unit, hook.site.selected)
         else {
             continue;
         };
@@ -53,8 +54,8 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
         let earlier = if level < (module.subsystem.value, module.order.value) {
             Some((
                 format!("the load event of module `{}`", module.name),
-                module.subsystem.value,
-                module.order.value,
+                &module.subsystem,
+                &module.order,
             ))
         } else {
             model
@@ -65,7 +66,7 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                         && s.unit == hook.unit
                         && level < (s.subsystem.value, s.order.value)
                 })
-                .map(|s| (format!("SYSINIT `{}`", s.name), s.subsystem.value, s.order.value))
+                .map(|s| (format!("SYSINIT `{}`", s.name), &s.subsystem, &s.order))
         };
         let Some((what, sub, order)) = earlier else {
             continue;
@@ -75,7 +76,10 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 &VnetSysinitBeforeModule::RULE,
                 hook.site.file,
                 hook.order_span.clone(),
-                format!("per-instance init `{}` (VNET_SYSINIT) runs before {what}", hook.name),
+                format!(
+                    "per-instance init `{}` (VNET_SYSINIT) runs before {what}",
+                    hook.name
+                ),
             )
             .with_label(format!(
                 "runs at ({}, {})",
@@ -83,10 +87,9 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 keys::order_name(hook.order.value)
             ))
             .with_help(format!(
-                "key it after ({}, {}): the seed's order is MODULE, then SYSINIT (\"a bit later\"), then \
-                 VNET (\"later still\"), e.g. the module's order + 2",
-                keys::subsystem_name(sub),
-                keys::order_name(order)
+                "key it after {what}'s ({}, {}): the seed's order is MODULE, then SYSINIT (\"a bit \
+                 later\"), then VNET (\"later still\"), e.g. the module's order + 2",
+                sub.written, order.written
             )),
             item_start: hook.site.item_start,
         });
