@@ -1,12 +1,12 @@
 //! The command line: `check` (the default), `list` and `explain`. Parses arguments, builds the run's
 //! options, prints through `emit`, and returns the exit status, decided once from the report.
 
-use crate::config::{self, Scoped};
 use crate::diag::Report;
+use crate::discover::workspace::{self, Selection, SourceRoot};
 use crate::emit::{self, Format};
 use crate::engine::{self, Options};
+use crate::report::config::{self, Scoped};
 use crate::rules::{self, Level, RULES};
-use crate::workspace::{self, Selection, SourceRoot};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};

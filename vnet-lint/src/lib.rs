@@ -64,17 +64,23 @@
 //!
 //! The lint reads syntax only (syn): it never compiles or runs user code, and never panics on input.
 
-pub mod analysis;
 pub mod cli;
-pub mod config;
 pub mod diag;
+pub mod discover;
 pub mod emit;
 pub mod engine;
 pub mod model;
-pub mod order;
-pub mod prefilter;
-pub mod resolve;
+pub mod parse;
+pub mod report;
+pub mod rule;
 pub mod rules;
-pub mod suppress;
-pub mod walk;
-pub mod workspace;
+#[cfg(test)]
+mod testing;
+
+// The paths these modules had before the passes were split out.
+pub use discover::{walk, workspace};
+pub use model::types as resolve;
+pub use parse as analysis;
+pub use parse::directives as suppress;
+pub use parse::prefilter;
+pub use report::config;

@@ -3,7 +3,7 @@
 //! `super`, `crate`, other crates of the selection, and the runtime's `subsystem` module), then integer
 //! arithmetic is done with overflow checks. A name that cannot be resolved is an error naming it.
 
-use super::facts::{ConstExpr, ModelFacts, UseFact};
+use crate::parse::lifecycle::{ConstExpr, ModelFacts, UseFact};
 use std::collections::HashMap;
 
 /// One module's scope: its constants and `use` declarations.
@@ -302,7 +302,7 @@ pub fn show(expr: &ConstExpr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::facts::collect;
+    use crate::parse::lifecycle::collect;
 
     fn scopes(files: &[(&[&str], &str)]) -> Scopes {
         let mut scopes = Scopes::default();

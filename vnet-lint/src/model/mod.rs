@@ -3,15 +3,18 @@
 //! resolved against versions, and the problems found on the way. Built once from the facts of every
 //! file (`facts`), read by the ordering rules and by `cargo vnet-lint order` (`sequence`).
 //!
-//! Imports run one way: `facts` (one file) → `eval` (constants across files) → this module (the
-//! catalog) → `sequence` (the runtime's sequences). Nothing here knows rules, levels or output formats.
+//! Imports run one way: `parse::lifecycle` (one file) → `eval` (constants across files) → this module
+//! (the catalog) → `sequence` (the runtime's sequences). Nothing here knows rules, levels or output
+//! formats. `types` (interior mutability across a crate) and `files` (module names, test-only files)
+//! are the globals side of the model.
 
 pub mod eval;
-pub mod facts;
+pub mod files;
 pub mod keys;
 pub mod sequence;
+pub mod types;
 
-use facts::{BodyFacts, ConstExpr, HookKind, ModelFacts};
+use crate::parse::lifecycle::{BodyFacts, ConstExpr, HookKind, ModelFacts};
 use std::collections::BTreeMap;
 use std::ops::Range;
 

@@ -3,8 +3,8 @@
 //! instance, its dependencies loaded), and `shutdown`. Each step carries the runtime trace's event word,
 //! so a sequence's `EVENT NAME` pairs are exactly the lines the runtime prints for one instance.
 
-use super::facts::HookKind;
 use super::{Model, SortKey, Unit};
+use crate::parse::lifecycle::HookKind;
 
 /// One step of a sequence.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! `VN301 guard-dropped-at-once`: a current-instance guard dropped as soon as it is made.
 
 use crate::diag::{FileId, Finding};
-use crate::model::facts::ModelFacts;
+use crate::parse::lifecycle::ModelFacts;
 use crate::rules::declare_rule;
 
 declare_rule! {

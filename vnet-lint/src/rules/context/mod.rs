@@ -4,7 +4,7 @@ pub mod guard_dropped_at_once;
 pub mod v_accessor_in_spawned_closure;
 
 use crate::diag::{FileId, Finding};
-use crate::model::facts::ModelFacts;
+use crate::parse::lifecycle::ModelFacts;
 
 /// Every context rule over one file's facts.
 pub fn check(file: FileId, facts: &ModelFacts) -> Vec<(Finding, usize)> {

@@ -2,7 +2,7 @@
 //! callback registration, where nothing in the closure makes an instance current.
 
 use crate::diag::{FileId, Finding};
-use crate::model::facts::ModelFacts;
+use crate::parse::lifecycle::ModelFacts;
 use crate::rules::declare_rule;
 
 declare_rule! {

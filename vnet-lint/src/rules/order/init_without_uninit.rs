@@ -3,8 +3,8 @@
 
 use super::Located;
 use crate::diag::Finding;
-use crate::model::facts::HookKind;
 use crate::model::{keys, Hook, Model};
+use crate::parse::lifecycle::HookKind;
 use crate::rules::declare_rule;
 
 declare_rule! {

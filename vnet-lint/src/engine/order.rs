@@ -6,12 +6,12 @@
 //! here (for context only: nothing in them is reported).
 
 use crate::diag::Finding;
+use crate::discover::workspace::{self, SourceRoot};
 use crate::engine::Options;
 use crate::model::eval::EvalError;
-use crate::model::facts::{self, ModelFacts};
 use crate::model::{Model, ModelFile, Problem};
-use crate::suppress::Directives;
-use crate::workspace::{self, SourceRoot};
+use crate::parse::directives::Directives;
+use crate::parse::lifecycle::{self, ModelFacts};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub fn run(
             .iter()
             .map(|r| r.dir.clone())
             .collect();
-        let walked = crate::walk::collect(&dirs, false);
+        let walked = crate::discover::walk::collect(&dirs, false);
         for path in walked.files {
             if all_files.contains(&path) {
                 continue;
@@ -87,7 +87,7 @@ pub fn run(
         for &i in &wanted {
             tried[i] = true;
         }
-        let collect = |i: &usize| (*i, all_texts[*i].as_deref().and_then(facts::collect));
+        let collect = |i: &usize| (*i, all_texts[*i].as_deref().and_then(lifecycle::collect));
         let results: Vec<(usize, Option<ModelFacts>)> = if wanted.len() > 1 {
             wanted.par_iter().map(collect).collect()
         } else {
@@ -180,10 +180,10 @@ fn module_of(
     roots: &[&SourceRoot],
     cache: &mut HashMap<PathBuf, Option<SourceRoot>>,
 ) -> Vec<String> {
-    let absolute = crate::config::normalize(path);
+    let absolute = crate::report::config::normalize(path);
     let root = roots
         .iter()
-        .filter(|r| absolute.starts_with(crate::config::normalize(&r.dir)))
+        .filter(|r| absolute.starts_with(crate::report::config::normalize(&r.dir)))
         .max_by_key(|r| r.dir.components().count())
         .map(|r| (*r).clone())
         .or_else(|| {
@@ -195,7 +195,7 @@ fn module_of(
     match root {
         Some(root) => {
             let root = SourceRoot {
-                dir: crate::config::normalize(&root.dir),
+                dir: crate::report::config::normalize(&root.dir),
                 ..root
             };
             workspace::module_path(&root, &absolute)

@@ -3,7 +3,7 @@
 //! Comments are not in the syntax tree, so they are read from the text: only lines that are nothing but a
 //! `//` comment count (doc comments `///` and `//!` never do).
 
-use crate::rules::{self, Rule};
+use crate::rule::Rule;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -35,7 +35,7 @@ impl Directives {
         if memchr::memmem::find(text.as_bytes(), PREFIX.as_bytes()).is_none() {
             return directives;
         }
-        let comments = crate::prefilter::line_comment_starts(text.as_bytes());
+        let comments = super::prefilter::line_comment_starts(text.as_bytes());
         let mut offset = 0;
         directives.comment_lines.push(false);
         for (index, line) in text.split_inclusive('\n').enumerate() {
@@ -76,20 +76,11 @@ impl Directives {
         missing.into_iter()
     }
 
-    /// Allow comments with the names among their rules that are not rules of the lint.
-    pub fn unknown_rules(&self) -> Vec<(&Directive, &str)> {
-        let mut unknown: Vec<_> = self
-            .by_line
-            .values()
-            .flat_map(|d| {
-                d.rules
-                    .iter()
-                    .filter(|name| rules::find(name).is_none())
-                    .map(move |name| (d, name.as_str()))
-            })
-            .collect();
-        unknown.sort_by_key(|(d, _)| d.span.start);
-        unknown
+    /// Every allow comment, in file order.
+    pub fn all(&self) -> Vec<&Directive> {
+        let mut all: Vec<_> = self.by_line.values().collect();
+        all.sort_by_key(|d| d.span.start);
+        all
     }
 
     /// Whether a comment in the block of comment lines directly above `line` allows `rule`.
@@ -100,10 +91,7 @@ impl Directives {
         let mut above = line.saturating_sub(1);
         while above >= 1 && self.comment_lines.get(above).copied().unwrap_or(false) {
             if let Some(directive) = self.by_line.get(&above) {
-                let named = directive
-                    .rules
-                    .iter()
-                    .any(|name| rules::find(name).is_some_and(|r| r.code == rule.code));
+                let named = directive.rules.iter().any(|name| rule.is_named(name));
                 if named {
                     return true;
                 }

@@ -302,7 +302,7 @@ pub fn may_matter(bytes: &[u8]) -> bool {
 /// that as `parse-error`). Call on a thread with a large stack.
 pub fn collect(text: &str) -> Option<ModelFacts> {
     proc_macro2::extra::invalidate_current_thread_spans();
-    if crate::prefilter::too_deep(text.as_bytes()).is_some() {
+    if crate::parse::prefilter::too_deep(text.as_bytes()).is_some() {
         return None;
     }
     let file = syn::parse_file(text).ok()?;

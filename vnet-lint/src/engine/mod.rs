@@ -1,12 +1,22 @@
-//! The run: read files in parallel, skip those that cannot matter, parse the rest, resolve types across
-//! the crate, apply suppressions, paths and levels, and return one [`Report`].
+//! The driver: runs the passes in order, each a module that never imports a later one:
+//! discover (paths → files) → parse (one file → facts, in parallel) → model (the crate: module tree,
+//! test files, types; the init-order model in `order`) → rules (facts and model → findings, allow
+//! comments applied) → report (paths, levels → [`Report`]). `emit` renders the report.
 
-use crate::analysis::{self, FileFacts, GlobalItem, VnetStatic};
-use crate::config::Scoped;
-use crate::diag::{severity_for, Diagnostic, FileId, Finding, Report, SourceDb};
-use crate::resolve::TypeTable;
-use crate::rules::{globals, id, Family, Level, Rule};
-use crate::walk::Walked;
+mod order;
+
+pub use order::run as run_order_pass;
+
+use crate::diag::{FileId, Finding, Report};
+use crate::discover::walk::Walked;
+use crate::model::files::{insert_typedefs, is_test_file, module_names, test_files};
+use crate::model::types::TypeTable;
+use crate::parse::directives::Directives;
+use crate::parse::mod_decls::{mod_decls, ModDecl};
+use crate::parse::{self as analysis, FileFacts, GlobalItem, VnetStatic};
+use crate::report::config::Scoped;
+use crate::report::{report as report_pass, Levels};
+use crate::rules::{globals, Family, Level, Rule};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -25,9 +35,9 @@ pub struct Options {
     /// Configurations, each applying to the files below its root (the nearest wins).
     pub configs: Vec<Scoped>,
     /// The crates selected (module paths of their files); files elsewhere find their crate themselves.
-    pub roots: Vec<crate::workspace::SourceRoot>,
+    pub roots: Vec<crate::discover::workspace::SourceRoot>,
     /// Path dependencies that use the runtime: read by the init-order model, never reported.
-    pub context_roots: Vec<crate::workspace::SourceRoot>,
+    pub context_roots: Vec<crate::discover::workspace::SourceRoot>,
 }
 
 impl Default for Options {
@@ -130,8 +140,12 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let mut globals = Vec::new();
     let mut vnet_statics = Vec::new();
     let mut file_imports = Vec::new();
+    let mut directives = HashMap::new();
     for (file, facts) in all_facts {
         let test_only = !options.include_tests && is_test_file(&files[file], &test_files);
+        if !test_only {
+            findings.extend(per_file_findings(file, &facts));
+        }
         insert_typedefs(&mut types, file, &files[file], facts.typedefs);
         for module in &facts.modules {
             types.add_module(module);
@@ -140,8 +154,8 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         if test_only {
             continue;
         }
-        findings.extend(facts.findings);
         globals.extend(facts.globals);
+        directives.insert(file, facts.directives);
         vnet_statics.extend(facts.vnet_statics.into_iter().map(|s| (file, s)));
     }
     for (file, imports, modules) in &file_imports {
@@ -149,15 +163,18 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     }
     resolve_elsewhere(&mut types, &globals, &files, &unanalyzed, &texts);
     for item in &globals {
-        if let Some(finding) = check_global(item, &types) {
-            findings.push(finding);
-        }
+        let allowed = |f: &Finding| {
+            directives
+                .get(&item.file)
+                .is_some_and(|d: &Directives| d.allows(item.start_line, f.rule))
+        };
+        findings.extend(check_global(item, &types).filter(|f| !allowed(f)));
     }
     let selected: Vec<bool> = files
         .iter()
         .map(|path| options.include_tests || !is_test_file(path, &test_files))
         .collect();
-    let (_, _, model_findings) = crate::order::run(&files, &texts, &selected, options);
+    let (_, _, model_findings) = order::run(&files, &texts, &selected, options);
     findings.extend(model_findings);
     Analysis {
         files,
@@ -165,6 +182,20 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         vnet_statics,
         texts,
     }
+}
+
+/// Findings of one file that need no other file: parse errors, allow comments and markers without a
+/// reason, unknown rules in allow comments.
+fn per_file_findings(file: FileId, facts: &FileFacts) -> Vec<Finding> {
+    let mut out: Vec<Finding> = crate::rules::builtin::parse_error::check(file, facts)
+        .into_iter()
+        .collect();
+    out.extend(globals::suppression_without_reason::check(file, facts));
+    out.extend(globals::unknown_rule_in_allow::check(
+        file,
+        &facts.directives,
+    ));
+    out
 }
 
 /// Each globals rule in turn; the first that reports wins.
@@ -184,7 +215,7 @@ fn resolve_elsewhere(
     texts: &[Option<String>],
 ) {
     // Only statics not yet known to be interior-mutable need more definitions.
-    let shapes = |types: &TypeTable| -> Vec<(FileId, &crate::resolve::TyShape)> {
+    let shapes = |types: &TypeTable| -> Vec<(FileId, &crate::parse::shape::TyShape)> {
         let undecided = globals.iter().filter_map(|g| match &g.kind {
             analysis::GlobalKind::Static { ty } if types.interior(ty, g.file).is_none() => {
                 Some((g.file, ty))
@@ -240,58 +271,14 @@ fn resolve_elsewhere(
     }
 }
 
-/// Adds the type definitions of `file` (at `path`) to `types`, each in its innermost module.
-fn insert_typedefs(
-    types: &mut TypeTable,
-    file: FileId,
-    path: &Path,
-    typedefs: Vec<(String, Option<String>, crate::resolve::TypeDef)>,
-) {
-    let file_module = module_names(path).into_iter().next().unwrap_or_default();
-    for (name, inline, def) in typedefs {
-        types.insert(name, file, inline.as_deref().unwrap_or(&file_module), def);
-    }
-}
-
-/// The names by which paths may reach the module of the file at `path`: its own name (`offset` for
-/// `offset.rs` and `offset/mod.rs`, `crate` for a crate root), and for a crate root also the package's
-/// directory name as a crate name (`vnet_runtime` for `vnet-runtime/src/lib.rs`).
-fn module_names(path: &Path) -> Vec<String> {
-    let name = |p: Option<&Path>| {
-        p.and_then(Path::file_name)
-            .map(|n| n.to_string_lossy().replace('-', "_"))
-    };
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-    match stem.as_deref() {
-        Some("mod") => name(path.parent()).into_iter().collect(),
-        Some("lib" | "main") => {
-            let dir = path.parent();
-            let package = match dir.and_then(Path::file_name) {
-                Some(src) if src == "src" => dir.and_then(Path::parent),
-                _ => dir,
-            };
-            std::iter::once("crate".to_owned())
-                .chain(name(package))
-                .collect()
-        }
-        Some(stem) => vec![stem.to_owned()],
-        None => Vec::new(),
-    }
-}
-
-/// An `io-error` finding with the generic advice; callers with better advice replace the help.
-fn io_error_finding(file: FileId, message: String) -> Finding {
-    Finding::new(id::IO_ERROR, file, None, message)
-        .with_help("fix the path or its permissions, or leave it out of the paths to lint")
-}
-
 fn read_and_analyze(
     file: FileId,
     path: &Path,
     max_size: u64,
     options: analysis::Options,
 ) -> Result<FileOutcome, Box<Finding>> {
-    let io_error = |message: String| Box::new(io_error_finding(file, message));
+    let io_error =
+        |message: String| Box::new(crate::rules::builtin::io_error::finding(file, message));
     let shown = crate::diag::display_path(path);
     let meta =
         std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
@@ -314,7 +301,7 @@ fn read_and_analyze(
         )
     })?;
     let mod_decls = mod_decls(&text);
-    if !crate::prefilter::may_contain_globals(text.as_bytes()) {
+    if !crate::parse::prefilter::may_contain_globals(text.as_bytes()) {
         return Ok(FileOutcome {
             text: Some(text),
             facts: None,
@@ -331,253 +318,27 @@ fn read_and_analyze(
     })
 }
 
-/// A `mod name;` declaration: the module's file is elsewhere.
-#[derive(Debug, Default)]
-struct ModDecl {
-    name: String,
-    /// The value of a `#[path = "…"]` attribute on it.
-    path: Option<String>,
-    /// Whether a `cfg` on it requires `test` (`#[cfg(test)]`, `#[cfg(all(test, unix))]`).
-    test: bool,
-}
-
-/// The `mod name;` declarations of a file, read line by line (the file may be one the prefilter skips, and
-/// declarations inside macros such as `cfg_loom! { mod tests; }` count too). Attributes on the lines above
-/// or before the `mod` on its line apply.
-fn mod_decls(text: &str) -> Vec<ModDecl> {
-    if memchr::memmem::find(text.as_bytes(), b"mod ").is_none() {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    let mut pending = ModDecl::default();
-    for line in text.lines() {
-        let mut rest = line.trim();
-        while let Some(attr) = rest.strip_prefix("#[") {
-            let Some(end) = attr.find(']') else { break };
-            let (inner, after) = (&attr[..end], &attr[end + 1..]);
-            // `cfg(…)` holds no `]`, and a path's string rarely does.
-            let inner = inner.trim();
-            let cfg = inner.strip_prefix("cfg").map(str::trim_start);
-            if let Some(cfg) = cfg.filter(|c| c.starts_with('(') && c.contains("test")) {
-                if let Ok(tokens) = cfg.parse::<proc_macro2::TokenStream>() {
-                    pending.test |= crate::analysis::cfg_requires_test(tokens);
-                }
-            } else if let Some(value) = inner.strip_prefix("path").map(str::trim_start) {
-                if let Some(value) = value.strip_prefix('=') {
-                    pending.path = Some(value.trim().trim_matches('"').to_owned());
-                }
-            }
-            rest = after.trim_start();
-        }
-        if rest.is_empty() && line.trim().starts_with("#[") || rest.starts_with("//") {
-            continue;
-        }
-        let after_vis = match rest.strip_prefix("pub") {
-            Some(vis) if vis.starts_with('(') => vis.find(')').map_or(vis, |i| &vis[i + 1..]),
-            Some(vis) => vis,
-            None => rest,
-        };
-        let decl = after_vis
-            .trim_start()
-            .strip_prefix("mod ")
-            .and_then(|r| r.trim().strip_suffix(';'));
-        match decl {
-            Some(name) if !rest.is_empty() => {
-                let mut found = std::mem::take(&mut pending);
-                found.name = name.trim().trim_start_matches("r#").to_owned();
-                out.push(found);
-            }
-            _ if rest.is_empty() => {}
-            _ => pending = ModDecl::default(),
-        }
-    }
-    out
-}
-
-/// The files that are test code only: those declared by a test-only `mod name;`, and every module file
-/// declared by one of those, at any depth. Files loaded with `#[path]` own their directory, as in rustc.
-fn test_files(files: &[PathBuf], decls: &[Vec<ModDecl>]) -> HashSet<PathBuf> {
-    let index: HashMap<PathBuf, FileId> = files
-        .iter()
-        .enumerate()
-        .map(|(id, path)| (lexical(path), id))
-        .collect();
-    let mut path_loaded = HashSet::new();
-    for (file, decls) in decls.iter().enumerate() {
-        for decl in decls {
-            if let (Some(path), Some(dir)) = (&decl.path, files[file].parent()) {
-                path_loaded.insert(lexical(&dir.join(path)));
-            }
-        }
-    }
-    let children = |file: FileId, decl: &ModDecl| -> Vec<PathBuf> {
-        let path = &files[file];
-        let Some(dir) = path.parent() else {
-            return Vec::new();
-        };
-        if let Some(target) = &decl.path {
-            return vec![lexical(&dir.join(target))];
-        }
-        let owns_dir = path
-            .file_name()
-            .is_some_and(|n| n == "mod.rs" || n == "lib.rs" || n == "main.rs")
-            || path_loaded.contains(&lexical(path));
-        let base = if owns_dir {
-            dir.to_path_buf()
-        } else {
-            dir.join(path.file_stem().unwrap_or_default())
-        };
-        vec![
-            lexical(&base.join(format!("{}.rs", decl.name))),
-            lexical(&base.join(&decl.name).join("mod.rs")),
-        ]
-    };
-    let mut test = HashSet::new();
-    let mut work: Vec<FileId> = Vec::new();
-    let mark = |paths: Vec<PathBuf>, test: &mut HashSet<PathBuf>, work: &mut Vec<FileId>| {
-        for path in paths {
-            if let Some(&id) = index.get(&path) {
-                if test.insert(path) {
-                    work.push(id);
-                }
-            }
-        }
-    };
-    for (file, decls) in decls.iter().enumerate() {
-        for decl in decls.iter().filter(|d| d.test) {
-            mark(children(file, decl), &mut test, &mut work);
-        }
-    }
-    while let Some(file) = work.pop() {
-        for decl in &decls[file] {
-            mark(children(file, decl), &mut test, &mut work);
-        }
-    }
-    test
-}
-
-/// `path` with `.` and `dir/..` components removed, so that `src/a/../b.rs` and `src/b.rs` compare equal.
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir
-                if matches!(
-                    out.components().next_back(),
-                    Some(std::path::Component::Normal(_))
-                ) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn is_test_file(path: &Path, test_files: &HashSet<PathBuf>) -> bool {
-    !test_files.is_empty() && test_files.contains(&lexical(path))
-}
-
-/// Turns the analysis into a report: drops findings in paths that stay global, applies levels (command
-/// line over configuration over defaults), sorts, and loads the text of files that diagnostics point into.
-pub fn report(
-    analysis: Analysis,
-    walk_errors: Vec<(PathBuf, String)>,
-    options: &Options,
-) -> Report {
-    let Analysis {
-        files,
-        findings,
-        texts,
-        ..
-    } = analysis;
-    let scoped: Vec<Option<&Scoped>> = files
-        .iter()
-        .map(|path| nearest_config(&options.configs, path))
-        .collect();
-    let mut diagnostics = Vec::new();
-    for finding in findings {
-        let config = scoped.get(finding.file).copied().flatten();
-        let rule = finding.rule;
-        if rule.family == Family::Globals
-            && config
-                .is_some_and(|c| !c.checks_globals(&crate::config::normalize(&files[finding.file])))
-        {
-            continue;
-        }
-        let level = if rule.family == Family::Input {
-            Level::Deny
-        } else {
-            options
-                .levels
-                .iter()
-                .rev()
-                .find(|(r, _)| r.code == rule.code)
-                .map(|&(_, level)| level)
-                .or_else(|| config.and_then(|c| c.level(rule)))
-                .unwrap_or(rule.default_level)
-        };
-        if let Some(severity) = severity_for(level) {
-            diagnostics.push(Diagnostic { finding, severity });
-        }
-    }
-
-    let mut db = SourceDb::default();
-    let pointed: HashSet<FileId> = diagnostics
-        .iter()
-        .filter(|d| d.finding.span.is_some())
-        .map(|d| d.finding.file)
-        .collect();
-    let files_checked = files.len();
-    for (file, (path, text)) in files.into_iter().zip(texts).enumerate() {
-        let text = if pointed.contains(&file) {
-            text.unwrap_or_default()
-        } else {
-            String::new()
-        };
-        db.add(path, text);
-    }
-    for (path, message) in walk_errors {
-        let file = db.add(path, String::new());
-        let finding = io_error_finding(file, message);
-        diagnostics.push(Diagnostic {
-            finding,
-            severity: crate::diag::Severity::Error,
-        });
-    }
-    diagnostics.sort_by(|a, b| {
-        let key = |d: &Diagnostic| {
-            (
-                db.get(d.finding.file).name.clone(),
-                d.finding.span.as_ref().map(|s| s.start),
-                d.finding.rule.code,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
-    Report {
-        diagnostics,
-        db,
-        files_checked,
-    }
-}
-
-fn nearest_config<'a>(configs: &'a [Scoped], path: &Path) -> Option<&'a Scoped> {
-    let path = crate::config::normalize(path);
-    configs
-        .iter()
-        .filter(|c| c.applies_to(&path))
-        .max_by_key(|c| (!c.everywhere, c.root.components().count()))
-}
-
 /// Lints `paths` (files or directories) with `options`.
 pub fn check_paths(paths: &[PathBuf], options: &Options) -> Report {
-    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let mut walked = crate::discover::walk::collect(paths, options.include_tests);
     let errors = std::mem::take(&mut walked.errors);
     let analysis = analyze(walked, options);
     report(analysis, errors, options)
+}
+
+/// The report pass over what the run found.
+fn report(analysis: Analysis, walk_errors: Vec<(PathBuf, String)>, options: &Options) -> Report {
+    let levels = Levels {
+        overrides: &options.levels,
+        configs: &options.configs,
+    };
+    report_pass(
+        analysis.files,
+        analysis.texts,
+        analysis.findings,
+        walk_errors,
+        levels,
+    )
 }
 
 /// Lints one source text as if it were the file `name`; for tests and benchmarks.
@@ -586,22 +347,28 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
         include_tests: options.include_tests,
     };
     let facts = on_big_stack(|| analysis::analyze(0, text, syntax_options));
+    let mut findings = per_file_findings(0, &facts);
     let mut types = TypeTable::default();
     insert_typedefs(&mut types, 0, Path::new(name), facts.typedefs);
     for module in &facts.modules {
         types.add_module(module);
     }
     types.add_imports(0, &facts.imports, &facts.modules);
-    let mut findings = facts.findings;
     findings.extend(
         facts
             .globals
             .iter()
-            .filter_map(|item| check_global(item, &types)),
+            .filter_map(|item| check_global(item, &types))
+            .filter(|f| {
+                let line = facts
+                    .globals
+                    .iter()
+                    .find(|g| Some(&g.primary) == f.span.as_ref());
+                !line.is_some_and(|g| facts.directives.allows(g.start_line, f.rule))
+            }),
     );
     let (files, texts) = (vec![PathBuf::from(name)], vec![Some(text.to_owned())]);
-    let (_, _, model_findings) =
-        on_big_stack(|| crate::order::run(&files, &texts, &[true], options));
+    let (_, _, model_findings) = on_big_stack(|| order::run(&files, &texts, &[true], options));
     findings.extend(model_findings);
     let analysis = Analysis {
         files: vec![PathBuf::from(name)],
@@ -618,7 +385,7 @@ pub fn model_paths(
     paths: &[PathBuf],
     options: &Options,
 ) -> (crate::model::Model, Vec<PathBuf>, Report) {
-    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let mut walked = crate::discover::walk::collect(paths, options.include_tests);
     let errors = std::mem::take(&mut walked.errors);
     let files = walked.files;
     let work = || {
@@ -627,7 +394,7 @@ pub fn model_paths(
             .map(|p| std::fs::read_to_string(p).ok())
             .collect();
         let selected = vec![true; files.len()];
-        let (model, all, findings) = crate::order::run(&files, &texts, &selected, options);
+        let (model, all, findings) = order::run(&files, &texts, &selected, options);
         (model, all, findings, texts)
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -663,17 +430,18 @@ fn on_big_stack<T: Send + Default>(work: impl FnOnce() -> T + Send) -> T {
 /// The `#[vnet]` statics under `paths`, with the module path and file of each.
 pub fn list_paths(
     paths: &[PathBuf],
-    roots: &[crate::workspace::SourceRoot],
+    roots: &[crate::discover::workspace::SourceRoot],
     options: &Options,
 ) -> (Vec<Listed>, Report) {
-    let mut walked = crate::walk::collect(paths, options.include_tests);
+    let mut walked = crate::discover::walk::collect(paths, options.include_tests);
     let errors = std::mem::take(&mut walked.errors);
     let analysis = analyze(walked, options);
     let mut listed = Vec::new();
-    let mut cache: HashMap<PathBuf, Option<crate::workspace::SourceRoot>> = HashMap::new();
+    let mut cache: HashMap<PathBuf, Option<crate::discover::workspace::SourceRoot>> =
+        HashMap::new();
     for (file, item) in &analysis.vnet_statics {
         let path = &analysis.files[*file];
-        let absolute = crate::config::normalize(path);
+        let absolute = crate::report::config::normalize(path);
         let root = roots
             .iter()
             .filter(|r| absolute.starts_with(&r.dir))
@@ -682,11 +450,11 @@ pub fn list_paths(
             .or_else(|| {
                 cache
                     .entry(absolute.clone())
-                    .or_insert_with(|| crate::workspace::root_for_path(&absolute))
+                    .or_insert_with(|| crate::discover::workspace::root_for_path(&absolute))
                     .clone()
             });
         let mut module = match &root {
-            Some(root) => crate::workspace::module_path(root, &absolute),
+            Some(root) => crate::discover::workspace::module_path(root, &absolute),
             None => absolute
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
