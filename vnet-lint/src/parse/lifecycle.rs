@@ -25,7 +25,7 @@ impl HookKind {
     /// The word the runtime's trace lines start with.
     ///
     /// ```
-    /// assert_eq!(vnet_lint::model::facts::HookKind::VnetSysinit.event(), "VNET_SYSINIT");
+    /// assert_eq!(vnet_lint::parse::lifecycle::HookKind::VnetSysinit.event(), "VNET_SYSINIT");
     /// ```
     pub fn event(self) -> &'static str {
         match self {
