@@ -44,7 +44,8 @@ pub fn run(
     options: &Options,
 ) -> (Model, Vec<PathBuf>, Vec<Finding>) {
     let mut all_files: Vec<PathBuf> = files.to_vec();
-    let mut all_texts: Vec<Option<String>> = texts.to_vec();
+    let mut all_texts: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
+    let mut extra_texts: Vec<Option<String>> = Vec::new();
     let mut reported: Vec<bool> = selected.to_vec();
     if !options.context_roots.is_empty() {
         let dirs: Vec<PathBuf> = options
@@ -57,27 +58,21 @@ pub fn run(
             if all_files.contains(&path) {
                 continue;
             }
-            let text = std::fs::read_to_string(&path).ok();
+            extra_texts.push(std::fs::read_to_string(&path).ok());
             all_files.push(path);
-            all_texts.push(text);
             reported.push(false);
         }
     }
+    all_texts.extend(extra_texts.iter().map(Option::as_deref));
     let roots: Vec<&SourceRoot> = options.roots.iter().chain(&options.context_roots).collect();
     let mut cache: HashMap<PathBuf, Option<SourceRoot>> = HashMap::new();
-    let modules: Vec<Vec<String>> = all_files
-        .iter()
-        .map(|path| module_of(path, &roots, &mut cache))
-        .collect();
+    // Module paths only of the files that are parsed (finding a crate may read its manifest).
+    let mut modules: HashMap<usize, Vec<String>> = HashMap::new();
 
     let mut parsed: Vec<Option<ModelFacts>> = vec![None; all_files.len()];
     let mut tried = vec![false; all_files.len()];
     let mut wanted: Vec<usize> = (0..all_files.len())
-        .filter(|&i| {
-            all_texts[i]
-                .as_deref()
-                .is_some_and(|t| has_markers(t.as_bytes()))
-        })
+        .filter(|&i| all_texts[i].is_some_and(|t| has_markers(t.as_bytes())))
         .collect();
     let mut model = Model::default();
     for round in 0..=ROUNDS {
@@ -87,7 +82,12 @@ pub fn run(
         for &i in &wanted {
             tried[i] = true;
         }
-        let collect = |i: &usize| (*i, all_texts[*i].as_deref().and_then(lifecycle::collect));
+        for &i in &wanted {
+            modules
+                .entry(i)
+                .or_insert_with(|| module_of(&all_files[i], &roots, &mut cache));
+        }
+        let collect = |i: &usize| (*i, all_texts[*i].and_then(lifecycle::collect));
         let results: Vec<(usize, Option<ModelFacts>)> = if wanted.len() > 1 {
             wanted.par_iter().map(collect).collect()
         } else {
@@ -102,7 +102,7 @@ pub fn run(
             .filter_map(|(i, f)| {
                 f.as_ref().map(|facts| ModelFile {
                     file: i,
-                    module: modules[i].clone(),
+                    module: modules.get(&i).cloned().unwrap_or_default(),
                     selected: reported[i],
                     facts: facts.clone(),
                 })
@@ -138,9 +138,7 @@ pub fn run(
         wanted = (0..all_files.len())
             .filter(|&i| !tried[i])
             .filter(|&i| {
-                all_texts[i]
-                    .as_deref()
-                    .is_some_and(|t| finders.iter().any(|f| f.find(t.as_bytes()).is_some()))
+                all_texts[i].is_some_and(|t| finders.iter().any(|f| f.find(t.as_bytes()).is_some()))
             })
             .collect();
     }
@@ -158,7 +156,7 @@ pub fn run(
     let findings = located
         .into_iter()
         .filter(|(finding, start)| {
-            let text = all_texts[finding.file].as_deref().unwrap_or_default();
+            let text = all_texts[finding.file].unwrap_or_default();
             let d = directives
                 .entry(finding.file)
                 .or_insert_with(|| Directives::scan(text));
