@@ -230,6 +230,8 @@ pub struct Model {
     pub problems: Vec<Problem>,
     /// Per function (crate, name): what its body does, for rules that follow calls.
     pub functions: BTreeMap<(String, String), BodyFacts>,
+    /// Per `#[vnet]` accessor (`V_RULES`): the crates that declare a static of that name.
+    pub vnet_statics: BTreeMap<String, Vec<String>>,
 }
 
 impl Model {
@@ -292,6 +294,12 @@ impl Model {
         let mut raw_hooks = Vec::new();
         for f in &files {
             let krate = f.module.first().cloned().unwrap_or_default();
+            for accessor in &f.facts.vnet_statics {
+                let owners = model.vnet_statics.entry(accessor.clone()).or_default();
+                if !owners.contains(&krate) {
+                    owners.push(krate.clone());
+                }
+            }
             for (name, inline, body) in &f.facts.functions {
                 let _ = inline;
                 model
@@ -582,6 +590,28 @@ impl Model {
             }
         }
         false
+    }
+
+    /// The unit whose hooks own the state of crate `krate`: the one module it declares, else the base.
+    pub fn unit_of_crate(&self, krate: &str) -> Option<Unit> {
+        let mut declared = self
+            .modules
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.krate == krate);
+        match (declared.next(), declared.next()) {
+            (None, _) => Some(Unit::Base),
+            (Some((m, _)), None) => Some(Unit::Module(m)),
+            _ => None,
+        }
+    }
+
+    /// The unit that owns the `#[vnet]` static behind accessor `name`, when one crate declares it.
+    pub fn owner_of(&self, accessor: &str) -> Option<Unit> {
+        match self.vnet_statics.get(accessor).map(Vec::as_slice) {
+            Some([krate]) => self.unit_of_crate(krate),
+            _ => None,
+        }
     }
 
     /// Whether hooks of `unit` may run: the base always, a module when usable.

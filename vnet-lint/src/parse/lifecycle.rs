@@ -162,6 +162,9 @@ pub struct UseFact {
 pub struct BodyFacts {
     /// `V_` accessors used, by name (`V_RULES`), first use's byte range.
     pub reads: Vec<(String, Range<usize>)>,
+    /// `V_` accessors whose value the body changes (`V_X.with(|x| x.store(…))`: a method that writes,
+    /// such as `store`, `insert`, `reset`, `clear`, `fetch_add`), by name.
+    pub writes: Vec<(String, Range<usize>)>,
     /// Functions called by name (last path segment), first call's byte range.
     pub calls: Vec<(String, Range<usize>)>,
     /// Calls whose name says they register a handler or callback (`register`, `subscribe`,
@@ -288,6 +291,8 @@ pub struct ModelFacts {
     pub dropped_guards: Vec<DroppedGuard>,
     /// `V_` accessors in spawned closures that make no instance current.
     pub spawned_accesses: Vec<SpawnedAccess>,
+    /// `#[vnet]` statics declared here, by accessor name (`V_RULES`).
+    pub vnet_statics: Vec<String>,
 }
 
 /// Byte markers without which a file has no fact the model needs (checked before parsing).
@@ -346,6 +351,15 @@ impl Collector {
                 }
             }
             syn::Item::Fn(f) => self.function(f),
+            syn::Item::Static(st) => {
+                let is_vnet = st
+                    .attrs
+                    .iter()
+                    .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "vnet"));
+                if is_vnet {
+                    self.facts.vnet_statics.push(format!("V_{}", st.ident));
+                }
+            }
             _ => {}
         }
     }
@@ -642,6 +656,56 @@ fn is_unregister(name: &str) -> bool {
         || n.contains("remove_handler")
 }
 
+/// Methods that change the value they are called on.
+const WRITERS: &[&str] = &[
+    "store",
+    "set",
+    "insert",
+    "push",
+    "push_back",
+    "push_front",
+    "reset",
+    "clear",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_or",
+    "fetch_and",
+    "fetch_xor",
+    "fetch_max",
+    "fetch_min",
+    "fetch_update",
+    "swap",
+    "replace",
+    "write",
+    "init",
+    "get_or_init",
+    "extend",
+    "remove",
+    "take",
+    "truncate",
+    "retain",
+    "append",
+    "drain",
+    "get_mut",
+    "entry",
+];
+
+/// Whether `tokens` call a method of [`WRITERS`] (`.store(`).
+fn calls_a_writer(tokens: &TokenStream) -> bool {
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    trees.windows(3).any(|w| match (&w[0], &w[1], &w[2]) {
+        (TokenTree::Punct(dot), TokenTree::Ident(method), TokenTree::Group(g)) => {
+            dot.as_char() == '.'
+                && g.delimiter() == proc_macro2::Delimiter::Parenthesis
+                && WRITERS.contains(&method.to_string().as_str())
+        }
+        _ => false,
+    }) || trees.iter().any(|t| match t {
+        TokenTree::Group(g) => calls_a_writer(&g.stream()),
+        _ => false,
+    })
+}
+
 fn v_accessor(path: &syn::Path) -> Option<String> {
     path.segments
         .iter()
@@ -743,6 +807,21 @@ impl<'ast> Visit<'ast> for BodyVisitor {
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         let name = call.method.to_string();
+        if let syn::Expr::Path(receiver) = &*call.receiver {
+            if let Some(accessor) = v_accessor(&receiver.path) {
+                let writes = call
+                    .args
+                    .iter()
+                    .any(|arg| calls_a_writer(&quote::ToTokens::to_token_stream(arg)));
+                if writes {
+                    push_once(
+                        &mut self.facts.writes,
+                        accessor,
+                        receiver.span().byte_range(),
+                    );
+                }
+            }
+        }
         let span = call.span().byte_range();
         if is_unregister(&name) {
             push_once(&mut self.facts.unregisters, name.clone(), span.clone());

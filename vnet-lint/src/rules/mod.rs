@@ -27,6 +27,10 @@ pub static RULES: &[&Rule] = &[
     &order::vnet_sysinit_before_module::VnetSysinitBeforeModule::RULE,
     &order::module_dependency::ModuleDependency::RULE,
     &order::init_without_uninit::InitWithoutUninit::RULE,
+    &order::reads_state_initialized_later::ReadsStateInitializedLater::RULE,
+    &order::same_key_shared_state::SameKeySharedState::RULE,
+    &order::shutdown_tears_nothing_down::ShutdownTearsNothingDown::RULE,
+    &order::unregistered_handler::UnregisteredHandler::RULE,
     &context::guard_dropped_at_once::GuardDroppedAtOnce::RULE,
     &context::v_accessor_in_spawned_closure::VAccessorInSpawnedClosure::RULE,
 ];

@@ -4,6 +4,10 @@
 pub mod init_without_uninit;
 pub mod module_dependency;
 pub mod order_key_unresolved;
+pub mod reads_state_initialized_later;
+pub mod same_key_shared_state;
+pub mod shutdown_tears_nothing_down;
+pub mod unregistered_handler;
 pub mod vnet_hook_outside_vnet;
 pub mod vnet_sysinit_before_module;
 
@@ -26,5 +30,9 @@ pub fn check(model: &Model) -> Vec<Located> {
     vnet_sysinit_before_module::check(model, &mut out);
     module_dependency::check(model, &mut out);
     init_without_uninit::check(model, &mut out);
+    reads_state_initialized_later::check(model, &mut out);
+    same_key_shared_state::check(model, &mut out);
+    shutdown_tears_nothing_down::check(model, &mut out);
+    unregistered_handler::check(model, &mut out);
     out
 }
