@@ -1,4 +1,5 @@
-//! `vnet-lint`: finds mutable globals that are not per instance, for porting code to the vnet model.
+//! `vnet-lint`: finds mutable globals that are not per instance, init-order mistakes of lifecycle hooks
+//! and modules, and code that loses the current instance, for porting code to the vnet model.
 //!
 //! A program ported to vnet keeps its state in `#[vnet] static` items, one copy per instance. Every other
 //! mutable global is still one value for the whole process, shared by every instance; the lint finds them

@@ -300,8 +300,7 @@ impl Model {
                     owners.push(krate.clone());
                 }
             }
-            for (name, inline, body) in &f.facts.functions {
-                let _ = inline;
+            for (name, _inline, body) in &f.facts.functions {
                 model
                     .functions
                     .entry((krate.clone(), name.clone()))

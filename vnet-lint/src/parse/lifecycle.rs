@@ -332,6 +332,16 @@ impl Collector {
     }
 
     fn item(&mut self, item: &syn::Item) {
+        // Test code is not in the binary whose order the model describes.
+        let attrs: &[syn::Attribute] = match item {
+            syn::Item::Mod(m) => &m.attrs,
+            syn::Item::Fn(f) => &f.attrs,
+            syn::Item::Const(c) => &c.attrs,
+            _ => &[],
+        };
+        if attrs.iter().any(super::cfg::is_test_attr) {
+            return;
+        }
         match item {
             syn::Item::Const(c) => self.facts.consts.push(ConstDef {
                 inline: self.inline.clone(),
