@@ -95,7 +95,10 @@ impl Scopes {
         match expr {
             ConstExpr::Int(v) => i128::try_from(*v).map_err(|_| overflow()),
             ConstExpr::Unsupported(text) => Err(EvalError::Unsupported(text.clone())),
-            ConstExpr::Neg(inner) => Ok(-self.eval_wide(scope, inner, depth + 1)?),
+            ConstExpr::Neg(inner) => self
+                .eval_wide(scope, inner, depth + 1)?
+                .checked_neg()
+                .ok_or_else(overflow),
             ConstExpr::Binary(op, a, b) => {
                 let a = self.eval_wide(scope, a, depth + 1)?;
                 let b = self.eval_wide(scope, b, depth + 1)?;

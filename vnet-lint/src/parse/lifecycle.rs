@@ -922,4 +922,29 @@ mod tests {
         assert!(hook.body.calls.iter().any(|(n, _)| n == "helper"));
         assert!(facts.modules[0].shutdown_arm.is_some());
     }
+
+    #[test]
+    fn odd_attributes_and_keys_never_panic() {
+        let cases = [
+            "#[sysinit] fn f() {}",
+            "#[sysinit(,,,)] fn f() {}",
+            "#[sysinit(= 1, module =)] fn f() {}",
+            "#[vnet_module(m, depend())] fn f(e: E) {}",
+            "#[vnet_module(m, 1, 2, version = , depend(x, 1))] fn f(e: E) {}",
+            "#[vnet_module] fn f(e: E) {}",
+            "const A: u32 = -(-170141183460469231731687303715884105727 - 1); #[sysinit(A, A << 200)] fn f() {}",
+            "const A: u32 = B; const B: u32 = A; #[vnet_sysinit(A, 1 / 0)] fn f() {}",
+            "fn f() { std::thread::spawn(|| V_); let _ = curvnet_set; curvnet_set!(); }",
+        ];
+        for text in cases {
+            let facts = collect(text).unwrap_or_default();
+            let model = crate::model::Model::build(vec![crate::model::ModelFile {
+                file: 0,
+                module: vec!["c".into()],
+                selected: true,
+                facts,
+            }]);
+            let _ = crate::model::sequence::sequences(&model);
+        }
+    }
 }
