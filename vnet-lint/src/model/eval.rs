@@ -330,6 +330,7 @@ mod tests {
             ),
             (&["a", "keys"], "pub const B: u32 = 1 << 4;"),
             (&["b"], "use vnet_runtime::subsystem; const E: u32 = subsystem::SI_SUB_PSEUDO + a::A;"),
+            (&["c"], "extern crate vnet_runtime as rt; const F: u32 = rt::subsystem::SI_ORDER_THIRD;"),
         ]);
         let a = vec!["a".to_owned()];
         assert_eq!(s.eval(&a, &path("A")), Ok(0x1000_0000));
@@ -347,5 +348,6 @@ mod tests {
             s.eval(&a, &path("vnet_runtime::subsystem::SI_ORDER_SECOND")),
             Ok(1)
         );
+        assert_eq!(s.eval(&["c".to_owned()], &path("F")), Ok(2));
     }
 }

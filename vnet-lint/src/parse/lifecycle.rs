@@ -361,6 +361,15 @@ impl Collector {
                 }
             }
             syn::Item::Fn(f) => self.function(f),
+            syn::Item::ExternCrate(e) => {
+                if let Some((_, rename)) = &e.rename {
+                    self.facts.uses.push(UseFact {
+                        inline: self.inline.clone(),
+                        alias: Some(rename.to_string()),
+                        path: vec![e.ident.to_string()],
+                    });
+                }
+            }
             syn::Item::Static(st) => {
                 let is_vnet = st
                     .attrs
