@@ -35,6 +35,8 @@ declare_rule! {
     /// fn attach() { V_ROUTES.with(|r| r.add_default()); }
     /// ```
     ///
+    /// A call into a function of another module whose load event runs after the hook is reported too.
+    ///
     /// ## Known problems
     /// Writes are recognized by method name only; state set up inside a function the hook calls is not
     /// seen. Calls are followed one level, by function name, into other crates of the selection only.
@@ -128,6 +130,7 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 uses.push((span.clone(), owner, format!("`{accessor}`")));
             }
         }
+        let mut called: Vec<(std::ops::Range<usize>, usize, String)> = Vec::new();
         for (name, span) in &hook.body.calls {
             let crates: Vec<&String> = model
                 .functions
@@ -139,12 +142,45 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 .functions
                 .contains_key(&(hook.krate.clone(), name.clone()));
             if let ([krate], false) = (crates.as_slice(), local) {
-                if let Some(owner @ Unit::Module(_)) = model.unit_of_crate(krate) {
+                if let Some(owner @ Unit::Module(o)) = model.unit_of_crate(krate) {
                     uses.push((span.clone(), owner, format!("`{name}()`")));
+                    called.push((span.clone(), o, name.clone()));
                 }
             }
         }
+        // Functions of a module that loads later in the boot sequence.
+        let mut late = Vec::new();
+        for (span, o, name) in called {
+            let module = &model.modules[o];
+            let loads_at = (module.subsystem.value, module.order.value);
+            if Unit::Module(o) != hook.unit
+                && model.loads(Unit::Module(o))
+                && loads_at > level(hook)
+            {
+                late.push(span.clone());
+                report(
+                    span,
+                    format!(
+                        "`{}` calls `{name}()` of module `{}`, which loads later in the boot sequence",
+                        hook.name, module.name
+                    ),
+                    format!(
+                        "`{}` loads at ({}, {})",
+                        module.name,
+                        keys::subsystem_name(loads_at.0),
+                        keys::order_name(loads_at.1)
+                    ),
+                    format!(
+                        "key `{}` after module `{}` ({}, {}), or move the call into a later hook",
+                        hook.name, module.name, module.subsystem.written, module.order.written
+                    ),
+                );
+            }
+        }
         for (span, owner, what) in uses {
+            if late.contains(&span) {
+                continue;
+            }
             let missing = match (hook.unit, owner) {
                 (Unit::Module(m), Unit::Module(o)) => m != o && !model.depends_on(m, o),
                 (Unit::Base, Unit::Module(_)) => true,
@@ -222,6 +258,7 @@ mod tests {
         let without = model(&[("routes", ROUTES), ("ifnet", &ifnet(""))]);
         let messages = codes(&without);
         assert_eq!(messages.len(), 2, "{messages:?}");
+        // ifnet's hook runs after routes loads, so only the missing dependency is reported.
         assert!(
             messages[0].contains("`V_TABLE` of module `routes`, which `ifnet` does not depend on")
         );
