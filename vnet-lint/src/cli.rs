@@ -379,7 +379,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             for rule in RULES {
                 writeln!(
                     out,
-                    "{}  {:<28} {:<6} {}",
+                    "{}  {:<30} {:<6} {}",
                     rule.code,
                     rule.name,
                     rule.default_level.to_string(),
