@@ -70,6 +70,7 @@ pub mod config;
 pub mod diag;
 pub mod emit;
 pub mod engine;
+pub mod fix;
 pub mod prefilter;
 pub mod resolve;
 pub mod rules;

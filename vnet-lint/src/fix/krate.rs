@@ -1,0 +1,293 @@
+//! The crate a finding lives in: its manifest, its root files, and every source file reachable from a
+//! root through `mod` declarations, each with its module path. Rewriting a static's uses needs all of
+//! them, not only the files the lint was pointed at.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One source file of a crate.
+#[derive(Clone, Debug)]
+pub struct CrateFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Module path of the file (empty for a crate root).
+    pub module: Vec<String>,
+    /// Whether every module from the root down to this file is `pub` (reachable by other crates).
+    pub public: bool,
+    /// The text as read.
+    pub text: String,
+}
+
+/// A crate, as far as the fix needs it.
+#[derive(Clone, Debug, Default)]
+pub struct Krate {
+    /// `Cargo.toml` of the package, when there is one.
+    pub manifest: Option<PathBuf>,
+    /// The package name as code spells it (`-` replaced by `_`).
+    pub name: Option<String>,
+    /// Whether a root is a library (`pub` items may be named by other crates).
+    pub is_lib: bool,
+    /// Whether a root says `#![no_std]`.
+    pub no_std: bool,
+    /// Every file, by path.
+    pub files: BTreeMap<PathBuf, CrateFile>,
+}
+
+impl Krate {
+    /// The crate around `file`: the nearest package above it whose roots reach it, or the file alone.
+    ///
+    /// ```no_run
+    /// let krate = vnet_lint::fix::krate::Krate::around(std::path::Path::new("src/lib.rs"));
+    /// assert!(krate.files.len() >= 1);
+    /// ```
+    pub fn around(file: &Path) -> Krate {
+        let file = absolute(file);
+        let mut dir = file.parent().map(Path::to_path_buf);
+        while let Some(d) = dir {
+            let manifest = d.join("Cargo.toml");
+            if let Some(package) = read_package(&manifest) {
+                let mut krate = Krate {
+                    manifest: Some(manifest),
+                    name: Some(package.name.replace('-', "_")),
+                    ..Krate::default()
+                };
+                for (root, is_lib) in roots(&d, &package) {
+                    if root.exists() {
+                        krate.is_lib |= is_lib;
+                        krate.add_tree(&root);
+                    }
+                }
+                if krate.files.contains_key(&file) {
+                    return krate;
+                }
+                // Not reached by a root (a test, an example, a file linted alone): the file is its own root.
+                let mut alone = Krate {
+                    manifest: krate.manifest,
+                    name: krate.name,
+                    ..Krate::default()
+                };
+                alone.add_tree(&file);
+                return alone;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        let mut alone = Krate::default();
+        alone.add_tree(&file);
+        alone
+    }
+
+    /// A crate of one in-memory file, for tests and for `check_source`.
+    pub fn single(path: PathBuf, text: String) -> Krate {
+        let no_std = is_no_std(&text);
+        let mut files = BTreeMap::new();
+        files.insert(
+            path.clone(),
+            CrateFile {
+                path,
+                module: Vec::new(),
+                public: false,
+                text,
+            },
+        );
+        Krate {
+            no_std,
+            files,
+            ..Krate::default()
+        }
+    }
+
+    fn add_tree(&mut self, root: &Path) {
+        let mut stack = vec![(root.to_path_buf(), Vec::<String>::new(), true, true)];
+        let mut first = true;
+        while let Some((path, module, public, mod_rs)) = stack.pop() {
+            if self.files.contains_key(&path) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            if first {
+                self.no_std |= is_no_std(&text);
+                first = false;
+            }
+            if let Ok(parsed) = syn::parse_file(&text) {
+                let base = if mod_rs {
+                    path.parent().map(Path::to_path_buf).unwrap_or_default()
+                } else {
+                    path.with_extension("")
+                };
+                let mut found = Vec::new();
+                collect_mod_decls(&parsed.items, &base, &module, public, &mut found);
+                stack.extend(found);
+            }
+            self.files.insert(
+                path.clone(),
+                CrateFile {
+                    path,
+                    module,
+                    public,
+                    text,
+                },
+            );
+        }
+    }
+}
+
+struct Package {
+    name: String,
+    lib_path: Option<String>,
+    bins: Vec<String>,
+}
+
+fn read_package(manifest: &Path) -> Option<Package> {
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let value: toml::Table = toml::from_str(&text).ok()?;
+    let package = value.get("package")?.as_table()?;
+    let name = package.get("name")?.as_str()?.to_owned();
+    let lib_path = value
+        .get("lib")
+        .and_then(|l| l.get("path"))
+        .and_then(|p| p.as_str())
+        .map(str::to_owned);
+    let bins = value
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .map(|bins| {
+            bins.iter()
+                .filter_map(|b| b.get("path").and_then(|p| p.as_str()).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Package {
+        name,
+        lib_path,
+        bins,
+    })
+}
+
+fn roots(dir: &Path, package: &Package) -> Vec<(PathBuf, bool)> {
+    let mut roots = vec![(
+        dir.join(package.lib_path.as_deref().unwrap_or("src/lib.rs")),
+        true,
+    )];
+    roots.push((dir.join("src/main.rs"), false));
+    for bin in &package.bins {
+        roots.push((dir.join(bin), false));
+    }
+    if let Ok(entries) = std::fs::read_dir(dir.join("src/bin")) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                roots.push((path, false));
+            } else if path.join("main.rs").exists() {
+                roots.push((path.join("main.rs"), false));
+            }
+        }
+    }
+    roots
+        .into_iter()
+        .map(|(p, lib)| (absolute(&p), lib))
+        .collect()
+}
+
+/// Whether a crate root's text says `#![no_std]` (unconditionally or under `cfg_attr`).
+pub fn is_no_std(text: &str) -> bool {
+    let Ok(file) = syn::parse_file(text) else {
+        return false;
+    };
+    file.attrs.iter().any(|attr| {
+        let tokens = attr.meta.to_token_stream_string();
+        matches!(attr.style, syn::AttrStyle::Inner(_))
+            && (attr.path().is_ident("no_std")
+                || (attr.path().is_ident("cfg_attr") && tokens.contains("no_std")))
+    })
+}
+
+trait MetaText {
+    fn to_token_stream_string(&self) -> String;
+}
+
+impl MetaText for syn::Meta {
+    fn to_token_stream_string(&self) -> String {
+        quote::ToTokens::to_token_stream(self).to_string()
+    }
+}
+
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|attr| {
+        if !attr.path().is_ident("path") {
+            return None;
+        }
+        match &attr.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
+}
+
+type ModFile = (PathBuf, Vec<String>, bool, bool);
+
+fn collect_mod_decls(
+    items: &[syn::Item],
+    base: &Path,
+    module: &[String],
+    public: bool,
+    out: &mut Vec<ModFile>,
+) {
+    for item in items {
+        let syn::Item::Mod(m) = item else { continue };
+        let name = m.ident.to_string();
+        let mut child = module.to_vec();
+        child.push(name.clone());
+        let child_public = public && matches!(m.vis, syn::Visibility::Public(_));
+        match &m.content {
+            Some((_, inner)) => {
+                let inner_base = match path_attr(&m.attrs) {
+                    Some(p) => base.join(p),
+                    None => base.join(&name),
+                };
+                collect_mod_decls(inner, &inner_base, &child, child_public, out);
+            }
+            None => {
+                if let Some(p) = path_attr(&m.attrs) {
+                    let path = absolute(&base.join(p));
+                    out.push((path, child, child_public, true));
+                    continue;
+                }
+                let flat = base.join(format!("{name}.rs"));
+                let nested = base.join(&name).join("mod.rs");
+                if flat.exists() {
+                    out.push((absolute(&flat), child, child_public, false));
+                } else if nested.exists() {
+                    out.push((absolute(&nested), child, child_public, true));
+                }
+            }
+        }
+    }
+}
+
+/// `path` made absolute against the current directory, with `.` components removed.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
