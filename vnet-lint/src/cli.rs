@@ -90,6 +90,32 @@ pub struct CheckArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Fix options (`--fix`, `--diff`, …).
+    #[command(flatten)]
+    pub fix: FixArgs,
+}
+
+/// `check --fix`: the mechanical port.
+#[derive(Debug, Args, Default)]
+pub struct FixArgs {
+    /// Port what can be ported: `#[vnet]` on the static, every use through its `V_` accessor.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (`static mut` to an atomic or a lock, `lazy_static!` to `LazyLock`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fix as a unified diff and write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Fix even when the git working tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Do not run `cargo check` after writing (nor restore what broke the build).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Where an added `vnet-runtime` dependency points (a path dependency instead of a version).
+    #[arg(long, value_name = "DIR")]
+    pub runtime_path: Option<PathBuf>,
 }
 
 /// `list` arguments.
@@ -235,6 +261,29 @@ fn check(args: CheckArgs) -> Result<u8> {
     let mut options = options(&args.source, configs);
     options.levels = levels;
     let report = engine::check_paths(&paths, &options);
+    // `--fix`/`--diff`: the port, then what is left (see `fix::run`).
+    if args.fix.fix || args.fix.diff {
+        let run = crate::fix::run::FixRun {
+            fix: args.fix.fix,
+            diff: args.fix.diff,
+            unsafe_fixes: args.fix.unsafe_fixes,
+            allow_dirty: args.fix.allow_dirty,
+            no_verify: args.fix.no_verify,
+            runtime_path: args.fix.runtime_path.clone(),
+        };
+        let changed = crate::fix::run::run(
+            &report,
+            &run,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )?;
+        if run.diff {
+            return Ok(u8::from(changed));
+        }
+        let remaining = engine::check_paths(&paths, &options);
+        print_report(&remaining, args.message_format, args.color)?;
+        return Ok(remaining.exit_code() as u8);
+    }
     print_report(&report, args.message_format, args.color)?;
     Ok(report.exit_code() as u8)
 }

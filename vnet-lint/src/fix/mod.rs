@@ -17,6 +17,7 @@ pub mod diff;
 pub mod edits;
 pub mod krate;
 pub mod rewrite;
+pub mod run;
 pub mod uses;
 pub mod verify;
 
