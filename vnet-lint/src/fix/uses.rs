@@ -860,6 +860,11 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                         group.push(nested[k]);
                         k += 1;
                     }
+                    if group.len() == 1 && group[0].kind == SiteKind::AtomicLoad {
+                        // A read inside the update reads through the same parameter.
+                        pieces.push((r, format!("{param}.load({ORDERING})")));
+                        continue;
+                    }
                     let owned: Vec<Site> = group
                         .iter()
                         .map(|s| Site {
