@@ -284,6 +284,20 @@ fn check(args: CheckArgs) -> Result<u8> {
         print_report(&remaining, args.message_format, args.color)?;
         return Ok(remaining.exit_code() as u8);
     }
+    if args.message_format == Format::Sarif {
+        // SARIF carries the proposed fixes, safe and unsafe, each marked with its applicability.
+        let options = crate::fix::FixOptions {
+            unsafe_fixes: true,
+            ..crate::fix::FixOptions::default()
+        };
+        let plan = crate::fix::plan(&crate::fix::targets(&report), &options);
+        let mut sarif = emit::sarif::to_sarif(&report);
+        emit::sarif::add_fixes(&mut sarif, &plan);
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &sarif)?;
+        writeln!(out)?;
+        return Ok(report.exit_code() as u8);
+    }
     print_report(&report, args.message_format, args.color)?;
     Ok(report.exit_code() as u8)
 }

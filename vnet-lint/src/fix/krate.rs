@@ -27,7 +27,7 @@ pub struct Krate {
     pub name: Option<String>,
     /// Whether a root is a library (`pub` items may be named by other crates).
     pub is_lib: bool,
-    /// Whether a root says `#![no_std]`.
+    /// Whether a root says `#![no_std]` (also under `cfg_attr`: the crate can build without `std`).
     pub no_std: bool,
     /// Every file, by path.
     pub files: BTreeMap<PathBuf, CrateFile>,

@@ -259,7 +259,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         };
         if krate.no_std {
             leave(
-                "the crate is `no_std`, and the vnet runtime needs `std`".into(),
+                "the crate is `no_std` (or can build as `no_std` through `cfg_attr`), and the vnet \
+                 runtime needs `std`"
+                    .into(),
                 false,
             );
             continue;
