@@ -29,6 +29,8 @@ pub struct Krate {
     pub is_lib: bool,
     /// Whether a root says `#![no_std]` (also under `cfg_attr`: the crate can build without `std`).
     pub no_std: bool,
+    /// Whether the package is edition 2015 (extern crates need `extern crate`).
+    pub edition_2015: bool,
     /// Every file, by path.
     pub files: BTreeMap<PathBuf, CrateFile>,
 }
@@ -49,6 +51,7 @@ impl Krate {
                 let mut krate = Krate {
                     manifest: Some(manifest),
                     name: Some(package.name.replace('-', "_")),
+                    edition_2015: package.edition_2015,
                     ..Krate::default()
                 };
                 for (root, is_lib) in roots(&d, &package) {
@@ -64,6 +67,7 @@ impl Krate {
                 let mut alone = Krate {
                     manifest: krate.manifest,
                     name: krate.name,
+                    edition_2015: krate.edition_2015,
                     ..Krate::default()
                 };
                 alone.add_tree(&file);
@@ -135,6 +139,7 @@ impl Krate {
 
 struct Package {
     name: String,
+    edition_2015: bool,
     lib_path: Option<String>,
     bins: Vec<String>,
 }
@@ -158,8 +163,13 @@ fn read_package(manifest: &Path) -> Option<Package> {
                 .collect()
         })
         .unwrap_or_default();
+    let edition_2015 = package
+        .get("edition")
+        .and_then(|e| e.as_str())
+        .is_none_or(|e| e == "2015");
     Some(Package {
         name,
+        edition_2015,
         lib_path,
         bins,
     })

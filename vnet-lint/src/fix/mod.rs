@@ -415,6 +415,13 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             per_file.entry(file.clone()).or_default().push(edit);
         }
     }
+    if krate.edition_2015 {
+        for root in krate.files.values().filter(|f| f.module.is_empty()) {
+            if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
+                per_file.entry(root.path.clone()).or_default().push(edit);
+            }
+        }
+    }
     for (file, edits) in per_file {
         let original = &krate.files[&file].text;
         if let Some((new, _)) = edits::apply(original, &edits) {

@@ -29,7 +29,7 @@ impl Runtime {
             format!("(crate = ::{})", self.name)
         };
         if decl.in_inline_mod {
-            format!("#[{}::vnet{args}]", self.name)
+            format!("#[::{}::vnet{args}]", self.name)
         } else {
             format!("#[vnet{args}]")
         }
@@ -38,6 +38,11 @@ impl Runtime {
     /// `use vnet_runtime::vnet;`
     pub fn import(&self) -> String {
         format!("use {}::vnet;", self.name)
+    }
+
+    /// `extern crate vnet_runtime;`, which an edition 2015 crate root needs.
+    pub fn extern_crate(&self) -> String {
+        format!("extern crate {};", self.name)
     }
 }
 
@@ -215,4 +220,18 @@ fn imports_vnet(tree: &syn::UseTree) -> bool {
         syn::UseTree::Glob(_) => false,
         syn::UseTree::Group(g) => g.items.iter().any(imports_vnet),
     }
+}
+
+/// The edit adding `extern crate vnet_runtime;` before the first item of a crate root (edition 2015),
+/// unless it is there.
+pub fn extern_crate_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
+    let file = syn::parse_file(text).ok()?;
+    let present = file.items.iter().any(|item| {
+        matches!(item, syn::Item::ExternCrate(e) if e.ident == runtime.name.as_str())
+    });
+    if present {
+        return None;
+    }
+    let start = super::decl::node_range(file.items.first()?).start;
+    Some(Edit::new(start..start, format!("{}\n", runtime.extern_crate())))
 }
