@@ -168,6 +168,9 @@ pub struct Plan {
     pub files: BTreeMap<PathBuf, (String, String)>,
     /// Per changed manifest: original and new text.
     pub manifests: BTreeMap<PathBuf, (String, String)>,
+    /// Per changed file: every edit applied, with the index in `ported` of the static it belongs to
+    /// (`None` for shared edits: the import, a whole `lazy_static!` invocation).
+    pub file_edits: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>>,
 }
 
 impl Plan {
@@ -353,7 +356,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     }
     // Per file: the edits of every accepted static, `lazy_static!` invocations whose items all go
     // replaced whole, and the import of the attribute.
-    let mut per_file: BTreeMap<PathBuf, Vec<Edit>> = BTreeMap::new();
+    let mut per_file: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>> = BTreeMap::new();
     let mut whole: Vec<(PathBuf, Range<usize>)> = Vec::new();
     for (decl, _, _) in &accepted {
         if let Some(lazy) = &decl.lazy {
@@ -375,7 +378,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 per_file
                     .entry(decl.file.clone())
                     .or_default()
-                    .push(rewrite::whole_invocation(&sorted, text, &runtime));
+                    .push((None, rewrite::whole_invocation(&sorted, text, &runtime)));
             }
         }
     }
@@ -391,7 +394,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                     edit.range.start >= l.invocation.start && edit.range.end <= l.invocation.end
                 });
             if !part_of_whole {
-                per_file.entry(file.clone()).or_default().push(edit.clone());
+                per_file
+                    .entry(file.clone())
+                    .or_default()
+                    .push((Some(plan.ported.len()), edit.clone()));
             }
             own.push((file.clone(), edit.clone()));
         }
@@ -412,21 +418,27 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         .collect();
     for file in import_files {
         if let Some(edit) = rewrite::import_edit(&krate.files[file].text, &runtime) {
-            per_file.entry(file.clone()).or_default().push(edit);
+            // First among edits at the same offset: the import goes above the item's `#[vnet]`.
+            per_file.entry(file.clone()).or_default().insert(0, (None, edit));
         }
     }
     if krate.edition_2015 {
         for root in krate.files.values().filter(|f| f.module.is_empty()) {
             if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
-                per_file.entry(root.path.clone()).or_default().push(edit);
+                per_file
+                    .entry(root.path.clone())
+                    .or_default()
+                    .insert(0, (None, edit));
             }
         }
     }
-    for (file, edits) in per_file {
+    for (file, owned) in per_file {
         let original = &krate.files[&file].text;
+        let edits: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
         if let Some((new, _)) = edits::apply(original, &edits) {
             if &new != original {
-                plan.files.insert(file, (original.clone(), new));
+                plan.files.insert(file.clone(), (original.clone(), new));
+                plan.file_edits.insert(file, owned);
             }
         }
     }

@@ -63,9 +63,11 @@ const PASS_THROUGH: &[&str] = &["unwrap", "expect", "unwrap_or_else", "unwrap_un
 /// Ordering used by the atomic rewrites of `static mut` integers.
 pub const ORDERING: &str = "std::sync::atomic::Ordering::SeqCst";
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Anc<'a> {
     Expr(&'a syn::Expr),
+    /// The arguments of a format-like macro, and the range of the whole invocation.
+    MacroArgs(&'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>, Range<usize>),
     Local,
     StmtSemi,
     Other,
@@ -541,7 +543,8 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
                 // The parsed arguments must live as long as the file's syntax tree.
                 let args: &'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]> =
                     Box::leak(Box::new(args));
-                let saved = std::mem::replace(&mut self.stack, vec![Anc::Other]);
+                let saved =
+                    std::mem::replace(&mut self.stack, vec![Anc::MacroArgs(args, node_range(mac))]);
                 for arg in args {
                     self.visit_expr(arg);
                 }
@@ -766,7 +769,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             });
             continue;
         }
-        let grown = grow(stack, decl.kind == Kind::Lock);
+        let grown = grow(stack, true);
         let top_expr = expr_at(stack, grown.top).expect("an expression");
         if has_control_flow(top_expr) {
             return Err(format!(
@@ -781,7 +784,23 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                 }
             }
         }
-        let context = grown.top.checked_sub(1).map(|i| stack[i]);
+        let context = grown.top.checked_sub(1).map(|i| &stack[i]);
+        if let (true, Some(Anc::MacroArgs(args, whole))) = (borrows(top_expr), context) {
+            // `println!("{}", NAME.lock().unwrap())`: the whole invocation moves into the closure.
+            if args.iter().any(has_control_flow) {
+                return Err(format!(
+                    "a use of `{name}` sits in a macro call whose arguments return, break or use `?`"
+                ));
+            }
+            sites.push(Site {
+                occ,
+                range: whole.clone(),
+                path_range,
+                inner_form,
+                kind: SiteKind::Closure,
+            });
+            continue;
+        }
         if borrows(top_expr) && !matches!(context, Some(Anc::StmtSemi)) {
             return Err(format!(
                 "a borrow of `{name}` outlives the expression that takes it (`{}`): the accessor lends \

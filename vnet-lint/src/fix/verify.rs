@@ -98,18 +98,10 @@ pub fn blame(plan: &Plan, manifest: &Path, errors: &[BuildError]) -> BTreeSet<(P
             continue;
         };
         // Replay the edits of the file to learn where each static's edits landed in the new text.
-        let mut all = Vec::new();
-        let mut owners = Vec::new();
-        for (i, p) in plan.ported.iter().enumerate() {
-            for (file, edit) in &p.edits {
-                if file == &path {
-                    all.push(edit.clone());
-                    owners.push(i);
-                }
-            }
-        }
-        // Edits of the plan's file may include the import and whole-invocation edits; replay only
-        // those that apply cleanly together.
+        let Some(owned) = plan.file_edits.get(&path) else {
+            continue;
+        };
+        let all: Vec<_> = owned.iter().map(|(_, e)| e.clone()).collect();
         let Some((new, ranges)) = edits::apply(original, &all) else {
             continue;
         };
@@ -119,7 +111,8 @@ pub fn blame(plan: &Plan, manifest: &Path, errors: &[BuildError]) -> BTreeSet<(P
             start..=end
         };
         let error_lines = line_span(&error.range);
-        for (range, &owner) in ranges.iter().zip(&owners) {
+        for (range, (owner, _)) in ranges.iter().zip(owned) {
+            let Some(owner) = *owner else { continue };
             let lines = line_span(range);
             if lines.start() <= error_lines.end() && error_lines.start() <= lines.end() {
                 let p = &plan.ported[owner];
