@@ -68,17 +68,29 @@ fn uses_across_files_and_paths_are_rewritten() {
     assert!(lib.contains("stats::V_HITS.with(|hits| hits.load(Ordering::Relaxed)) + crate::stats::V_MISSES.with(|misses| misses.load(Ordering::Relaxed))"), "{lib}");
     let stats = new_text(&plan, root, "src/stats.rs");
     assert!(stats.starts_with("use std::sync::atomic::AtomicU64;\nuse vnet_runtime::vnet;\n\n/// Hits.\n#[vnet]\npub(crate) static HITS"), "{stats}");
-    assert!(stats.contains("self::V_HITS.with(|hits| hits.fetch_add(1"), "{stats}");
+    assert!(
+        stats.contains("self::V_HITS.with(|hits| hits.fetch_add(1"),
+        "{stats}"
+    );
     let net = new_text(&plan, root, "src/net/mod.rs");
     assert!(net.contains("use crate::stats::V_HITS as H;"), "{net}");
     assert!(net.contains("H.with(|hits| hits.fetch_add(2"), "{net}");
     let tcp = new_text(&plan, root, "src/net/tcp.rs");
-    assert!(tcp.contains("super::super::stats::V_MISSES.with(|misses| misses.swap(0"), "{tcp}");
-    assert!(tcp.contains("fn k() { crate::stats::V_HITS.with(|hits| h(hits)); }"), "{tcp}");
+    assert!(
+        tcp.contains("super::super::stats::V_MISSES.with(|misses| misses.swap(0"),
+        "{tcp}"
+    );
+    assert!(
+        tcp.contains("fn k() { crate::stats::V_HITS.with(|hits| h(hits)); }"),
+        "{tcp}"
+    );
     // The dependency is added, the manifest's comment kept.
     let manifest = vnet_lint::fix::krate::absolute(&root.join("Cargo.toml"));
     let (_, new) = plan.manifests.get(&manifest).expect("manifest edited");
-    assert!(new.contains("# deps below\n[dependencies]\nvnet-runtime = "), "{new}");
+    assert!(
+        new.contains("# deps below\n[dependencies]\nvnet-runtime = "),
+        "{new}"
+    );
 }
 
 #[test]
@@ -119,13 +131,26 @@ pub fn g() -> *const u32 { unsafe { core::ptr::addr_of!(COUNT) } }
             .unwrap_or_default()
     };
     assert!(reason("HELD").contains("outlives"), "{}", reason("HELD"));
-    assert!(reason("IN_MACRO").contains("macro_rules!"), "{}", reason("IN_MACRO"));
+    assert!(
+        reason("IN_MACRO").contains("macro_rules!"),
+        "{}",
+        reason("IN_MACRO")
+    );
     assert!(reason("COUNT").contains("addr_of"), "{}", reason("COUNT"));
     let lib = new_text(&plan, root, "src/lib.rs");
-    assert!(lib.contains("    V_FINE.with(|fine| *fine.lock().unwrap() += 1);\n"), "{lib}");
-    assert!(lib.contains("    V_FINE.with(|fine| println!(\"{}\", fine.lock().unwrap()));\n"), "{lib}");
+    assert!(
+        lib.contains("    V_FINE.with(|fine| *fine.lock().unwrap() += 1);\n"),
+        "{lib}"
+    );
+    assert!(
+        lib.contains("    V_FINE.with(|fine| println!(\"{}\", fine.lock().unwrap()));\n"),
+        "{lib}"
+    );
     // Everything about HELD stays byte-identical.
-    assert!(lib.contains("static HELD: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n") && lib.contains("let guard = HELD.lock().unwrap();"));
+    assert!(
+        lib.contains("static HELD: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n")
+            && lib.contains("let guard = HELD.lock().unwrap();")
+    );
 }
 
 #[test]
@@ -183,18 +208,35 @@ fn a_dirty_tree_is_refused_unless_allowed() {
             ),
         ],
     );
-    if !(git(root, &["init", "-q"]) && git(root, &["add", "-A"]) && git(root, &["commit", "-qm", "x"])) {
+    if !(git(root, &["init", "-q"])
+        && git(root, &["add", "-A"])
+        && git(root, &["commit", "-qm", "x"]))
+    {
         return; // no git on this machine
     }
-    std::fs::write(root.join("src/lib.rs"), std::fs::read_to_string(root.join("src/lib.rs")).expect("read") + "// edited\n").expect("write");
+    std::fs::write(
+        root.join("src/lib.rs"),
+        std::fs::read_to_string(root.join("src/lib.rs")).expect("read") + "// edited\n",
+    )
+    .expect("write");
     let refused = lint(root, &["check", "--fix", "--no-verify"]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--allow-dirty"));
-    assert!(!std::fs::read_to_string(root.join("src/lib.rs")).expect("read").contains("#[vnet]"));
+    assert!(!std::fs::read_to_string(root.join("src/lib.rs"))
+        .expect("read")
+        .contains("#[vnet]"));
     let allowed = lint(root, &["check", "--fix", "--no-verify", "--allow-dirty"]);
-    assert_eq!(allowed.status.code(), Some(0), "{}", String::from_utf8_lossy(&allowed.stderr));
+    assert_eq!(
+        allowed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&allowed.stderr)
+    );
     let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
-    assert!(text.contains("#[vnet]\nstatic X") && text.ends_with("// edited\n"), "{text}");
+    assert!(
+        text.contains("#[vnet]\nstatic X") && text.ends_with("// edited\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -206,20 +248,39 @@ fn statics_whose_edits_break_the_build_are_restored() {
     write(root, &[("Cargo.toml", MANIFEST), ("src/lib.rs", original)]);
     let out = lint(
         root,
-        &["check", "--fix", "--runtime-path", &runtime.to_string_lossy()],
+        &[
+            "check",
+            "--fix",
+            "--runtime-path",
+            &runtime.to_string_lossy(),
+        ],
     );
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(summary.contains("ported 1 static"), "{summary}");
     assert!(summary.contains("`STATS` (VN102): restored"), "{summary}");
     let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
-    assert!(text.contains("V_HITS.with(|hits| hits.fetch_add(1, Ordering::Relaxed));"), "{text}");
-    assert!(text.contains("static STATS: Stats") && text.contains("let rx = STATS.rx();"), "{text}");
+    assert!(
+        text.contains("V_HITS.with(|hits| hits.fetch_add(1, Ordering::Relaxed));"),
+        "{text}"
+    );
+    assert!(
+        text.contains("static STATS: Stats") && text.contains("let rx = STATS.rx();"),
+        "{text}"
+    );
     // A second run changes nothing: STATS is tried, breaks the build again, and is restored again.
     let again = lint(
         root,
-        &["check", "--fix", "--runtime-path", &runtime.to_string_lossy()],
+        &[
+            "check",
+            "--fix",
+            "--runtime-path",
+            &runtime.to_string_lossy(),
+        ],
     );
     let summary = String::from_utf8_lossy(&again.stderr);
     assert!(summary.contains("`STATS` (VN102): restored"), "{summary}");
-    assert_eq!(std::fs::read_to_string(root.join("src/lib.rs")).expect("read"), text);
+    assert_eq!(
+        std::fs::read_to_string(root.join("src/lib.rs")).expect("read"),
+        text
+    );
 }

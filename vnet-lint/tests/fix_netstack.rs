@@ -71,13 +71,22 @@ fn fixed_netstack_builds_lints_clean_and_separates_instances() {
     let runtime = workspace().join("vnet-runtime");
     let text = std::fs::read_to_string(&manifest)
         .expect("manifest")
-        .replace("../../vnet-runtime", &runtime.to_string_lossy().replace('\\', "/"));
+        .replace(
+            "../../vnet-runtime",
+            &runtime.to_string_lossy().replace('\\', "/"),
+        );
     std::fs::write(&manifest, text).expect("manifest");
     let target_dir = workspace().join("target/fix-netstack");
 
     let lint = env!("CARGO_BIN_EXE_cargo-vnet-lint");
     let out = Command::new(lint)
-        .args(["check", "--fix", "--unsafe-fixes", "--message-format", "json"])
+        .args([
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--message-format",
+            "json",
+        ])
         .current_dir(&krate)
         .env("CARGO_TARGET_DIR", &target_dir)
         .output()
@@ -109,7 +118,11 @@ fn fixed_netstack_builds_lints_clean_and_separates_instances() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     // The left-alone line is the declaration's; the finding may point a line below (cfg_if!).
-    assert_eq!(remaining.len(), left_sorted.len(), "{remaining:?} vs {left_sorted:?}");
+    assert_eq!(
+        remaining.len(),
+        left_sorted.len(),
+        "{remaining:?} vs {left_sorted:?}"
+    );
     for ((rf, rl), (lf, ll)) in remaining.iter().zip(&left_sorted) {
         assert_eq!(rf, lf);
         assert!(rl.abs_diff(*ll) <= 4, "{rf}:{rl} vs {lf}:{ll}");
@@ -121,7 +134,11 @@ fn fixed_netstack_builds_lints_clean_and_separates_instances() {
         .current_dir(&krate)
         .output()
         .expect("run the lint");
-    assert!(again.stdout.is_empty(), "{}", String::from_utf8_lossy(&again.stdout));
+    assert!(
+        again.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
 
     std::fs::create_dir_all(krate.join("tests")).expect("tests dir");
     std::fs::write(krate.join("tests/multi_instance.rs"), MULTI_INSTANCE_TEST).expect("test");

@@ -64,7 +64,12 @@ mod tests {
     fn keeps_comments_and_adds_once() {
         let m = "[package]\nname = \"x\" # the name\n\n[dependencies]\n# logging\nlog = \"0.4\"\n";
         let out = add_runtime(m, Some("../vnet-runtime")).expect("added");
-        assert!(out.starts_with("[package]\nname = \"x\" # the name\n\n[dependencies]\n# logging\nlog = \"0.4\"\n"), "{out}");
+        assert!(
+            out.starts_with(
+                "[package]\nname = \"x\" # the name\n\n[dependencies]\n# logging\nlog = \"0.4\"\n"
+            ),
+            "{out}"
+        );
         assert!(out.contains("vnet-runtime = { version = "), "{out}");
         assert!(add_runtime(&out, None).is_none());
         assert_eq!(find_runtime(&out).expect("found").name, "vnet_runtime");

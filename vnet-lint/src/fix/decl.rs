@@ -85,12 +85,24 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// Where a static is declared: its module, the function body it is local to, whether it sits in an
+/// inline module.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// Module path.
+    pub module: Vec<String>,
+    /// Byte range of the enclosing function body, for a function-local static.
+    pub body: Option<Range<usize>>,
+    /// Whether it is inside an inline `mod … { }`.
+    pub inline: bool,
+}
+
 /// A parsed file's statics and macro-declared statics, located by byte range.
 pub struct Located {
-    /// Statics written as items, with their module path and enclosing function body.
-    pub statics: Vec<(syn::ItemStatic, Vec<String>, Option<Range<usize>>, bool)>,
-    /// `lazy_static!` items with their module path, enclosing function body and invocation.
-    pub lazies: Vec<(LazyStatic, Vec<String>, Option<Range<usize>>, bool, LazyItem)>,
+    /// Statics written as items.
+    pub statics: Vec<(syn::ItemStatic, Scope)>,
+    /// `lazy_static!` items, with their invocation.
+    pub lazies: Vec<(LazyStatic, Scope, LazyItem)>,
     /// Other item macros (`thread_local!`, `cfg_if!` …): name and range.
     pub macros: Vec<(String, Range<usize>)>,
 }
@@ -163,9 +175,9 @@ pub fn node_range(node: &impl ToTokens) -> Range<usize> {
         return 0..0;
     };
     let start = range(first.span()).start;
-    let end = tokens.last().map_or(range(first.span()).end, |t| {
-        range(t.span()).end
-    });
+    let end = tokens
+        .last()
+        .map_or(range(first.span()).end, |t| range(t.span()).end);
     start..end
 }
 
@@ -190,8 +202,12 @@ fn walk_items(
     for item in items {
         match item {
             syn::Item::Static(s) => {
-                out.statics
-                    .push((s.clone(), module.to_vec(), body.clone(), inline));
+                let scope = Scope {
+                    module: module.to_vec(),
+                    body: body.clone(),
+                    inline,
+                };
+                out.statics.push((s.clone(), scope));
                 walk_expr_items(&s.expr, module, inline, out);
             }
             syn::Item::Mod(m) => {
@@ -230,9 +246,13 @@ fn walk_block(block: &syn::Block, module: &[String], inline: bool, out: &mut Loc
     let body = Some(node_range(block));
     for stmt in &block.stmts {
         match stmt {
-            syn::Stmt::Item(item) => {
-                walk_items(std::slice::from_ref(item), module, body.clone(), inline, out)
-            }
+            syn::Stmt::Item(item) => walk_items(
+                std::slice::from_ref(item),
+                module,
+                body.clone(),
+                inline,
+                out,
+            ),
             syn::Stmt::Macro(m) => walk_macro(&m.mac, module, body.clone(), inline, out),
             syn::Stmt::Local(l) => {
                 if let Some(init) = &l.init {
@@ -290,8 +310,12 @@ fn walk_macro(
                     index,
                     count,
                 };
-                out.lazies
-                    .push((item, module.to_vec(), body.clone(), inline, lazy));
+                let scope = Scope {
+                    module: module.to_vec(),
+                    body: body.clone(),
+                    inline,
+                };
+                out.lazies.push((item, scope, lazy));
             }
             return;
         }
@@ -356,7 +380,7 @@ fn not_sync(ty: &syn::Type) -> Option<String> {
 #[allow(clippy::too_many_arguments)]
 pub fn from_static(
     s: &syn::ItemStatic,
-    file: &PathBuf,
+    file: &std::path::Path,
     module: &[String],
     body: Option<Range<usize>>,
     inline: bool,
@@ -395,7 +419,7 @@ pub fn from_static(
     };
     Ok(Decl {
         name,
-        file: file.clone(),
+        file: file.to_path_buf(),
         line,
         code,
         module: module.to_vec(),
@@ -422,7 +446,7 @@ pub fn from_static(
 pub fn from_lazy(
     s: &LazyStatic,
     lazy: &LazyItem,
-    file: &PathBuf,
+    file: &std::path::Path,
     module: &[String],
     body: Option<Range<usize>>,
     inline: bool,
@@ -447,7 +471,7 @@ pub fn from_lazy(
     };
     Ok(Decl {
         name,
-        file: file.clone(),
+        file: file.to_path_buf(),
         line,
         code,
         module: module.to_vec(),

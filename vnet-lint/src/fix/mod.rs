@@ -269,7 +269,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             );
             continue;
         }
-        if options.exclude.contains(&(decl.file.clone(), decl.name.clone())) {
+        if options
+            .exclude
+            .contains(&(decl.file.clone(), decl.name.clone()))
+        {
             leave(
                 "restored: with it ported, `cargo check` failed at its edits".into(),
                 false,
@@ -301,7 +304,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     // static's, until nothing changes.
     let only: Vec<Decl> = candidates.iter().map(|(d, _)| d.clone()).collect();
     let mut use_edits = uses::rewrite_uses(krate, &only);
-    let mut accepted: Vec<(Decl, Option<usize>, Vec<(PathBuf, Edit)>)> = Vec::new();
+    type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
+    let mut accepted: Vec<Accepted> = Vec::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
         if let Some(reason) = ue.refusal {
             plan.left.push(LeftAlone {
@@ -365,7 +369,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 .map(|(d, _, _)| d)
                 .filter(|d| {
                     d.file == decl.file
-                        && d.lazy.as_ref().is_some_and(|l| l.invocation == lazy.invocation)
+                        && d.lazy
+                            .as_ref()
+                            .is_some_and(|l| l.invocation == lazy.invocation)
                 })
                 .collect();
             if siblings.len() == lazy.count
@@ -383,9 +389,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
     }
     for (decl, diagnostic, all) in &accepted {
-        let is_whole = decl.lazy.as_ref().is_some_and(|l| {
-            whole.contains(&(decl.file.clone(), l.invocation.clone()))
-        });
+        let is_whole = decl
+            .lazy
+            .as_ref()
+            .is_some_and(|l| whole.contains(&(decl.file.clone(), l.invocation.clone())));
         let mut own = Vec::new();
         for (file, edit) in all {
             let part_of_whole = is_whole
@@ -419,7 +426,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     for file in import_files {
         if let Some(edit) = rewrite::import_edit(&krate.files[file].text, &runtime) {
             // First among edits at the same offset: the import goes above the item's `#[vnet]`.
-            per_file.entry(file.clone()).or_default().insert(0, (None, edit));
+            per_file
+                .entry(file.clone())
+                .or_default()
+                .insert(0, (None, edit));
         }
     }
     if krate.edition_2015 {
@@ -452,7 +462,10 @@ fn is_lazy_pair(a: &Edit, b: &Edit) -> bool {
     a.range.is_empty() && b.range.is_empty()
 }
 
-fn runtime_for(krate: &Krate, options: &FixOptions) -> (Runtime, Option<(PathBuf, String, String)>) {
+fn runtime_for(
+    krate: &Krate,
+    options: &FixOptions,
+) -> (Runtime, Option<(PathBuf, String, String)>) {
     let Some(manifest) = &krate.manifest else {
         return (Runtime::default(), None);
     };
@@ -496,20 +509,37 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         });
     };
     let located = decl::locate(&parsed, &file.module);
-    for (s, module, body, inline) in &located.statics {
+    for (s, scope) in &located.statics {
         let range = decl::node_range(s);
         if range.start <= at && at < range.end {
-            return decl::from_static(s, &file.path, module, body.clone(), *inline, target.code, line);
+            return decl::from_static(
+                s,
+                &file.path,
+                &scope.module,
+                scope.body.clone(),
+                scope.inline,
+                target.code,
+                line,
+            );
         }
     }
-    for (s, module, body, inline, lazy) in &located.lazies {
+    for (s, scope, lazy) in &located.lazies {
         let range = decl::range(s.static_token.span).start..decl::range(s.semi.span).end;
         let start = s
             .attrs
             .first()
             .map_or(range.start, |a| decl::node_range(a).start);
         if start <= at && at < range.end {
-            return decl::from_lazy(s, lazy, &file.path, module, body.clone(), *inline, target.code, line);
+            return decl::from_lazy(
+                s,
+                lazy,
+                &file.path,
+                &scope.module,
+                scope.body.clone(),
+                scope.inline,
+                target.code,
+                line,
+            );
         }
     }
     let name = ident_at(&file.text, target.span.clone()).unwrap_or(flagged);
@@ -517,9 +547,10 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         return Err(Refusal {
             name,
             line,
-            reason: "`thread_local!` is per thread by design, never ported: decide by hand whether \
+            reason:
+                "`thread_local!` is per thread by design, never ported: decide by hand whether \
                      the value belongs to the thread or to the instance"
-                .into(),
+                    .into(),
         });
     }
     for (macro_name, range) in &located.macros {
@@ -608,7 +639,11 @@ pub fn summary(plan: &Plan, wrote: bool) -> String {
         plan.ported.len(),
         if plan.ported.len() == 1 { "" } else { "s" },
         plan.ported.len() - safe,
-        if plan.ported.len() - safe == 1 { "" } else { "es" },
+        if plan.ported.len() - safe == 1 {
+            ""
+        } else {
+            "es"
+        },
         plan.left.len()
     ));
     for p in &plan.ported {

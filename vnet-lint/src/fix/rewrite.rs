@@ -50,7 +50,10 @@ impl Runtime {
 pub fn line_indent(text: &str, at: usize) -> Option<&str> {
     let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let before = &text[start..at];
-    before.chars().all(|c| c == ' ' || c == '\t').then_some(before)
+    before
+        .chars()
+        .all(|c| c == ' ' || c == '\t')
+        .then_some(before)
 }
 
 fn reindent(text: &str, from: &str, to: &str) -> String {
@@ -78,14 +81,20 @@ pub fn decl_edits(decl: &Decl, text: &str, runtime: &Runtime) -> Vec<Edit> {
             remove_lines(text, decl.item.clone()),
             Edit::new(
                 lazy.invocation.end..lazy.invocation.end,
-                format!("\n{}{}", invocation_indent(text, lazy), lazy_item(decl, text, runtime)),
+                format!(
+                    "\n{}{}",
+                    invocation_indent(text, lazy),
+                    lazy_item(decl, text, runtime)
+                ),
             ),
         ];
     }
     let _ = ty;
     let mut edits = Vec::new();
     let head = match line_indent(text, decl.head) {
-        Some(indent) if !indent.is_empty() || decl.head == 0 || text[..decl.head].ends_with('\n') => {
+        Some(indent)
+            if !indent.is_empty() || decl.head == 0 || text[..decl.head].ends_with('\n') =>
+        {
             format!("{attr}\n{indent}")
         }
         _ => format!("{attr} "),
@@ -108,7 +117,10 @@ pub fn decl_edits(decl: &Decl, text: &str, runtime: &Runtime) -> Vec<Edit> {
             ));
         }
         Kind::Lock => {
-            edits.push(Edit::new(decl.ty.clone(), format!("std::sync::Mutex<{ty}>")));
+            edits.push(Edit::new(
+                decl.ty.clone(),
+                format!("std::sync::Mutex<{ty}>"),
+            ));
             edits.push(Edit::new(
                 decl.init.clone(),
                 format!("std::sync::Mutex::new({init})"),
@@ -226,12 +238,16 @@ fn imports_vnet(tree: &syn::UseTree) -> bool {
 /// unless it is there.
 pub fn extern_crate_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
     let file = syn::parse_file(text).ok()?;
-    let present = file.items.iter().any(|item| {
-        matches!(item, syn::Item::ExternCrate(e) if e.ident == runtime.name.as_str())
-    });
+    let present = file
+        .items
+        .iter()
+        .any(|item| matches!(item, syn::Item::ExternCrate(e) if e.ident == runtime.name.as_str()));
     if present {
         return None;
     }
     let start = super::decl::node_range(file.items.first()?).start;
-    Some(Edit::new(start..start, format!("{}\n", runtime.extern_crate())))
+    Some(Edit::new(
+        start..start,
+        format!("{}\n", runtime.extern_crate()),
+    ))
 }

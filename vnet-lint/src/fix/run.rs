@@ -30,7 +30,12 @@ const MAX_ROUNDS: usize = 4;
 
 /// Runs the fix for the findings of `report`. Writes the diff (with `--diff`) to `out` and the summary
 /// to `err`. Returns whether anything was (or would be) changed.
-pub fn run(report: &Report, run: &FixRun, out: &mut dyn Write, err: &mut dyn Write) -> Result<bool> {
+pub fn run(
+    report: &Report,
+    run: &FixRun,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<bool> {
     let targets = targets(report);
     let mut options = FixOptions {
         unsafe_fixes: run.unsafe_fixes,

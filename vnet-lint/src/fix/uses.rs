@@ -67,7 +67,10 @@ pub const ORDERING: &str = "std::sync::atomic::Ordering::SeqCst";
 enum Anc<'a> {
     Expr(&'a syn::Expr),
     /// The arguments of a format-like macro, and the range of the whole invocation.
-    MacroArgs(&'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>, Range<usize>),
+    MacroArgs(
+        &'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
+        Range<usize>,
+    ),
     Local,
     StmtSemi,
     Other,
@@ -286,7 +289,12 @@ fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Flat
         syn::UseTree::Rename(r) => {
             let mut path = prefix.clone();
             path.push(r.ident.to_string());
-            out.push((path, r.rename.to_string(), r.ident.span().byte_range(), false));
+            out.push((
+                path,
+                r.rename.to_string(),
+                r.ident.span().byte_range(),
+                false,
+            ));
         }
         syn::UseTree::Glob(_) => {
             out.push((prefix.clone(), String::new(), 0..0, true));
@@ -362,8 +370,7 @@ impl<'a> Finder<'_, 'a> {
                             return Some((i, format!("V_{last}")));
                         }
                     } else if &import.alias == last {
-                        if let Some(&i) = self.by_path.get(&import.target).and_then(|v| v.first())
-                        {
+                        if let Some(&i) = self.by_path.get(&import.target).and_then(|v| v.first()) {
                             let accessor = if import.target.last() == Some(last) {
                                 format!("V_{last}")
                             } else {
@@ -401,13 +408,14 @@ impl<'a> Finder<'_, 'a> {
         }
         d.module == self.module
             || self.imports.get(&self.module).is_some_and(|list| {
-                list.iter().any(|imp| {
-                    imp.glob && imp.target == d.module
-                        || imp.target.last() == Some(&d.name)
-                        || imp.target == d.module
-                })
+                list.iter()
+                    .any(|imp| imp.target == d.module || imp.target.last() == Some(&d.name))
             })
-            || self.imports.values().flatten().any(|imp| imp.target.last() == Some(&d.name))
+            || self
+                .imports
+                .values()
+                .flatten()
+                .any(|imp| imp.target.last() == Some(&d.name))
     }
 }
 
@@ -458,11 +466,7 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
         self.stack.push(Anc::Expr(e));
         if let syn::Expr::Path(p) = e {
             if let Some((decl, accessor)) = self.resolve(p) {
-                if self
-                    .stack
-                    .iter()
-                    .any(|a| matches!(a, Anc::ConstContext))
-                {
+                if self.stack.iter().any(|a| matches!(a, Anc::ConstContext)) {
                     self.refusals.push((
                         decl,
                         format!(
@@ -595,7 +599,9 @@ fn grow(stack: &[Anc<'_>], with_assign: bool) -> Grown {
     let mut top = stack.len() - 1;
     let mut ref_like = true;
     while top > 0 {
-        let Some(cur) = expr_at(stack, top) else { break };
+        let Some(cur) = expr_at(stack, top) else {
+            break;
+        };
         let Some(parent) = expr_at(stack, top - 1) else {
             break;
         };
@@ -780,7 +786,9 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         if decl.kind == Kind::UnmutAtomic {
             if let Some(syn::Expr::Assign(a)) = parent {
                 if same(&a.left) {
-                    return Err(format!("`{name}` is assigned as a whole, which a per-instance atomic cannot be"));
+                    return Err(format!(
+                        "`{name}` is assigned as a whole, which a per-instance atomic cannot be"
+                    ));
                 }
             }
         }
@@ -837,7 +845,11 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         let inner = &sites[1..];
         let range = outer.range.clone();
         let param = param_name(decl, &text[range.clone()]);
-        let param = if depth > 0 { format!("{param}{depth}") } else { param };
+        let param = if depth > 0 {
+            format!("{param}{depth}")
+        } else {
+            param
+        };
         // Replacements inside the outer range, relative to the text.
         let mut pieces: Vec<(Range<usize>, String)> = Vec::new();
         match &outer.kind {
@@ -858,7 +870,10 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                             }
                         }
                     };
-                    if !pieces.iter().any(|(p, _)| p.start < r.end && r.start < p.end) {
+                    if !pieces
+                        .iter()
+                        .any(|(p, _)| p.start < r.end && r.start < p.end)
+                    {
                         pieces.push((r, form));
                     }
                 }

@@ -42,7 +42,13 @@ pub struct BuildError {
 pub fn cargo_check(manifest: &Path) -> std::io::Result<(bool, Vec<BuildError>)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = Command::new(cargo)
-        .args(["check", "--all-targets", "--message-format", "json", "--quiet"])
+        .args([
+            "check",
+            "--all-targets",
+            "--message-format",
+            "json",
+            "--quiet",
+        ])
         .arg("--manifest-path")
         .arg(manifest)
         .output()?;
@@ -58,7 +64,10 @@ pub fn cargo_check(manifest: &Path) -> std::io::Result<(bool, Vec<BuildError>)> 
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let spans = value["message"]["spans"].as_array().cloned().unwrap_or_default();
+        let spans = value["message"]["spans"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let mut any = false;
         for span in spans {
             let (Some(file), Some(start), Some(end)) = (
