@@ -67,19 +67,32 @@ fn what_is_left_alone_says_why() {
     let (fixed, plan) = fix_source("t.rs", &read("thread_local_global"), &unsafe_fixes());
     assert_eq!(fixed, read("thread_local_global"));
     assert_eq!(plan.left.len(), 5);
-    assert!(plan.left.iter().all(|l| l.reason.contains("per thread by design")));
+    assert!(plan
+        .left
+        .iter()
+        .all(|l| l.reason.contains("per thread by design")));
     // Statics declared inside cfg_if! are left, with the macro named.
     let (_, plan) = fix_source("i.rs", &read("interior_mutable_static"), &unsafe_fixes());
     let names: Vec<&str> = plan.left.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["UNIX_SOCKETS", "OTHER_SOCKETS", "DEBUG_PATH_EXISTS"]);
+    assert_eq!(
+        names,
+        ["UNIX_SOCKETS", "OTHER_SOCKETS", "DEBUG_PATH_EXISTS"]
+    );
     assert!(plan.left.iter().all(|l| l.reason.contains("`cfg_if!`")));
     // Without --unsafe-fixes, static mut and lazy_static! are left, and the summary says how to port them.
     for rule in ["static_mut", "lazy_static_global"] {
         let (fixed, plan) = fix_source("s.rs", &read(rule), &FixOptions::default());
         assert_eq!(fixed, read(rule), "{rule}");
         assert!(plan.ported.is_empty() && !plan.left.is_empty());
-        assert!(plan.left.iter().all(|l| l.needs_unsafe), "{rule}: {:?}", plan.left);
+        assert!(
+            plan.left.iter().all(|l| l.needs_unsafe),
+            "{rule}: {:?}",
+            plan.left
+        );
         let summary = vnet_lint::fix::summary(&plan, true);
-        assert!(summary.contains("available with `--unsafe-fixes`"), "{summary}");
+        assert!(
+            summary.contains("available with `--unsafe-fixes`"),
+            "{summary}"
+        );
     }
 }

@@ -284,3 +284,50 @@ fn statics_whose_edits_break_the_build_are_restored() {
         text
     );
 }
+
+#[test]
+fn public_statics_are_unsafe_fixes_and_tests_naming_them_are_rewritten() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(
+        root,
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/lib.rs",
+                "use std::sync::atomic::AtomicU64;\npub static PUBLIC: AtomicU64 = AtomicU64::new(0);\n#[no_mangle]\npub static EXPORTED: AtomicU64 = AtomicU64::new(0);\n",
+            ),
+            (
+                "tests/it.rs",
+                "use demo::PUBLIC as P;\n#[test]\nfn t() { P.load(std::sync::atomic::Ordering::Relaxed); demo::PUBLIC.load(std::sync::atomic::Ordering::Relaxed); }\n",
+            ),
+        ],
+    );
+    let safe_only = plan_for(root, false);
+    assert!(safe_only.ported.is_empty());
+    let public = safe_only
+        .left
+        .iter()
+        .find(|l| l.name == "PUBLIC")
+        .expect("PUBLIC left");
+    assert!(
+        public.needs_unsafe && public.reason.contains("`pub` static"),
+        "{public:?}"
+    );
+    let exported = safe_only
+        .left
+        .iter()
+        .find(|l| l.name == "EXPORTED")
+        .expect("EXPORTED left");
+    assert!(exported.reason.contains("#[no_mangle]"), "{exported:?}");
+
+    let plan = plan_for(root, true);
+    assert_eq!(plan.ported.len(), 1);
+    let test = new_text(&plan, root, "tests/it.rs");
+    assert!(test.starts_with("use demo::V_PUBLIC as P;\n"), "{test}");
+    assert!(
+        test.contains("P.with(|public| public.load(")
+            && test.contains("demo::V_PUBLIC.with(|public| public.load("),
+        "{test}"
+    );
+}

@@ -393,6 +393,17 @@ pub fn from_static(
         line,
         reason,
     };
+    if let Some(attr) = s.attrs.iter().find(|a| {
+        ["no_mangle", "export_name", "link_section", "used", "unsafe"]
+            .iter()
+            .any(|n| a.path().is_ident(n))
+    }) {
+        let shown = attr.to_token_stream().to_string().replace(' ', "");
+        return Err(refuse(format!(
+            "`{shown}` makes it a symbol other code links against, which a per-instance static \
+             cannot be"
+        )));
+    }
     let is_mut = matches!(s.mutability, syn::StaticMutability::Mut(_));
     let (kind, applicability) = if is_mut {
         let ty_text = s.ty.to_token_stream().to_string();

@@ -57,8 +57,13 @@ impl Krate {
                 for (root, is_lib) in roots(&d, &package) {
                     if root.exists() {
                         krate.is_lib |= is_lib;
-                        krate.add_tree(&root);
+                        krate.add_tree(&root, Vec::new());
                     }
+                }
+                // Tests, benches and examples are crates of their own that name the library by its
+                // name: their uses are rewritten too (`cargo check --all-targets` builds them).
+                for root in other_targets(&d) {
+                    krate.add_tree(&root, vec![OTHER_CRATE.to_owned()]);
                 }
                 if krate.files.contains_key(&file) {
                     return krate;
@@ -70,13 +75,13 @@ impl Krate {
                     edition_2015: krate.edition_2015,
                     ..Krate::default()
                 };
-                alone.add_tree(&file);
+                alone.add_tree(&file, Vec::new());
                 return alone;
             }
             dir = d.parent().map(Path::to_path_buf);
         }
         let mut alone = Krate::default();
-        alone.add_tree(&file);
+        alone.add_tree(&file, Vec::new());
         alone
     }
 
@@ -100,8 +105,9 @@ impl Krate {
         }
     }
 
-    fn add_tree(&mut self, root: &Path) {
-        let mut stack = vec![(root.to_path_buf(), Vec::<String>::new(), true, true)];
+    fn add_tree(&mut self, root: &Path, module: Vec<String>) {
+        let public = module.is_empty();
+        let mut stack = vec![(root.to_path_buf(), module, public, true)];
         let mut first = true;
         while let Some((path, module, public, mod_rs)) = stack.pop() {
             if self.files.contains_key(&path) {
@@ -110,7 +116,7 @@ impl Krate {
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            if first {
+            if first && module.is_empty() {
                 self.no_std |= is_no_std(&text);
                 first = false;
             }
@@ -135,6 +141,29 @@ impl Krate {
             );
         }
     }
+}
+
+/// The module path given to the files of tests, benches and examples: no path of the library
+/// starts with it, so only paths through the library's name reach its statics.
+pub const OTHER_CRATE: &str = "<other crate>";
+
+fn other_targets(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for sub in ["tests", "benches", "examples"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                out.push(absolute(&path));
+            } else if path.join("main.rs").exists() {
+                out.push(absolute(&path.join("main.rs")));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 struct Package {

@@ -189,6 +189,9 @@ fn resolve_prefix(
         p
     };
     match first.as_str() {
+        "crate" if module.first().map(String::as_str) == Some(super::krate::OTHER_CRATE) => {
+            vec![join(vec![super::krate::OTHER_CRATE.to_owned()])]
+        }
         "crate" => vec![join(Vec::new())],
         "self" => vec![join(module.to_vec())],
         "super" => {
