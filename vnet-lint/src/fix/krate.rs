@@ -120,7 +120,7 @@ impl Krate {
                 self.no_std |= is_no_std(&text);
                 first = false;
             }
-            if let Ok(parsed) = syn::parse_file(&text) {
+            if let Ok(parsed) = super::parse(&text) {
                 let base = if mod_rs {
                     path.parent().map(Path::to_path_buf).unwrap_or_default()
                 } else {
@@ -231,7 +231,7 @@ fn roots(dir: &Path, package: &Package) -> Vec<(PathBuf, bool)> {
 
 /// Whether a crate root's text says `#![no_std]` (unconditionally or under `cfg_attr`).
 pub fn is_no_std(text: &str) -> bool {
-    let Ok(file) = syn::parse_file(text) else {
+    let Ok(file) = super::parse(text) else {
         return false;
     };
     file.attrs.iter().any(|attr| {

@@ -205,8 +205,48 @@ impl Plan {
     }
 }
 
-/// Plans the fix of `targets`, reading each crate from disk.
+/// Parses a file for the fix. Clears this thread's proc-macro2 span table first (as the lint's workers
+/// do): the fix keeps byte ranges only, never spans of an earlier parse.
+pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
+    proc_macro2::extra::invalidate_current_thread_spans();
+    syn::parse_file(text)
+}
+
+/// Stack of the thread planning runs on: parsing recurses, like the lint's workers.
+const PLAN_STACK: usize = 64 << 20;
+
+/// Runs `work` on a thread with a big stack; a panic there becomes `None`.
+fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(PLAN_STACK)
+            .spawn_scoped(scope, work)
+            .ok()?
+            .join()
+            .ok()
+    })
+}
+
+/// Plans the fix of `targets`, reading each crate from disk. Never panics: an internal failure plans
+/// nothing and leaves every target alone with that reason.
 pub fn plan(targets: &[Target], options: &FixOptions) -> Plan {
+    on_big_stack(|| plan_here(targets, options)).unwrap_or_else(|| Plan {
+        left: targets
+            .iter()
+            .map(|t| LeftAlone {
+                file: t.path.clone(),
+                line: 0,
+                name: String::new(),
+                code: t.code,
+                reason: "internal error while planning the fix (please report it)".into(),
+                needs_unsafe: false,
+            })
+            .collect(),
+        ..Plan::default()
+    })
+}
+
+fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
     let mut krates: Vec<(Krate, Vec<Target>)> = Vec::new();
     for target in targets {
         let path = krate::absolute(&target.path);
@@ -501,7 +541,7 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         .get(target.span.clone())
         .unwrap_or_default()
         .to_owned();
-    let Ok(parsed) = syn::parse_file(&file.text) else {
+    let Ok(parsed) = parse(&file.text) else {
         return Err(Refusal {
             name: flagged,
             line,
@@ -615,9 +655,13 @@ pub fn fix_source(name: &str, text: &str, options: &FixOptions) -> (String, Plan
             t
         })
         .collect();
-    let mut plan = Plan::default();
-    plan_crate(&krate, &targets, options, &mut plan);
-    plan.left.sort();
+    let plan = on_big_stack(|| {
+        let mut plan = Plan::default();
+        plan_crate(&krate, &targets, options, &mut plan);
+        plan.left.sort();
+        plan
+    })
+    .unwrap_or_default();
     let fixed = plan
         .files
         .get(Path::new(name))

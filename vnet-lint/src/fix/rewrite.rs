@@ -198,7 +198,7 @@ pub fn whole_invocation(decls: &[&Decl], text: &str, runtime: &Runtime) -> Edit 
 
 /// The edit adding `use vnet_runtime::vnet;` to a file, unless it already imports `vnet`.
 pub fn import_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
-    let file = syn::parse_file(text).ok()?;
+    let file = super::parse(text).ok()?;
     for item in &file.items {
         if let syn::Item::Use(u) = item {
             if imports_vnet(&u.tree) {
@@ -237,7 +237,7 @@ fn imports_vnet(tree: &syn::UseTree) -> bool {
 /// The edit adding `extern crate vnet_runtime;` before the first item of a crate root (edition 2015),
 /// unless it is there.
 pub fn extern_crate_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
-    let file = syn::parse_file(text).ok()?;
+    let file = super::parse(text).ok()?;
     let present = file
         .items
         .iter()
