@@ -85,6 +85,18 @@ impl Krate {
         alone
     }
 
+    /// `file` as a crate of its own inside the package of `manifest` (already read as another crate).
+    pub fn alone_in(file: &Path, like: &Krate) -> Krate {
+        let mut alone = Krate {
+            manifest: like.manifest.clone(),
+            name: like.name.clone(),
+            edition_2015: like.edition_2015,
+            ..Krate::default()
+        };
+        alone.add_tree(&absolute(file), Vec::new());
+        alone
+    }
+
     /// A crate of one in-memory file, for tests and for `check_source`.
     pub fn single(path: PathBuf, text: String) -> Krate {
         let no_std = is_no_std(&text);
@@ -280,6 +292,13 @@ fn collect_mod_decls(
     out: &mut Vec<ModFile>,
 ) {
     for item in items {
+        if let syn::Item::Macro(mac) = item {
+            // `cfg_rt! { pub mod runtime; }`: modules declared inside item macros.
+            if let Some(inner) = macro_items(&mac.mac) {
+                collect_mod_decls(&inner, base, module, public, out);
+            }
+            continue;
+        }
         let syn::Item::Mod(m) = item else { continue };
         let name = m.ident.to_string();
         let mut child = module.to_vec();
@@ -329,4 +348,37 @@ pub fn absolute(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// The items of a macro invocation whose input is items (`cfg_rt! { … }`), if it parses as such.
+pub fn macro_items(mac: &syn::Macro) -> Option<Vec<syn::Item>> {
+    if !mac.tokens.clone().into_iter().any(|t| {
+        matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "mod" || i == "fn" || i == "impl" || i == "use" || i == "static" || i == "struct")
+    }) {
+        return None;
+    }
+    syn::parse::Parser::parse2(
+        |input: syn::parse::ParseStream| {
+            let mut items = Vec::new();
+            while !input.is_empty() {
+                items.push(input.parse::<syn::Item>()?);
+            }
+            Ok(items)
+        },
+        mac.tokens.clone(),
+    )
+    .ok()
+}
+
+/// The package manifest (`Cargo.toml` with `[package]`) nearest above `file`.
+pub fn package_manifest(file: &Path) -> Option<PathBuf> {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        let manifest = d.join("Cargo.toml");
+        if read_package(&manifest).is_some() {
+            return Some(manifest);
+        }
+        dir = d.parent();
+    }
+    None
 }

@@ -254,9 +254,16 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
         target.path = path.clone();
         if let Some((_, list)) = krates.iter_mut().find(|(k, _)| k.files.contains_key(&path)) {
             list.push(target);
-        } else {
-            krates.push((Krate::around(&path), vec![target]));
+            continue;
         }
+        // A file the package's module tree does not reach: a crate of its own, without reading the
+        // package again.
+        let manifest = krate::package_manifest(&path);
+        let known = krates
+            .iter()
+            .find(|(k, _)| manifest.is_some() && k.manifest == manifest)
+            .map(|(k, _)| Krate::alone_in(&path, k));
+        krates.push((known.unwrap_or_else(|| Krate::around(&path)), vec![target]));
     }
     let mut plan = Plan::default();
     for (krate, targets) in &krates {
