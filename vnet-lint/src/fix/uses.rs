@@ -244,13 +244,8 @@ fn collect_imports(
         fn visit_macro(&mut self, mac: &'ast syn::Macro) {
             if let Some(items) = super::krate::macro_items(mac) {
                 for item in &items {
-                    // Only `use` items and inline modules matter here; the items are dropped after.
-                    let mut inner = Uses {
-                        krate: self.krate,
-                        module: self.module.clone(),
-                        out: &mut *self.out,
-                    };
-                    inner.visit_item_owned(item);
+                    // The visitor is generic over the tree's lifetime: a shorter-lived tree is fine.
+                    Visit::visit_item(self, item);
                 }
             }
         }
@@ -272,33 +267,6 @@ fn collect_imports(
                         });
                 }
             }
-        }
-    }
-    impl Uses<'_> {
-        fn visit_item_owned(&mut self, item: &syn::Item) {
-            // A visitor over a tree that lives shorter than 'ast: re-borrow through a fresh lifetime.
-            fn go<'b>(uses: &mut Uses<'_>, item: &'b syn::Item) {
-                struct Tmp<'u, 'k> {
-                    uses: &'u mut Uses<'k>,
-                }
-                impl<'b> Visit<'b> for Tmp<'_, '_> {
-                    fn visit_item_mod(&mut self, m: &'b syn::ItemMod) {
-                        if m.content.is_some() {
-                            self.uses.module.push(m.ident.to_string());
-                            syn::visit::visit_item_mod(self, m);
-                            self.uses.module.pop();
-                        }
-                    }
-                    fn visit_item_use(&mut self, u: &'b syn::ItemUse) {
-                        self.uses.visit_item_use(u);
-                    }
-                    fn visit_macro(&mut self, mac: &'b syn::Macro) {
-                        self.uses.visit_macro(mac);
-                    }
-                }
-                Tmp { uses }.visit_item(item);
-            }
-            go(self, item);
         }
     }
     let mut uses = Uses {
