@@ -58,8 +58,12 @@ pub fn line_indent(text: &str, at: usize) -> Option<&str> {
 
 fn reindent(text: &str, from: &str, to: &str) -> String {
     let mut out = String::new();
+    let count = text.split('\n').count();
     for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
+        if i > 0 && i + 1 < count && line.trim().is_empty() {
+            // A blank line stays blank (no trailing whitespace).
+            out.push('\n');
+        } else if i > 0 {
             out.push('\n');
             out.push_str(to);
             out.push_str(line.strip_prefix(from).unwrap_or(line.trim_start()));
@@ -185,11 +189,10 @@ pub fn whole_invocation(decls: &[&Decl], text: &str, runtime: &Runtime) -> Edit 
     let mut out = String::new();
     for (i, d) in decls.iter().enumerate() {
         if i > 0 {
-            // Keep the blank lines between items.
+            // Keep what lies between items (blank lines, comments), re-indented.
             let between = &text[decls[i - 1].item.end..d.item.start];
-            let blank = between.matches('\n').count() > 1;
-            out.push_str(if blank { "\n\n" } else { "\n" });
-            out.push_str(indent);
+            let from = line_indent(text, d.item.start).unwrap_or("");
+            out.push_str(&reindent(between, from, indent));
         }
         out.push_str(&lazy_item(d, text, runtime));
     }
