@@ -331,3 +331,34 @@ fn public_statics_are_unsafe_fixes_and_tests_naming_them_are_rewritten() {
         "{test}"
     );
 }
+
+#[test]
+fn public_statics_other_workspace_crates_name_are_left_alone() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(
+        root,
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"a\", \"b\"]\n"),
+            ("a/Cargo.toml", "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            (
+                "a/src/lib.rs",
+                "use std::sync::atomic::AtomicU8;\npub static SHARED: AtomicU8 = AtomicU8::new(0);\npub static OWN: AtomicU8 = AtomicU8::new(0);\n",
+            ),
+            ("b/Cargo.toml", "[package]\nname = \"b\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+            (
+                "b/src/lib.rs",
+                "pub fn f() -> u8 { a::SHARED.load(std::sync::atomic::Ordering::Relaxed) }\n",
+            ),
+        ],
+    );
+    let plan = plan_for(&root.join("a"), true);
+    let ported: Vec<&str> = plan.ported.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(ported, ["OWN"]);
+    let shared = plan.left.iter().find(|l| l.name == "SHARED").expect("left");
+    assert!(
+        shared.reason.contains("named from another crate")
+            && shared.reason.contains("b/src/lib.rs"),
+        "{shared:?}"
+    );
+}

@@ -382,3 +382,69 @@ pub fn package_manifest(file: &Path) -> Option<PathBuf> {
     }
     None
 }
+
+/// Files of other packages of the workspace around `manifest` whose text names `crate_name` and then
+/// one of `names` (as whole words): the places other crates may name a public static.
+pub fn named_by_other_crates(
+    manifest: &Path,
+    crate_name: &str,
+    names: &[String],
+) -> Vec<(String, PathBuf)> {
+    let Some(package_dir) = manifest.parent() else {
+        return Vec::new();
+    };
+    // The workspace root: the nearest directory above with a `[workspace]` manifest.
+    let mut root = None;
+    let mut dir = Some(package_dir);
+    while let Some(d) = dir {
+        if std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| t.contains("[workspace]")) {
+            root = Some(d.to_path_buf());
+        }
+        dir = d.parent();
+        if root.is_some() {
+            break;
+        }
+    }
+    let Some(root) = root else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let walker = walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0
+                || !(e.file_type().is_dir() && (name == "target" || name.starts_with('.')))
+                    && e.path() != package_dir
+        });
+    for entry in walker.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "rs")
+            || entry.metadata().is_ok_and(|m| m.len() > 4 << 20)
+        {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        if !has_word(&text, crate_name) {
+            continue;
+        }
+        for name in names {
+            if has_word(&text, name) {
+                found.push((name.clone(), path.to_path_buf()));
+            }
+        }
+    }
+    found
+}
+
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        let is_ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !is_ident(before) && !is_ident(after)
+    })
+}

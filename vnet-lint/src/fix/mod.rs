@@ -295,6 +295,23 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }),
         }
     }
+    // Public statics of a library that other packages of the workspace name stay: the fix rewrites
+    // one crate.
+    let named_elsewhere = match (&krate.manifest, &krate.name) {
+        (Some(manifest), Some(name)) if krate.is_lib => {
+            let public: Vec<String> = decls
+                .iter()
+                .filter(|(d, _)| d.is_pub)
+                .map(|(d, _)| d.name.clone())
+                .collect();
+            if public.is_empty() {
+                Vec::new()
+            } else {
+                krate::named_by_other_crates(manifest, name, &public)
+            }
+        }
+        _ => Vec::new(),
+    };
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
         let mut leave = |reason: String, needs_unsafe: bool| {
@@ -331,6 +348,19 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             && decl.fn_body.is_none()
             && !decl.in_inline_mod
             && krate.files.get(&decl.file).is_some_and(|f| f.public);
+        if let Some((_, other)) = named_elsewhere
+            .iter()
+            .find(|(name, _)| public && name == &decl.name)
+        {
+            leave(
+                format!(
+                    "a `pub` static named from another crate ({}), which the fix does not rewrite",
+                    crate::diag::display_path(other)
+                ),
+                false,
+            );
+            continue;
+        }
         if public {
             decl.applicability = Applicability::Unsafe;
         }
