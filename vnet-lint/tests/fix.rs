@@ -96,3 +96,23 @@ fn what_is_left_alone_says_why() {
         );
     }
 }
+
+#[test]
+fn initializers_naming_statics_and_constant_contexts_are_left_alone() {
+    let src = "use std::sync::atomic::AtomicU8;\npub struct Node { pub next: Option<&'static Node>, pub hits: AtomicU8 }\nstatic TAIL: Node = Node { next: None, hits: AtomicU8::new(0) };\nstatic HEAD: Node = Node { next: Some(&TAIL), hits: AtomicU8::new(0) };\n";
+    let (fixed, plan) = fix_source("n.rs", src, &FixOptions::default());
+    assert_eq!(fixed, src);
+    let reasons: Vec<(&str, &str)> = plan
+        .left
+        .iter()
+        .map(|l| (l.name.as_str(), l.reason.as_str()))
+        .collect();
+    assert!(
+        reasons[0].0 == "TAIL" && reasons[0].1.contains("constant context"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].0 == "HEAD" && reasons[1].1.contains("names the static `TAIL`"),
+        "{reasons:?}"
+    );
+}

@@ -521,3 +521,27 @@ pub fn mentions(tokens: &TokenStream, name: &str) -> bool {
         TokenTree::Punct(_) => false,
     })
 }
+
+/// The first of `statics` that `expr` names by path, if any (a constant cannot refer to a static).
+pub fn names_a_static(expr: &syn::Expr, statics: &[String]) -> Option<String> {
+    struct Paths<'s> {
+        statics: &'s [String],
+        found: Option<String>,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Paths<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if let Some(last) = p.path.segments.last() {
+                let name = last.ident.to_string();
+                if self.found.is_none() && self.statics.contains(&name) {
+                    self.found = Some(name);
+                }
+            }
+        }
+    }
+    let mut paths = Paths {
+        statics,
+        found: None,
+    };
+    syn::visit::Visit::visit_expr(&mut paths, expr);
+    paths.found
+}

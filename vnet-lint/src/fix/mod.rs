@@ -586,9 +586,24 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         });
     };
     let located = decl::locate(&parsed, &file.module);
+    let static_names: Vec<String> = located
+        .statics
+        .iter()
+        .map(|(s, _)| s.ident.to_string())
+        .collect();
     for (s, scope) in &located.statics {
         let range = decl::node_range(s);
         if range.start <= at && at < range.end {
+            if let Some(other) = decl::names_a_static(&s.expr, &static_names) {
+                return Err(Refusal {
+                    name: s.ident.to_string(),
+                    line,
+                    reason: format!(
+                        "its initializer names the static `{other}`: a `#[vnet]` initializer is a \
+                         constant, which cannot refer to a static"
+                    ),
+                });
+            }
             return decl::from_static(
                 s,
                 &file.path,
