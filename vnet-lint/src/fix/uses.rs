@@ -883,8 +883,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                         InnerForm::RefParam => {
                             // `&NAME` → `name`: find the `&` before the path.
                             let before = text[..site.path_range.start].trim_end();
-                            let amp = before.len().saturating_sub(1);
-                            if text[amp..].starts_with('&') {
+                            if let Some(amp) = before.strip_suffix('&').map(str::len) {
                                 (amp..site.path_range.end, param.clone())
                             } else {
                                 (site.path_range.clone(), format!("(*{param})"))
