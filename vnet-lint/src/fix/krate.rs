@@ -2,6 +2,7 @@
 //! root through `mod` declarations, each with its module path. Rewriting a static's uses needs all of
 //! them, not only the files the lint was pointed at.
 
+use quote::ToTokens;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -69,14 +70,7 @@ impl Krate {
                     return krate;
                 }
                 // Not reached by a root (a test, an example, a file linted alone): the file is its own root.
-                let mut alone = Krate {
-                    manifest: krate.manifest,
-                    name: krate.name,
-                    edition_2015: krate.edition_2015,
-                    ..Krate::default()
-                };
-                alone.add_tree(&file, Vec::new());
-                return alone;
+                return Krate::alone_in(&file, &krate);
             }
             dir = d.parent().map(Path::to_path_buf);
         }
@@ -94,6 +88,8 @@ impl Krate {
             ..Krate::default()
         };
         alone.add_tree(&absolute(file), Vec::new());
+        // The package's roots decide: a module file of a `no_std` crate is `no_std` too.
+        alone.no_std |= like.no_std;
         alone
     }
 
@@ -260,8 +256,31 @@ trait MetaText {
 
 impl MetaText for syn::Meta {
     fn to_token_stream_string(&self) -> String {
-        quote::ToTokens::to_token_stream(self).to_string()
+        self.to_token_stream().to_string()
     }
+}
+
+/// `path = "…"` inside `#[cfg_attr(…, path = "…")]`: the files a module may be read from.
+fn cfg_attr_paths(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("cfg_attr")) {
+        let syn::Meta::List(list) = &attr.meta else {
+            continue;
+        };
+        let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+        for window in tokens.windows(3) {
+            if let [proc_macro2::TokenTree::Ident(i), proc_macro2::TokenTree::Punct(p), proc_macro2::TokenTree::Literal(l)] =
+                window
+            {
+                if i == "path" && p.as_char() == '=' {
+                    if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(l.to_token_stream()) {
+                        out.push(s.value());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
@@ -313,6 +332,12 @@ fn collect_mod_decls(
                 collect_mod_decls(inner, &inner_base, &child, child_public, out);
             }
             None => {
+                for p in cfg_attr_paths(&m.attrs) {
+                    let path = absolute(&base.join(p));
+                    if path.exists() {
+                        out.push((path, child.clone(), child_public, true));
+                    }
+                }
                 if let Some(p) = path_attr(&m.attrs) {
                     let path = absolute(&base.join(p));
                     out.push((path, child, child_public, true));
