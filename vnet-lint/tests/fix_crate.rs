@@ -257,7 +257,12 @@ fn statics_whose_edits_break_the_build_are_restored() {
     );
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(summary.contains("ported 1 static"), "{summary}");
-    assert!(summary.contains("`STATS` (VN102): restored"), "{summary}");
+    assert!(
+        summary.contains(
+            "`STATS` (VN102): restored: with it ported, `cargo check` failed at its edits (error"
+        ),
+        "{summary}"
+    );
     let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
     assert!(
         text.contains("V_HITS.with(|hits| hits.fetch_add(1, Ordering::Relaxed));"),
@@ -278,7 +283,12 @@ fn statics_whose_edits_break_the_build_are_restored() {
         ],
     );
     let summary = String::from_utf8_lossy(&again.stderr);
-    assert!(summary.contains("`STATS` (VN102): restored"), "{summary}");
+    assert!(
+        summary.contains(
+            "`STATS` (VN102): restored: with it ported, `cargo check` failed at its edits (error"
+        ),
+        "{summary}"
+    );
     assert_eq!(
         std::fs::read_to_string(root.join("src/lib.rs")).expect("read"),
         text

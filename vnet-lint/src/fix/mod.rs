@@ -27,7 +27,7 @@ use decl::{Decl, Kind, Refusal};
 use edits::Edit;
 use krate::Krate;
 use rewrite::Runtime;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -115,8 +115,8 @@ pub fn targets(report: &Report) -> Vec<Target> {
 pub struct FixOptions {
     /// Apply unsafe fixes too.
     pub unsafe_fixes: bool,
-    /// Statics never to port (restored after a failed build): (file, name).
-    pub exclude: HashSet<(PathBuf, String)>,
+    /// Statics never to port (restored after a failed build): (file, name) → the compiler's error.
+    pub exclude: HashMap<(PathBuf, String), String>,
     /// Path for a runtime dependency the fix adds (instead of a version from crates.io).
     pub runtime_path: Option<String>,
 }
@@ -333,12 +333,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             );
             continue;
         }
-        if options
-            .exclude
-            .contains(&(decl.file.clone(), decl.name.clone()))
-        {
+        if let Some(error) = options.exclude.get(&(decl.file.clone(), decl.name.clone())) {
             leave(
-                "restored: with it ported, `cargo check` failed at its edits".into(),
+                format!("restored: with it ported, `cargo check` failed at its edits ({error})"),
                 false,
             );
             continue;

@@ -4,7 +4,7 @@
 use super::{plan, summary, targets, verify, FixOptions, Plan};
 use crate::diag::Report;
 use anyhow::{bail, Result};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -88,10 +88,10 @@ pub fn run(
     }
     current.write()?;
     if !run.no_verify {
-        let mut restored = BTreeSet::new();
+        let mut restored = BTreeMap::new();
         let mut round = 0;
         loop {
-            let mut blamed = BTreeSet::new();
+            let mut blamed = BTreeMap::new();
             for manifest in manifests_of(&current) {
                 let (ok, errors) = verify::cargo_check(&manifest)?;
                 if !ok {
@@ -103,7 +103,9 @@ pub fn run(
             }
             current.restore()?;
             round += 1;
-            restored.extend(blamed);
+            for (key, why) in blamed {
+                restored.entry(key).or_insert(why);
+            }
             if round >= MAX_ROUNDS {
                 writeln!(
                     err,
@@ -113,7 +115,10 @@ pub fn run(
                 current = Plan::default();
                 break;
             }
-            options.exclude = restored.iter().cloned().collect();
+            options.exclude = restored
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             current = plan(&targets, &options);
             current.write()?;
         }

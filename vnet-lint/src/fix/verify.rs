@@ -3,7 +3,7 @@
 //! restored and the build is checked again.
 
 use super::{edits, Plan};
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -95,10 +95,16 @@ pub fn cargo_check(manifest: &Path) -> std::io::Result<(bool, Vec<BuildError>)> 
     Ok((out.status.success(), errors))
 }
 
-/// The statics (file, name) of `plan` that the errors point at: an error on a line one of their edits
-/// wrote. When the errors point at none, every ported static is blamed.
-pub fn blame(plan: &Plan, manifest: &Path, errors: &[BuildError]) -> BTreeSet<(PathBuf, String)> {
-    let mut blamed = BTreeSet::new();
+/// The statics (file, name) of `plan` that the errors point at (an error on a line one of their edits
+/// wrote), each with the first line of the first such error. When the errors point at none, every
+/// ported static is blamed.
+pub fn blame(
+    plan: &Plan,
+    manifest: &Path,
+    errors: &[BuildError],
+) -> BTreeMap<(PathBuf, String), String> {
+    let mut blamed = BTreeMap::new();
+    let headline = |e: &BuildError| e.message.lines().next().unwrap_or_default().to_owned();
     for error in errors {
         let Some(path) = locate(manifest, &error.file) else {
             continue;
@@ -125,13 +131,16 @@ pub fn blame(plan: &Plan, manifest: &Path, errors: &[BuildError]) -> BTreeSet<(P
             let lines = line_span(range);
             if lines.start() <= error_lines.end() && error_lines.start() <= lines.end() {
                 let p = &plan.ported[owner];
-                blamed.insert((p.file.clone(), p.name.clone()));
+                blamed
+                    .entry((p.file.clone(), p.name.clone()))
+                    .or_insert_with(|| headline(error));
             }
         }
     }
     if blamed.is_empty() {
         for p in &plan.ported {
-            blamed.insert((p.file.clone(), p.name.clone()));
+            let first = errors.first().map(headline).unwrap_or_default();
+            blamed.insert((p.file.clone(), p.name.clone()), first);
         }
     }
     blamed
