@@ -120,6 +120,32 @@ pub struct CheckArgs {
     /// After the diagnostics, print the init order of the same sources as `order` does (human format).
     #[arg(long)]
     pub show_order: bool,
+    /// Fix options (`--fix`, `--diff`, …).
+    #[command(flatten)]
+    pub fix: FixArgs,
+}
+
+/// `check --fix`: the mechanical port.
+#[derive(Debug, Args, Default)]
+pub struct FixArgs {
+    /// Port what can be ported: `#[vnet]` on the static, every use through its `V_` accessor.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (`static mut` to an atomic or a lock, `lazy_static!` to `LazyLock`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fix as a unified diff and write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Fix even when the git working tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Do not run `cargo check` after writing (nor restore what broke the build).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Where an added `vnet-runtime` dependency points (a path dependency instead of a version).
+    #[arg(long, value_name = "DIR")]
+    pub runtime_path: Option<PathBuf>,
 }
 
 /// `list` arguments.
@@ -284,6 +310,43 @@ fn check(args: CheckArgs) -> Result<u8> {
         bail!("--show-order prints a table: use it with --message-format human");
     }
     let report = engine::check_paths(&paths, &options);
+    // `--fix`/`--diff`: the port, then what is left (see `fix::run`).
+    if args.fix.fix || args.fix.diff {
+        let run = crate::fix::run::FixRun {
+            fix: args.fix.fix,
+            diff: args.fix.diff,
+            unsafe_fixes: args.fix.unsafe_fixes,
+            allow_dirty: args.fix.allow_dirty,
+            no_verify: args.fix.no_verify,
+            runtime_path: args.fix.runtime_path.clone(),
+        };
+        let changed = crate::fix::run::run(
+            &report,
+            &run,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )?;
+        if run.diff {
+            return Ok(u8::from(changed));
+        }
+        let remaining = engine::check_paths(&paths, &options);
+        print_report(&remaining, args.message_format, args.color)?;
+        return Ok(remaining.exit_code() as u8);
+    }
+    if args.message_format == Format::Sarif {
+        // SARIF carries the proposed fixes, safe and unsafe, each marked with its applicability.
+        let options = crate::fix::FixOptions {
+            unsafe_fixes: true,
+            ..crate::fix::FixOptions::default()
+        };
+        let plan = crate::fix::plan(&crate::fix::targets(&report), &options);
+        let mut sarif = emit::sarif::to_sarif(&report);
+        emit::sarif::add_fixes(&mut sarif, &plan);
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &sarif)?;
+        writeln!(out)?;
+        return Ok(report.exit_code() as u8);
+    }
     print_report(&report, args.message_format, args.color)?;
     if args.show_order {
         let (model, files, _) = engine::model_paths(&paths, &options);

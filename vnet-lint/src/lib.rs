@@ -82,6 +82,7 @@ pub mod diag;
 pub mod discover;
 pub mod emit;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod parse;
 pub mod report;

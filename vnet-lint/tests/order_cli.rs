@@ -122,7 +122,9 @@ fn dot_renders_with_graphviz() {
         // A fresh machine may lack Graphviz: the README's test command still
         // runs; `.ci/run` installs it and sets VNET_REQUIRE_GRAPHVIZ=1.
         Err(e) if std::env::var_os("VNET_REQUIRE_GRAPHVIZ").is_none() => {
-            eprintln!("SKIPPED rendering: Graphviz `dot` not found ({e}); apt-get install graphviz");
+            eprintln!(
+                "SKIPPED rendering: Graphviz `dot` not found ({e}); apt-get install graphviz"
+            );
             return;
         }
         Err(e) => panic!("Graphviz `dot` is needed for this test (apt-get install graphviz): {e}"),

@@ -29,6 +29,11 @@ declare_rule! {
     /// static LAST_ROUTE: Mutex<Option<Route>> = Mutex::new(None);
     /// ```
     ///
+    /// ## Fix safety
+    /// Never fixed: a `thread_local!` is per thread by design, and whether its value belongs to the thread
+    /// (a scratch buffer, a cached handle) or to the instance is a decision the code's author must make.
+    /// `--fix` reports it as left alone, with that reason.
+    ///
     /// ## Configuration
     /// Per-thread scratch space that holds no instance state (a formatting buffer) can stay: mark it with
     /// `#[vnet_runtime::global(reason = "…")]` inside the macro, or the comment
