@@ -79,6 +79,10 @@ mod lifecycle;
 pub mod registry;
 pub mod subsystem;
 pub mod trace;
+// Issue 10 (tunables, per-CPU statistics, introspection).
+pub mod introspect;
+pub mod pcpu;
+pub mod tunable;
 
 #[doc(hidden)]
 #[path = "private.rs"]
