@@ -250,9 +250,11 @@ impl fmt::Display for Vnets {
 impl fmt::Display for Sysinits {
     /// One line per step: `SUBSYSTEM  ORDER  KIND  MODULE  NAME  REGISTERED`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rows = vec![["SUBSYSTEM", "ORDER", "KIND", "MODULE", "NAME", "REGISTERED"]
-            .map(str::to_owned)
-            .to_vec()];
+        let mut rows = vec![
+            ["SUBSYSTEM", "ORDER", "KIND", "MODULE", "NAME", "REGISTERED"]
+                .map(str::to_owned)
+                .to_vec(),
+        ];
         for s in &self.0 {
             rows.push(vec![
                 subsystem_name(s.subsystem),

@@ -153,7 +153,10 @@ impl<const N: usize> PcpuStat<N> {
     /// assert_eq!(stat.get(0), 0);
     /// ```
     pub fn get(&self, counter: usize) -> u64 {
-        assert!(counter < N, "counter {counter} out of range: this set has {N}");
+        assert!(
+            counter < N,
+            "counter {counter} out of range: this set has {N}"
+        );
         self.shards.get().map_or(0, |shards| {
             shards
                 .iter()
@@ -259,5 +262,4 @@ mod tests {
         assert_eq!(std::mem::size_of::<Shard<17>>(), 256);
         assert!(slots().is_power_of_two() && slots() >= 2);
     }
-
 }

@@ -199,7 +199,11 @@ impl<T: Send + Sync + 'static> VnetKey<T> {
             .find(|o| o.key == key)
             .map(|o| o.make.clone())?;
         let value = make();
-        Some(*value.downcast::<T>().expect("an override makes its static's type"))
+        Some(
+            *value
+                .downcast::<T>()
+                .expect("an override makes its static's type"),
+        )
     }
 
     fn key_addr(&'static self) -> usize {
@@ -229,7 +233,13 @@ unsafe fn replace<T: 'static>(at: *mut u8, value: Box<dyn Any + Send>) {
 
 /// Values made by the overrides for one new block, ready to be put in place.
 #[cfg(feature = "vimage")]
-pub(crate) struct Prepared(Vec<(usize, unsafe fn(*mut u8, Box<dyn Any + Send>), Box<dyn Any + Send>)>);
+pub(crate) struct Prepared(
+    Vec<(
+        usize,
+        unsafe fn(*mut u8, Box<dyn Any + Send>),
+        Box<dyn Any + Send>,
+    )>,
+);
 
 /// Makes every tuned static's value for a new block. Runs the factories
 /// with no lock held (a factory may itself tune or create instances); a
