@@ -47,6 +47,10 @@ use crate::VnetKey;
 /// Makes a fresh value of a tuned static, type-erased.
 type Factory = Arc<dyn Fn() -> Box<dyn Any + Send> + Send + Sync>;
 
+/// Replaces the value at an address with a made one ([`replace`]).
+#[cfg(feature = "vimage")]
+type ReplaceFn = unsafe fn(*mut u8, Box<dyn Any + Send>);
+
 /// One tuned static.
 struct Override {
     /// Address of the static's `VnetKey` (its identity).
@@ -59,7 +63,7 @@ struct Override {
     offset: &'static std::sync::atomic::AtomicUsize,
     /// Puts a value made by `make` in place of the static's value.
     #[cfg(feature = "vimage")]
-    replace: unsafe fn(*mut u8, Box<dyn Any + Send>),
+    replace: ReplaceFn,
 }
 
 /// Every override, in the order they were first set.
@@ -233,13 +237,7 @@ unsafe fn replace<T: 'static>(at: *mut u8, value: Box<dyn Any + Send>) {
 
 /// Values made by the overrides for one new block, ready to be put in place.
 #[cfg(feature = "vimage")]
-pub(crate) struct Prepared(
-    Vec<(
-        usize,
-        unsafe fn(*mut u8, Box<dyn Any + Send>),
-        Box<dyn Any + Send>,
-    )>,
-);
+pub(crate) struct Prepared(Vec<(usize, ReplaceFn, Box<dyn Any + Send>)>);
 
 /// Makes every tuned static's value for a new block. Runs the factories
 /// with no lock held (a factory may itself tune or create instances); a
