@@ -4,17 +4,25 @@
 //!
 //! A [`PcpuStat<N>`] holds `N` counters. It keeps one *shard* of all `N`
 //! per slot, each shard on its own cache lines (128-byte aligned, so the
-//! adjacent-line prefetcher does not pair two of them either); a thread
-//! always adds to the slot it was given on its first increment (slots are
-//! handed out round-robin, so concurrent threads use different slots until
-//! there are more threads than slots). Reading sums the slots.
+//! adjacent-line prefetcher does not pair two of them either). Reading sums
+//! the slots.
 //!
-//! The number of slots is the machine's available parallelism rounded up to
-//! a power of two (at least 2, at most 64), the same for every set in the
-//! process. The shards are allocated on the first increment, so a set costs
-//! one pointer in every instance that never counts anything, and
-//! [`PcpuStat::new`] is `const`: it is the initializer of a `#[vnet]`
-//! static, which gives every instance its own set, starting at zero.
+//! A thread *owns* a slot from its first increment until it exits: slots
+//! are claimed from a process-wide set, the same index in every counter
+//! set. Only the owner writes an owned slot, so an increment is a plain
+//! load and store (no `lock`-prefixed read-modify-write, as FreeBSD's
+//! `counter_u64_add` is one unlocked add to the CPU's copy). When every
+//! owned slot is taken, further threads share a few overflow slots with
+//! atomic `fetch_add`. A slot given back at thread exit keeps its counts
+//! for the next owner, so sums never lose them.
+//!
+//! There are `2 × available parallelism` owned slots (between 4 and 64) and
+//! half as many shared ones (between 2 and 16). The shards are allocated on
+//! the first increment, so a set costs a pointer and `N` words in every
+//! instance that never counts anything, and [`PcpuStat::new`] is `const`:
+//! it is the initializer of a `#[vnet]` static, which gives every instance
+//! its own set, starting at zero. [`zero`](PcpuStat::zero) never writes a
+//! slot (its owner could overwrite it): it records the sums as a new base.
 //!
 //! Sums are not snapshots: a read racing increments sees some of them, as
 //! in FreeBSD. With the `vimage` feature off the set is a plain global, the
@@ -48,7 +56,9 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 use std::sync::OnceLock;
 
 /// `N` counters, one copy per slot, on cache lines of their own.
@@ -76,6 +86,8 @@ impl<const N: usize> Shard<N> {
 /// ```
 pub struct PcpuStat<const N: usize> {
     shards: OnceLock<Box<[Shard<N>]>>,
+    /// The sums at the last `zero` (subtracted from every read).
+    base: [AtomicU64; N],
 }
 
 /// One per-CPU counter.
@@ -104,6 +116,7 @@ impl<const N: usize> PcpuStat<N> {
     pub const fn new() -> Self {
         PcpuStat {
             shards: OnceLock::new(),
+            base: [const { AtomicU64::new(0) }; N],
         }
     }
 
@@ -123,7 +136,14 @@ impl<const N: usize> PcpuStat<N> {
             Some(shards) => shards,
             None => self.allocate(),
         };
-        shards[this_thread_slot()].0[counter].fetch_add(n, Relaxed);
+        let slot = this_thread_slot();
+        if slot < SHARED {
+            let c = &shards[slot].0[counter];
+            // Only this thread writes an owned slot: no read-modify-write.
+            c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+        } else {
+            shards[slot - SHARED + owned_slots()].0[counter].fetch_add(n, Relaxed);
+        }
     }
 
     /// Adds one to counter `counter`.
@@ -157,11 +177,7 @@ impl<const N: usize> PcpuStat<N> {
             counter < N,
             "counter {counter} out of range: this set has {N}"
         );
-        self.shards.get().map_or(0, |shards| {
-            shards
-                .iter()
-                .fold(0u64, |sum, s| sum.wrapping_add(s.0[counter].load(Relaxed)))
-        })
+        self.raw()[counter].wrapping_sub(self.base[counter].load(Relaxed))
     }
 
     /// Every counter's sum, in order.
@@ -172,13 +188,9 @@ impl<const N: usize> PcpuStat<N> {
     /// assert_eq!(stat.snapshot(), [0, 1]);
     /// ```
     pub fn snapshot(&self) -> [u64; N] {
-        let mut sums = [0u64; N];
-        if let Some(shards) = self.shards.get() {
-            for shard in shards.iter() {
-                for (sum, c) in sums.iter_mut().zip(shard.0.iter()) {
-                    *sum = sum.wrapping_add(c.load(Relaxed));
-                }
-            }
+        let mut sums = self.raw();
+        for (sum, base) in sums.iter_mut().zip(&self.base) {
+            *sum = sum.wrapping_sub(base.load(Relaxed));
         }
         sums
     }
@@ -191,22 +203,36 @@ impl<const N: usize> PcpuStat<N> {
     /// stat.add(0, 7);
     /// stat.zero();
     /// assert_eq!(stat.get(0), 0);
+    /// stat.inc(0);
+    /// assert_eq!(stat.get(0), 1);
     /// ```
     pub fn zero(&self) {
+        for (base, sum) in self.base.iter().zip(self.raw()) {
+            base.store(sum, Relaxed);
+        }
+    }
+
+    /// The sums over every slot, without the base.
+    fn raw(&self) -> [u64; N] {
+        let mut sums = [0u64; N];
         if let Some(shards) = self.shards.get() {
             for shard in shards.iter() {
-                for c in &shard.0 {
-                    c.store(0, Relaxed);
+                for (sum, c) in sums.iter_mut().zip(shard.0.iter()) {
+                    *sum = sum.wrapping_add(c.load(Relaxed));
                 }
             }
         }
+        sums
     }
 
     #[cold]
     #[inline(never)]
     fn allocate(&self) -> &[Shard<N>] {
-        self.shards
-            .get_or_init(|| (0..slots()).map(|_| Shard::new()).collect())
+        self.shards.get_or_init(|| {
+            (0..owned_slots() + shared_slots())
+                .map(|_| Shard::new())
+                .collect()
+        })
     }
 }
 
@@ -222,31 +248,88 @@ impl<const N: usize> fmt::Debug for PcpuStat<N> {
     }
 }
 
-/// How many slots every set has: a power of two in `2..=64`.
-fn slots() -> usize {
-    static SLOTS: OnceLock<usize> = OnceLock::new();
-    *SLOTS.get_or_init(|| {
+/// How many owned slots every set has: `2 × parallelism`, in `4..=64`.
+fn owned_slots() -> usize {
+    static OWNED: OnceLock<usize> = OnceLock::new();
+    *OWNED.get_or_init(|| {
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-        cpus.clamp(2, 64).next_power_of_two()
+        (2 * cpus).clamp(4, 64)
     })
 }
 
-/// Hands out slots round-robin, one per thread.
-static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's slot (`usize::MAX` until its first increment).
-    static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+/// How many shared (overflow) slots every set has, in `2..=16`.
+fn shared_slots() -> usize {
+    (owned_slots() / 2).min(16)
 }
 
-/// This thread's slot, below [`slots()`].
+/// `SLOT` values from here on mean "shared slot `value - SHARED`".
+const SHARED: usize = 1 << 16;
+/// `SLOT` before the thread's first increment.
+const UNCLAIMED: usize = usize::MAX;
+
+/// Which owned slots are taken (bit `i`: slot `i`).
+static CLAIMED: AtomicU64 = AtomicU64::new(0);
+/// Hands out shared slots round-robin.
+static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's slot: an owned index below [`SHARED`], `SHARED + j`
+    /// for shared slot `j`, or [`UNCLAIMED`].
+    static SLOT: Cell<usize> = const { Cell::new(UNCLAIMED) };
+    /// Gives the owned slot back when the thread exits.
+    static OWNER: Owner = const { Owner(Cell::new(UNCLAIMED)) };
+}
+
+/// The owned slot of this thread, released on drop (thread exit).
+struct Owner(Cell<usize>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let slot = self.0.get();
+        if slot < SHARED {
+            // Counting in a later thread-exit destructor goes to a shared
+            // slot from now on: the owned one may have a new owner.
+            SLOT.set(SHARED);
+            // Release: the next owner sees this thread's last stores.
+            CLAIMED.fetch_and(!(1u64 << slot), Release);
+        }
+    }
+}
+
+/// This thread's slot (see [`SLOT`]).
 #[inline]
 fn this_thread_slot() -> usize {
     let slot = SLOT.get();
-    if slot != usize::MAX {
+    if slot != UNCLAIMED {
         return slot;
     }
-    let slot = NEXT_SLOT.fetch_add(1, Relaxed) & (slots() - 1);
+    claim()
+}
+
+#[cold]
+#[inline(never)]
+fn claim() -> usize {
+    let owned = owned_slots();
+    let mut claimed = CLAIMED.load(Relaxed);
+    let slot = loop {
+        let free = (!claimed).trailing_zeros() as usize;
+        if free >= owned {
+            break SHARED + NEXT_SHARED.fetch_add(1, Relaxed) % shared_slots();
+        }
+        // Acquire: this thread sees the previous owner's stores.
+        match CLAIMED.compare_exchange_weak(claimed, claimed | 1 << free, Acquire, Relaxed) {
+            Ok(_) => {
+                // If the thread is already exiting, it cannot register the
+                // release: give the slot back and share instead.
+                if OWNER.try_with(|o| o.0.set(free)).is_err() {
+                    CLAIMED.fetch_and(!(1u64 << free), Release);
+                    break SHARED + NEXT_SHARED.fetch_add(1, Relaxed) % shared_slots();
+                }
+                break free;
+            }
+            Err(now) => claimed = now,
+        }
+    };
     SLOT.set(slot);
     slot
 }
@@ -260,6 +343,7 @@ mod tests {
         assert_eq!(std::mem::align_of::<Shard<1>>(), 128);
         assert_eq!(std::mem::size_of::<Shard<1>>(), 128);
         assert_eq!(std::mem::size_of::<Shard<17>>(), 256);
-        assert!(slots().is_power_of_two() && slots() >= 2);
+        assert!((4..=64).contains(&owned_slots()));
+        assert!((2..=16).contains(&shared_slots()));
     }
 }

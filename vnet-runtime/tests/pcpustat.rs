@@ -50,6 +50,42 @@ fn many_threads_sum_exactly() {
 }
 
 #[test]
+fn more_threads_than_slots_and_threads_that_come_and_go_lose_nothing() {
+    let stat: PcpuStat<1> = PcpuStat::new();
+    // 100 threads alive at once: more than there are owned slots (at most
+    // 64), so some share the overflow slots.
+    let all_in = std::sync::Barrier::new(100);
+    std::thread::scope(|s| {
+        for _ in 0..100 {
+            s.spawn(|| {
+                all_in.wait();
+                for _ in 0..1_000 {
+                    stat.inc(0);
+                }
+            });
+        }
+    });
+    assert_eq!(stat.get(0), 100_000);
+    // Then waves of short-lived threads: slots given back at exit are
+    // claimed again and keep their counts.
+    for _ in 0..20 {
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| stat.add(0, 10));
+            }
+        });
+    }
+    assert_eq!(stat.get(0), 100_800);
+    // Zeroing records a base; counting goes on from zero.
+    stat.zero();
+    std::thread::scope(|s| {
+        s.spawn(|| stat.add(0, 5));
+    });
+    stat.inc(0);
+    assert_eq!(stat.get(0), 6);
+}
+
+#[test]
 #[should_panic(expected = "counter 3 out of range")]
 fn an_index_out_of_range_panics() {
     let stat: PcpuStat<3> = PcpuStat::new();
