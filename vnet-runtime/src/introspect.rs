@@ -101,8 +101,10 @@ pub fn vnets() -> Vnets {
 /// What a lifecycle step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StepKind {
-    /// A module's event handler (`DECLARE_MODULE`), at its load position.
-    ModEvent,
+    /// A module's event handler (`DECLARE_MODULE`, `MODEVENT` in traces),
+    /// at its load position. (Not named `ModEvent`: a second item of that
+    /// name would make rustc print `module::ModEvent` by its full path.)
+    Handler,
     /// `#[sysinit]`: once per process.
     Sysinit,
     /// `#[sysuninit]`: once per process, at unload.
@@ -122,7 +124,7 @@ impl StepKind {
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
-            StepKind::ModEvent => "MODEVENT",
+            StepKind::Handler => "MODEVENT",
             StepKind::Sysinit => "SYSINIT",
             StepKind::Sysuninit => "SYSUNINIT",
             StepKind::VnetSysinit => "VNET_SYSINIT",

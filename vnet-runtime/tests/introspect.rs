@@ -29,7 +29,7 @@ fn sysinits_lists_every_step_with_its_level_in_boot_order() {
         found[0].clone()
     };
     let module = one("show_mod");
-    assert_eq!(module.kind, StepKind::ModEvent);
+    assert_eq!(module.kind, StepKind::Handler);
     assert_eq!(
         (module.subsystem, module.order),
         (SI_SUB_PROTO_DOMAIN, SI_ORDER_FIRST)

@@ -25,7 +25,7 @@ pub(crate) fn steps() -> Vec<SysinitInfo> {
             SysinitInfo {
                 subsystem: d.subsystem,
                 order: d.order,
-                kind: StepKind::ModEvent,
+                kind: StepKind::Handler,
                 module: d.name,
                 name: d.name,
                 file: d.file,
