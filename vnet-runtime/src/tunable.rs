@@ -114,9 +114,13 @@ impl<T: Send + Sync + 'static> VnetKey<T> {
     }
 
     /// Instances created from now on start with a value made by `make`
-    /// (called once per new instance, on the creating thread, with no
-    /// instance lock held) instead of the declared initial value. Live
-    /// instances keep theirs. Replaces an earlier override of this static.
+    /// instead of the declared initial value. Live instances keep theirs.
+    /// Replaces an earlier override of this static.
+    ///
+    /// `make` is called once per new instance, on the creating thread,
+    /// before the instance exists (no instance is current for it). It should
+    /// only build the value: creating instances from it (at boot, vnet0 is
+    /// being created) is not supported.
     ///
     /// A panic in `make` propagates out of [`Vnet::create`](crate::Vnet::create),
     /// which then creates nothing.
@@ -240,8 +244,8 @@ unsafe fn replace<T: 'static>(at: *mut u8, value: Box<dyn Any + Send>) {
 pub(crate) struct Prepared(Vec<(usize, ReplaceFn, Box<dyn Any + Send>)>);
 
 /// Makes every tuned static's value for a new block. Runs the factories
-/// with no lock held (a factory may itself tune or create instances); a
-/// panic there propagates before any block exists.
+/// after releasing the overrides' lock (a factory may tune); a panic there
+/// propagates before any block exists.
 #[cfg(feature = "vimage")]
 pub(crate) fn prepare() -> Prepared {
     let overrides: Vec<_> = OVERRIDES
