@@ -118,7 +118,8 @@ impl<T: Send + Sync + 'static> VnetKey<T> {
     /// Replaces an earlier override of this static.
     ///
     /// `make` is called once per new instance, on the creating thread,
-    /// before the instance exists (no instance is current for it). It should
+    /// before the instance exists (it is not current; do not use `V_`
+    /// accessors to build the value). It should
     /// only build the value: creating instances from it (at boot, vnet0 is
     /// being created) is not supported.
     ///
