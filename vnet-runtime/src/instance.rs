@@ -385,9 +385,18 @@ impl Vnet {
             }
             return Err(Error::NameInUse(name.to_owned()));
         }
-        let layout = registry::layout();
+        // Tunables run user factories while the block is built: give the
+        // name and the parent's slot back if one panics.
+        let base = std::panic::catch_unwind(|| registry::layout().new_block());
+        let base = base.unwrap_or_else(|panic| {
+            RUNTIME.names.lock().remove(name);
+            if let Some(parent) = &parent {
+                parent.instance().children.fetch_sub(1, AcqRel);
+            }
+            std::panic::resume_unwind(panic)
+        });
         let instance = Instance {
-            base: layout.new_block(),
+            base,
             name: name.into(),
             id: NEXT_ID.fetch_add(1, Relaxed),
             parent,

@@ -94,6 +94,10 @@ pub mod registry;
 pub mod subsystem;
 mod test_support;
 pub mod trace;
+// Issue 10 (tunables, per-CPU statistics, introspection).
+pub mod introspect;
+pub mod pcpu;
+pub mod tunable;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -24,6 +24,8 @@ use crate::{Error, Vnet};
 
 mod catalog;
 mod engine;
+// Introspection (`introspect::sysinits`): the catalog as plain data.
+pub(crate) mod listing;
 pub mod module;
 
 /// Which kind of hook a descriptor registers.
