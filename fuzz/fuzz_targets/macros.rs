@@ -21,6 +21,8 @@ mod module;
 mod symbol;
 #[path = "../../vnet-macros/src/vnet_static.rs"]
 mod vnet_static;
+#[path = "../../vnet-macros/src/vnet_test.rs"]
+mod vnet_test;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -131,13 +133,14 @@ fuzz_target!(|input: Input<'_>| {
     else {
         return;
     };
-    let _out: TokenStream = match input.which % 7 {
+    let _out: TokenStream = match input.which % 8 {
         0 => vnet_static::expand(attr, item),
         1 => global::expand(attr, item),
         2 => hook::expand(hook::Kind::Sysinit, attr, item),
         3 => hook::expand(hook::Kind::Sysuninit, attr, item),
         4 => hook::expand(hook::Kind::VnetSysinit, attr, item),
         5 => hook::expand(hook::Kind::VnetSysuninit, attr, item),
-        _ => module::expand(attr, item),
+        6 => module::expand(attr, item),
+        _ => vnet_test::expand(attr, item),
     };
 });

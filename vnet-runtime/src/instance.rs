@@ -342,7 +342,8 @@ impl Vnet {
         RUNTIME.list.read().clone()
     }
 
-    /// The instance current on this thread, if any.
+    /// The instance current on this thread, if any (with none current, vnet0
+    /// under [`ContextPolicy::DefaultInstance`](crate::ContextPolicy)).
     ///
     /// ```
     /// let v = vnet_runtime::vnet0();
@@ -350,7 +351,10 @@ impl Vnet {
     /// v.enter(|| assert_eq!(vnet_runtime::Vnet::current(), Some(v.clone())));
     /// ```
     pub fn current() -> Option<Vnet> {
-        let instance = context::current_instance()?;
+        let Some(instance) = context::current_instance() else {
+            // None current: vnet0 under the default-instance policy.
+            return crate::policy::fallback_vnet();
+        };
         instance.handle.upgrade().map(Vnet)
     }
 
@@ -381,9 +385,18 @@ impl Vnet {
             }
             return Err(Error::NameInUse(name.to_owned()));
         }
-        let layout = registry::layout();
+        // Tunables run user factories while the block is built: give the
+        // name and the parent's slot back if one panics.
+        let base = std::panic::catch_unwind(|| registry::layout().new_block());
+        let base = base.unwrap_or_else(|panic| {
+            RUNTIME.names.lock().remove(name);
+            if let Some(parent) = &parent {
+                parent.instance().children.fetch_sub(1, AcqRel);
+            }
+            std::panic::resume_unwind(panic)
+        });
         let instance = Instance {
-            base: layout.new_block(),
+            base,
             name: name.into(),
             id: NEXT_ID.fetch_add(1, Relaxed),
             parent,
