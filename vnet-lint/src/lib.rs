@@ -98,3 +98,23 @@ pub use parse as analysis;
 pub use parse::directives as suppress;
 pub use parse::prefilter;
 pub use report::config;
+
+/// Lints the contents of one file, given as bytes, as if read from `path` — the entry point for
+/// fuzzing and for embedding. Everything is checked, test code and `macro_rules!` bodies included.
+/// Bytes that are not UTF-8 are decoded lossily (the file walker reports such a file as `VN001`
+/// instead). Never panics on any input: what does not parse is a `VN002` finding.
+///
+/// ```
+/// let report = vnet_lint::check_source("src/lib.rs", b"static mut HITS: u32 = 0;\n");
+/// assert_eq!(report.diagnostics[0].finding.rule.code, "VN101");
+/// let report = vnet_lint::check_source("src/lib.rs", b"static X: u8 = ;");
+/// assert_eq!(report.diagnostics[0].finding.rule.code, "VN002");
+/// ```
+pub fn check_source(path: &str, bytes: &[u8]) -> diag::Report {
+    let text = String::from_utf8_lossy(bytes);
+    let options = engine::Options {
+        include_tests: true,
+        ..engine::Options::default()
+    };
+    engine::check_source(path, &text, &options)
+}

@@ -137,6 +137,60 @@ fn nesting_just_under_the_limit_parses() {
     assert_eq!(codes(&report), ["VN101"]);
 }
 
+/// Found by fuzzing (issue 9): chains that are not bracket nesting but that the parser, the
+/// visitors and the drops of the tree still handle by recursion overflowed the worker's stack and
+/// aborted the whole run. Now each is a parse error for that file, and the run goes on.
+#[test]
+fn deep_generics_pointer_types_and_keyword_chains_are_parse_errors_not_crashes() {
+    let shapes = [
+        (
+            "generics",
+            format!(
+                "static X: {}u8{} = 0;",
+                "Vec<".repeat(3000),
+                ">".repeat(3000)
+            ),
+        ),
+        (
+            "pointers",
+            format!("static X: {}u8 = 0;", "*const ".repeat(3000)),
+        ),
+        (
+            "references",
+            format!("static X: {}u8 = 0;", "&'static ".repeat(3000)),
+        ),
+        (
+            "closures",
+            format!("const X: i32 = {}1;", "|| ".repeat(10_000)),
+        ),
+        (
+            "returns",
+            format!("fn f() {{ {}1; }}", "return ".repeat(10_000)),
+        ),
+    ];
+    for (name, text) in shapes {
+        let text = format!("{text}\nstatic mut Y: u8 = 0;\n");
+        let report = vnet_lint::engine::check_source("deep.rs", &text, &Options::default());
+        assert_eq!(codes(&report), ["VN002"], "{name}");
+        let report = vnet_lint::check_source("deep.rs", text.as_bytes());
+        assert_eq!(codes(&report), ["VN002"], "{name}");
+    }
+}
+
+#[test]
+fn generics_pointers_and_closures_just_under_the_limit_parse() {
+    let depth = vnet_lint::prefilter::MAX_NESTING - 1;
+    let text = format!(
+        "static mut X: {}{}u32{} = 0;\nconst F: i32 = {}1;\n",
+        "Vec<".repeat(depth),
+        "*const ".repeat(depth),
+        ">".repeat(depth),
+        "|| ".repeat(depth)
+    );
+    let report = vnet_lint::engine::check_source("x.rs", &text, &Options::default());
+    assert_eq!(codes(&report), ["VN101"]);
+}
+
 #[cfg(unix)]
 #[test]
 fn symlink_loop_is_an_io_error() {

@@ -31,10 +31,15 @@ pub const MAX_NESTING: usize = 256;
 
 /// The byte offset where nesting first exceeds [`MAX_NESTING`], if it does.
 ///
-/// Counts `(`, `[` and `{` outside comments, strings and character literals, and runs of the prefix
-/// operators `!`, `-`, `*` and `&` (which the parser also handles by recursion).
+/// Counts, outside comments, strings and character literals: `(`, `[` and `{`; generic angle
+/// brackets `<` (closed by `>` except in `->` and `=>`, and forgotten at `;`, `{` and `}`, so that
+/// comparisons cannot add up across statements); and runs of the prefix operators `!`, `-`, `*`,
+/// `&` and `|` and the keywords `return` and `break`, which `const`, `mut`, `dyn`, `move` and
+/// lifetimes do not interrupt (`*const *const T`, `&'a &'a T`, `|| || x`, `return return x`). The
+/// parser, and the visitors and drops of the trees it builds, handle each of these by recursion.
 pub fn too_deep(bytes: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
+    let mut angle = 0usize;
     let mut prefix_run = 0usize;
     let mut i = 0;
     while i < bytes.len() {
@@ -70,13 +75,52 @@ pub fn too_deep(bytes: &[u8]) -> Option<usize> {
             _ => {}
         }
         match b {
-            b'!' | b'-' | b'*' | b'&' => {
+            b'<' => {
+                angle += 1;
+                if angle > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b'>' if !matches!(i.checked_sub(1).map(|p| bytes[p]), Some(b'-' | b'=')) => {
+                angle = angle.saturating_sub(1);
+            }
+            b';' | b'{' | b'}' => angle = 0,
+            _ => {}
+        }
+        match b {
+            // `||` (a closure without arguments) is one level.
+            b'|' if bytes.get(i + 1) == Some(&b'|') => {}
+            b'!' | b'-' | b'*' | b'&' | b'|' => {
                 prefix_run += 1;
                 if prefix_run > MAX_NESTING {
                     return Some(i);
                 }
             }
             b' ' | b'\t' | b'\n' | b'\r' => {}
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let word_start = !matches!(
+                    i.checked_sub(1).map(|p| bytes[p]),
+                    Some(c) if c == b'_' || c.is_ascii_alphanumeric()
+                );
+                if word_start {
+                    let len = bytes[i..]
+                        .iter()
+                        .position(|c| !(*c == b'_' || c.is_ascii_alphanumeric()))
+                        .unwrap_or(bytes.len() - i);
+                    let lifetime = i.checked_sub(1).map(|p| bytes[p]) == Some(b'\'');
+                    match &bytes[i..i + len] {
+                        b"return" | b"break" => {
+                            prefix_run += 1;
+                            if prefix_run > MAX_NESTING {
+                                return Some(i);
+                            }
+                        }
+                        b"const" | b"mut" | b"dyn" | b"move" => {}
+                        _ if lifetime => {}
+                        _ => prefix_run = 0,
+                    }
+                }
+            }
             _ => prefix_run = 0,
         }
         i += 1;
@@ -219,5 +263,26 @@ mod tests {
             too_deep(b"fn f<'a>(x: &'a u8) -> bool { !(*x == b'(') }"),
             None
         );
+    }
+
+    #[test]
+    fn nesting_counts_generics_and_prefix_chains() {
+        let deep = |open: &str, close: &str| {
+            format!("static X: {}u8{} = 0;", open.repeat(300), close.repeat(300))
+        };
+        assert!(too_deep(deep("Vec<", ">").as_bytes()).is_some());
+        assert!(too_deep(deep("*const ", "").as_bytes()).is_some());
+        assert!(too_deep(deep("&'static mut ", "").as_bytes()).is_some());
+        assert!(too_deep(deep("|| ", "").as_bytes()).is_some());
+        assert!(too_deep(deep("return ", "").as_bytes()).is_some());
+        assert!(too_deep(deep("Vec< ", " >").as_bytes()).is_some());
+        // Comparisons, arrows and shifts in many statements do not add up.
+        let flat = "fn f(a: u8) -> bool { a < 1 }\nconst S: u8 = 1 << 2;\n".repeat(300);
+        assert_eq!(too_deep(flat.as_bytes()), None);
+        let matches = "match x { A => 1, B => 2 }\n".repeat(300);
+        assert_eq!(too_deep(matches.as_bytes()), None);
+        // Words reset a run of operators: `a - b - c` is not a chain.
+        let sum = format!("const X: i32 = 1{};", " - a".repeat(1000));
+        assert_eq!(too_deep(sum.as_bytes()), None);
     }
 }
