@@ -69,15 +69,22 @@
 
 #![warn(missing_docs)]
 
+pub mod callout;
 mod context;
 mod error;
+pub mod eventhandler;
 mod future;
+mod instrument;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
 mod key;
 mod lifecycle;
+// Work owned by an instance or module, stopped before teardown (issue 10).
+mod owned;
+pub mod prelude;
 pub mod registry;
 pub mod subsystem;
+pub mod thread;
 pub mod trace;
 
 #[doc(hidden)]
@@ -87,6 +94,9 @@ pub mod __private0;
 pub use context::CurVnetGuard;
 pub use error::Error;
 pub use future::Bound;
+pub use instrument::{Cancelled, Owned, VnetFutureExt};
+#[doc(hidden)]
+pub use owned::owned_work_len;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::graveyard_len;
