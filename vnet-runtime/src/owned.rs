@@ -197,17 +197,18 @@ fn reopen(owner: &Owner) {
 
 /// The work of a set of instances, stopped for their destruction. Dropping
 /// it reopens those still live (their `destroy` was refused) and forgets the
-/// destroyed ones.
+/// destroyed ones. It holds no handle, so the last handle of a destroyed
+/// instance is still dropped by `destroy` itself.
 #[cfg(feature = "vimage")]
 #[must_use = "the instances accept work again when this is dropped"]
-pub(crate) struct StoppedWork(Vec<Vnet>);
+pub(crate) struct StoppedWork(Vec<(u64, crate::WeakVnet)>);
 
 #[cfg(feature = "vimage")]
 impl Drop for StoppedWork {
     fn drop(&mut self) {
-        for v in &self.0 {
-            let owner = Owner::Instance(v.id());
-            if v.state() == VnetState::Live {
+        for (id, weak) in &self.0 {
+            let owner = Owner::Instance(*id);
+            if weak.upgrade().is_some_and(|v| v.state() == VnetState::Live) {
                 reopen(&owner);
             } else {
                 // Destroyed (or dying): registration checks the state from
@@ -239,11 +240,15 @@ pub(crate) fn stop_instance_work(vnet: &Vnet) -> StoppedWork {
         })
         .collect();
     doomed.sort_by(|a, b| b.0.cmp(&a.0));
-    let doomed: Vec<Vnet> = doomed.into_iter().map(|(_, v)| v).collect();
-    for v in &doomed {
+    for (_, v) in &doomed {
         stop(&Owner::Instance(v.id()));
     }
-    StoppedWork(doomed)
+    StoppedWork(
+        doomed
+            .into_iter()
+            .map(|(_, v)| (v.id(), v.downgrade()))
+            .collect(),
+    )
 }
 
 /// Stops the work owned by module `name` (its timers and global event

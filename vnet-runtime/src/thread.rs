@@ -11,7 +11,8 @@
 //! `destroy` wait for it to end on its own.
 //!
 //! ```
-//! use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+//! use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+//! use std::sync::Arc;
 //! use std::time::Duration;
 //! use vnet_runtime::{thread, vnet, Vnet};
 //!
@@ -20,15 +21,21 @@
 //!
 //! # if !vnet_runtime::VIMAGE { return; }
 //! let v = Vnet::create("thread-doc").unwrap();
-//! let worker = thread::spawn_in(&v, || {
-//!     // `v` is current for the thread's whole life.
-//!     while thread::sleep(Duration::from_millis(1)) {
-//!         V_TICKS.with(|t| t.fetch_add(1, Relaxed));
+//! let done = Arc::new(AtomicBool::new(false));
+//! let worker = thread::spawn_in(&v, {
+//!     let done = done.clone();
+//!     move || {
+//!         // `v` is current for the thread's whole life.
+//!         while thread::sleep(Duration::from_millis(1)) {
+//!             V_TICKS.with(|t| t.fetch_add(1, SeqCst));
+//!         }
+//!         done.store(true, SeqCst);
 //!     }
 //! });
 //! std::thread::sleep(Duration::from_millis(20));
 //! v.destroy().unwrap(); // asks the worker to stop and waits for it first
-//! assert!(worker.is_finished());
+//! assert!(done.load(SeqCst));
+//! worker.join().unwrap();
 //! ```
 
 use std::sync::{Arc, Condvar, Mutex, Weak};

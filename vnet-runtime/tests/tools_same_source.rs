@@ -67,5 +67,5 @@ fn every_tool_runs_in_vnet0() {
     vnet_foreach(|_| n += 1);
     assert!(n >= 1);
     let _guard = curvnet_set(&v0);
-    assert_eq!(Vnet::current(), Some(v0));
+    assert_eq!(Vnet::current().as_ref(), Some(&v0));
 }
