@@ -74,9 +74,9 @@ mod context;
 mod error;
 pub mod eventhandler;
 mod future;
-mod instrument;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
+mod instrument;
 mod key;
 mod lifecycle;
 // Work owned by an instance or module, stopped before teardown (issue 10).
@@ -94,15 +94,15 @@ pub mod __private0;
 pub use context::CurVnetGuard;
 pub use error::Error;
 pub use future::Bound;
-pub use instrument::{Cancelled, Owned, VnetFutureExt};
-#[doc(hidden)]
-pub use owned::owned_work_len;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::graveyard_len;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
+pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
+#[doc(hidden)]
+pub use owned::owned_work_len;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };

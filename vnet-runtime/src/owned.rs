@@ -239,7 +239,7 @@ pub(crate) fn stop_instance_work(vnet: &Vnet) -> StoppedWork {
             None
         })
         .collect();
-    doomed.sort_by(|a, b| b.0.cmp(&a.0));
+    doomed.sort_by_key(|d| std::cmp::Reverse(d.0));
     for (_, v) in &doomed {
         stop(&Owner::Instance(v.id()));
     }
@@ -266,5 +266,7 @@ pub fn owned_work_len(vnet: &Vnet) -> usize {
     OWNERS
         .lock()
         .get(&Owner::Instance(vnet.id()))
-        .map_or(0, |e| e.items.iter().filter(|(_, w)| w.strong_count() > 0).count())
+        .map_or(0, |e| {
+            e.items.iter().filter(|(_, w)| w.strong_count() > 0).count()
+        })
 }

@@ -228,7 +228,7 @@ where
 ///
 /// ```
 /// use vnet_runtime::{thread, vnet0, Vnet};
-/// let t = thread::spawn_in(&vnet0(), || Vnet::current());
+/// let t = thread::spawn_in(&vnet0(), Vnet::current);
 /// assert_eq!(t.join().unwrap(), Some(vnet0()));
 /// ```
 #[track_caller]
@@ -250,7 +250,7 @@ where
 /// let v = Vnet::create("scoped-doc").unwrap();
 /// let mut seen = Vec::new();
 /// std::thread::scope(|s| {
-///     let h = v.enter(|| thread::spawn_scoped(s, || Vnet::current()));
+///     let h = v.enter(|| thread::spawn_scoped(s, Vnet::current));
 ///     seen.push(h.join().unwrap());
 /// });
 /// assert_eq!(seen, [Some(v.clone())]);

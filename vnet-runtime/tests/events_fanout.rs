@@ -39,7 +39,11 @@ fn a_global_handler_runs_in_each_instance_including_later_ones() {
     // No instance current: every live instance, each with itself current.
     IFNET_ARRIVAL.invoke("lo0");
     assert_eq!(arrivals(&early), ["lo0@fan-early"]);
-    assert_eq!(arrivals(&late), ["lo0@fan-late"], "the later instance was missed");
+    assert_eq!(
+        arrivals(&late),
+        ["lo0@fan-late"],
+        "the later instance was missed"
+    );
     assert!(arrivals(&vnet_runtime::vnet0()).contains(&"lo0@vnet0".to_owned()));
     // Raised inside one instance: only that one.
     late.enter(|| IFNET_ARRIVAL.invoke("em0"));
@@ -48,7 +52,11 @@ fn a_global_handler_runs_in_each_instance_including_later_ones() {
     assert_eq!(arrivals(&late), ["lo0@fan-late", "em0@fan-late"]);
     tag.deregister();
     IFNET_ARRIVAL.invoke("gone0");
-    assert_eq!(arrivals(&late).len(), 2, "a deregistered handler never runs");
+    assert_eq!(
+        arrivals(&late).len(),
+        2,
+        "a deregistered handler never runs"
+    );
     early.destroy().unwrap();
     late.destroy().unwrap();
 }
@@ -59,7 +67,8 @@ fn local_handlers_only_hear_their_own_instance() {
     let a = Vnet::create("fan-a").unwrap();
     let b = Vnet::create("fan-b").unwrap();
     let _ta = a.enter(|| {
-        IFNET_ARRIVAL.register(|n| V_ARRIVALS.with(|x| x.lock().unwrap().push(format!("local:{n}"))))
+        IFNET_ARRIVAL
+            .register(|n| V_ARRIVALS.with(|x| x.lock().unwrap().push(format!("local:{n}"))))
     });
     b.enter(|| IFNET_ARRIVAL.invoke("em0"));
     assert!(arrivals(&a).is_empty(), "a heard b's event");
@@ -121,7 +130,10 @@ fn evmod_uninit() {
     UNLOADED.store(1, SeqCst);
     // Nothing to deregister by hand: the module's work is gone already.
     let c = TIMER.lock().unwrap().take().unwrap();
-    assert!(!c.pending() && !c.running(), "the module's timer was stopped first");
+    assert!(
+        !c.pending() && !c.running(),
+        "the module's timer was stopped first"
+    );
     TAG.lock().unwrap().take();
 }
 
@@ -134,7 +146,11 @@ fn unloading_a_module_stops_its_handlers_and_timers_first() {
     MODULE_RUNS.store(0, SeqCst);
     LINK_EVENT.invoke(&1);
     let instances = Vnet::list().len() as u32;
-    assert_eq!(MODULE_RUNS.load(SeqCst), instances, "one run per live instance");
+    assert_eq!(
+        MODULE_RUNS.load(SeqCst),
+        instances,
+        "one run per live instance"
+    );
     while TICKS.load(SeqCst) < 3 {
         std::thread::yield_now();
     }
@@ -142,7 +158,11 @@ fn unloading_a_module_stops_its_handlers_and_timers_first() {
     let ticks = TICKS.load(SeqCst);
     LINK_EVENT.invoke(&2);
     std::thread::sleep(Duration::from_millis(5));
-    assert_eq!(MODULE_RUNS.load(SeqCst), instances, "handler ran after unload");
+    assert_eq!(
+        MODULE_RUNS.load(SeqCst),
+        instances,
+        "handler ran after unload"
+    );
     assert_eq!(TICKS.load(SeqCst), ticks, "timer ran after unload");
     assert_eq!(LATE.load(SeqCst), 0);
     assert!(LINK_EVENT.is_empty());

@@ -22,7 +22,11 @@ const TASKS_PER_INSTANCE: usize = 16;
 const STEPS_PER_TASK: u64 = 50;
 
 fn check(expected: &Vnet) {
-    assert_eq!(Vnet::current().as_ref(), Some(expected), "a task saw another instance");
+    assert_eq!(
+        Vnet::current().as_ref(),
+        Some(expected),
+        "a task saw another instance"
+    );
     assert_eq!(
         V_TENANT.with(|t| t.load(SeqCst)),
         expected.id(),
@@ -87,7 +91,11 @@ fn tasks_in_many_instances_interleave_on_few_workers_without_crossing() {
             h.await.unwrap();
         }
     });
-    assert_eq!(leaks.load(SeqCst), 0, "an instance leaked into an unbound task");
+    assert_eq!(
+        leaks.load(SeqCst),
+        0,
+        "an instance leaked into an unbound task"
+    );
     for v in &instances {
         assert_eq!(
             V_STEPS.with_in(v, |s| s.load(SeqCst)),
