@@ -294,7 +294,7 @@ impl Inner {
     }
 
     /// Runs the callback armed as `generation`, if it still is.
-    fn fire(&self, generation: u64) {
+    fn fire(&self, generation: u64, me: &Weak<Inner>) {
         let callback = {
             let mut st = self.state.lock();
             if st.generation != generation || st.retired {
@@ -315,6 +315,14 @@ impl Inner {
                 self.0.idle.notify_all();
             }
         }
+        // An instance still running its init hooks (the callout was armed by
+        // a VNET_SYSINIT) cannot be entered yet: try again in a moment.
+        if let Some(v) = self.vnet.as_ref().and_then(WeakVnet::upgrade) {
+            if v.state() == VnetState::Creating {
+                self.requeue(generation, callback, me);
+                return;
+            }
+        }
         let _idle = Idle(self);
         let _running = Running::enter(self.id);
         let run = || match &self.vnet {
@@ -330,6 +338,30 @@ impl Inner {
         // The timer thread outlives a panicking callback; the panic hook
         // has reported it.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    }
+}
+
+impl Inner {
+    /// Puts back a callback taken from generation `generation`, to fire
+    /// shortly, unless the callout was reset or stopped meanwhile.
+    fn requeue(&self, generation: u64, callback: Callback, me: &Weak<Inner>) {
+        let deadline = Instant::now() + Duration::from_millis(1);
+        let mut st = self.state.lock();
+        st.running = None;
+        self.idle.notify_all();
+        if st.generation != generation || st.retired {
+            drop(st);
+            drop(callback);
+            return;
+        }
+        st.pending = Some(callback);
+        st.deadline = Some(deadline);
+        drop(st);
+        wheel().push(Entry {
+            deadline,
+            generation,
+            callout: me.clone(),
+        });
     }
 }
 
@@ -396,7 +428,7 @@ impl Wheel {
                     let entry = heap.pop().expect("peeked");
                     drop(heap);
                     if let Some(callout) = entry.callout.upgrade() {
-                        callout.fire(entry.generation);
+                        callout.fire(entry.generation, &entry.callout);
                     }
                     heap = self.heap.lock();
                 }

@@ -164,6 +164,10 @@ impl<F: Future + Send + 'static> Future for Owned<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let task = &self.task;
         let mut slot = task.future.lock();
+        // Cancelled: the instance is going; its teardown drops the future.
+        if task.cancelled.load(Ordering::Relaxed) {
+            return Poll::Ready(Err(Cancelled));
+        }
         let Some(future) = slot.as_mut() else {
             return Poll::Ready(Err(Cancelled));
         };

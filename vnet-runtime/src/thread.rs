@@ -187,8 +187,27 @@ impl Start {
         }
         let _done = Done(work.clone(), Some(reg));
         let _running = Running::enter(work.id);
+        wait_until_live(&vnet);
         let _guard = crate::curvnet_set(&vnet);
         f()
+    }
+}
+
+/// A thread started by a VNET_SYSINIT starts before its instance is live:
+/// it waits until the instance's init hooks have all run.
+///
+/// # Panics
+/// When the instance's creation failed or it was destroyed meanwhile.
+fn wait_until_live(vnet: &Vnet) {
+    loop {
+        match vnet.state() {
+            crate::VnetState::Live => return,
+            crate::VnetState::Creating => std::thread::sleep(Duration::from_micros(100)),
+            _ => panic!(
+                "vnet `{}` was destroyed (or its creation failed) before this thread started",
+                vnet.name()
+            ),
+        }
     }
 }
 

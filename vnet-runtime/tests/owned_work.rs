@@ -417,3 +417,54 @@ fn destroy_waits_for_a_running_handler() {
     raiser.join().unwrap();
     assert_clean();
 }
+
+// ---- work started by a VNET_SYSINIT, before the instance is live -----------
+
+/// What the work started at creation saw: (callout fired in, thread ran in).
+#[vnet]
+static STARTED_AT_CREATION: Mutex<(Option<String>, Option<String>)> = Mutex::new((None, None));
+
+/// The callout armed at creation (stored in its own instance).
+#[vnet]
+static CREATION_CALLOUT: Mutex<Option<Callout>> = Mutex::new(None);
+
+#[vnet_runtime::vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
+fn start_work_at_creation() {
+    let me = Vnet::current().unwrap();
+    if !me.name().starts_with("sysinit-work") {
+        return;
+    }
+    // Fires at once, while the instance is still being created: it must
+    // wait for the instance to be live, not be lost.
+    let c = Callout::new();
+    c.reset(Duration::ZERO, || {
+        let name = Vnet::current().unwrap().name().to_owned();
+        V_STARTED_AT_CREATION.with(|s| s.lock().unwrap().0 = Some(name));
+    });
+    V_CREATION_CALLOUT.with(|s| *s.lock().unwrap() = Some(c));
+    let _detached = thread::spawn(|| {
+        let name = Vnet::current().unwrap().name().to_owned();
+        V_STARTED_AT_CREATION.with(|s| s.lock().unwrap().1 = Some(name));
+    });
+    // Give both a chance to run before creation finishes.
+    std::thread::sleep(Duration::from_millis(5));
+}
+
+#[test]
+fn work_started_by_an_init_hook_runs_once_the_instance_is_live() {
+    let v = create("sysinit-work-1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = V_STARTED_AT_CREATION.with_in(&v, |s| s.lock().unwrap().clone());
+        if seen.0.is_some() && seen.1.is_some() {
+            assert_eq!(seen, (Some(v.name().to_owned()), Some(v.name().to_owned())));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "work started at creation was lost"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    v.destroy().unwrap();
+}
