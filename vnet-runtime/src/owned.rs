@@ -18,7 +18,9 @@
 //! a later load.
 //!
 //! The registry holds items weakly: an item dropped by its user deregisters
-//! itself and is never waited for.
+//! itself and is never waited for. Registering and deregistering take one
+//! process-wide lock (once per thread, task, callout or handler, never per
+//! run).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

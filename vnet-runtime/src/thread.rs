@@ -8,7 +8,14 @@
 //! thread to stop ([`stop_requested`] turns true and [`sleep`] returns
 //! early) and then waits until its closure has returned, before any
 //! VNET_SYSUNINIT runs. A thread that never looks at [`stop_requested`] makes
-//! `destroy` wait for it to end on its own.
+//! `destroy` wait for it to end on its own. A `destroy` that is refused
+//! after that ([`Error::Busy`](crate::Error::Busy): the instance is current
+//! on a thread it does not own) has still asked the owned threads to stop
+//! (and stopped the instance's callouts, tasks and handlers); the instance
+//! accepts new work again.
+//!
+//! A thread started from a VNET_SYSINIT waits until its instance is live
+//! (all its init hooks ran) before running `f`.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
