@@ -90,7 +90,6 @@ impl Callout {
     /// let c = vnet0().enter(Callout::new);
     /// assert_eq!(c.vnet(), Some(vnet0()));
     /// ```
-    #[track_caller]
     pub fn new() -> Callout {
         match Vnet::current() {
             Some(v) => Callout::new_in(&v),
@@ -101,23 +100,20 @@ impl Callout {
     /// A callout of `vnet`: its callback runs with `vnet` current, and it is
     /// stopped and drained when `vnet` is destroyed.
     ///
-    /// # Panics
-    /// When `vnet` is being destroyed or was destroyed.
+    /// Made while `vnet` is being destroyed (or after), the callout is
+    /// stopped for good from the start: [`reset`](Self::reset) returns
+    /// `false`, like a callout its instance's teardown stopped.
     ///
     /// ```
     /// use vnet_runtime::{callout::Callout, vnet0};
     /// assert!(!Callout::new_in(&vnet0()).pending());
     /// ```
-    #[track_caller]
     pub fn new_in(vnet: &Vnet) -> Callout {
         let c = Callout::build(Some(vnet.downgrade()));
         let weak: Weak<Inner> = Arc::downgrade(&c.inner);
         match owned::register_in_instance(vnet, c.inner.id, weak) {
             Ok(reg) => c.inner.regs.lock().push(reg),
-            Err(_) => panic!(
-                "cannot make a callout in vnet `{}`: it is being destroyed",
-                vnet.name()
-            ),
+            Err(_) => c.inner.retire(),
         }
         c
     }

@@ -103,7 +103,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// events raised in that instance, and goes with it.
     ///
     /// # Panics
-    /// When no instance is current, or it is being destroyed.
+    /// When no instance is current.
     ///
     /// ```
     /// use vnet_runtime::eventhandler::Event;
@@ -123,11 +123,9 @@ impl<A: ?Sized + 'static> Event<A> {
         }
     }
 
-    /// Registers `f` in `vnet`; see [`register`](Self::register).
-    ///
-    /// # Panics
-    /// When `vnet` is being destroyed or was destroyed.
-    #[track_caller]
+    /// Registers `f` in `vnet`; see [`register`](Self::register). While
+    /// `vnet` is being destroyed (or after), nothing is registered: the
+    /// handler would be removed at once, so it never runs.
     pub fn register_in(
         &'static self,
         vnet: &Vnet,
@@ -135,15 +133,17 @@ impl<A: ?Sized + 'static> Event<A> {
     ) -> EventTag {
         let handler = self.handler(Some(vnet.id()), Box::new(f));
         let weak: Weak<Handler<A>> = Arc::downgrade(&handler);
+        // Linked under the registry's answer: a handler of a closing
+        // instance is never linked (its `cancel` would not see it).
+        let mut handlers = self.handlers.write();
         match owned::register_in_instance(vnet, handler.id, weak) {
-            Ok(reg) => handler.regs.lock().push(reg),
-            Err(_) => panic!(
-                "event `{}`: cannot register a handler in vnet `{}`: it is being destroyed",
-                self.name,
-                vnet.name()
-            ),
+            Ok(reg) => {
+                handler.regs.lock().push(reg);
+                handlers.push(handler.clone());
+            }
+            Err(_) => handler.removed.store(true, Release),
         }
-        self.handlers.write().push(handler.clone());
+        drop(handlers);
         EventTag { handler }
     }
 

@@ -60,8 +60,9 @@ pub trait VnetFutureExt: Future + Sized {
     /// progress on another thread to end) and the task is woken to complete
     /// with [`Cancelled`]. Polling the task takes an uncontended lock.
     ///
-    /// # Panics
-    /// When `vnet` is being destroyed or was destroyed.
+    /// Made while `vnet` is being destroyed (or after), the task is
+    /// cancelled from the start: its future is dropped unpolled and the task
+    /// completes with [`Cancelled`].
     ///
     /// ```
     /// use std::future::Future;
@@ -75,7 +76,6 @@ pub trait VnetFutureExt: Future + Sized {
     /// v.destroy().unwrap(); // drops the pending future first
     /// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(Err(Cancelled)));
     /// ```
-    #[track_caller]
     fn owned_by(self, vnet: &Vnet) -> Owned<Self>
     where
         Self: Send + 'static,
@@ -106,7 +106,7 @@ impl std::error::Error for Cancelled {}
 #[must_use = "futures do nothing unless polled"]
 pub struct Owned<F: Future + Send + 'static> {
     task: Arc<Task<F>>,
-    _reg: Registration,
+    _reg: Option<Registration>,
 }
 
 struct Task<F> {
@@ -118,7 +118,6 @@ struct Task<F> {
 }
 
 impl<F: Future + Send + 'static> Owned<F> {
-    #[track_caller]
     fn new(vnet: &Vnet, future: F) -> Self {
         let id = owned::next_id();
         let task = Arc::new(Task {
@@ -129,12 +128,14 @@ impl<F: Future + Send + 'static> Owned<F> {
             cancelled: AtomicBool::new(false),
         });
         let weak = Arc::downgrade(&task);
-        let Ok(reg) = owned::register_in_instance(vnet, id, weak) else {
-            panic!(
-                "cannot start a task in vnet `{}`: it is being destroyed",
-                vnet.name()
-            );
-        };
+        let reg = owned::register_in_instance(vnet, id, weak).ok();
+        if reg.is_none() {
+            // The instance is going: the task is cancelled from the start,
+            // and its future dropped here, unpolled (in the instance while
+            // it is still live, as teardown would).
+            task.cancelled.store(true, Ordering::Relaxed);
+            task.drop_future();
+        }
         Owned { task, _reg: reg }
     }
 
@@ -193,12 +194,7 @@ impl<F: Future + Send + 'static> Future for Owned<F> {
 
 impl<F: Future + Send + 'static> Drop for Owned<F> {
     fn drop(&mut self) {
-        let future = self.task.future.lock().take();
-        if let Some(future) = future {
-            let _guard = (self.task.vnet.state() == crate::VnetState::Live)
-                .then(|| crate::curvnet_set(&self.task.vnet));
-            drop(future);
-        }
+        self.task.drop_future();
     }
 }
 
@@ -210,14 +206,22 @@ impl<F: Future + Send + 'static> Work for Task<F> {
     fn wait(&self) {
         // Waits for a poll in progress, then drops the future in its
         // instance (still live: work stops before teardown starts).
+        self.drop_future();
+        if let Some(waker) = self.waker.lock().take() {
+            waker.wake();
+        }
+    }
+}
+
+impl<F> Task<F> {
+    /// Drops the future (after any poll in progress), in its instance when
+    /// that is still live.
+    fn drop_future(&self) {
         let future = self.future.lock().take();
         if let Some(future) = future {
             let _guard = (self.vnet.state() == crate::VnetState::Live)
                 .then(|| crate::curvnet_set(&self.vnet));
             drop(future);
-        }
-        if let Some(waker) = self.waker.lock().take() {
-            waker.wake();
         }
     }
 }

@@ -295,11 +295,58 @@ fn a_self_rearming_callout_never_fires_after_teardown_started() {
 }
 
 #[test]
-fn a_callout_may_not_be_made_in_a_destroyed_instance() {
+fn work_made_for_a_destroyed_instance_never_runs() {
+    static LATE_EVENT: Event<()> = Event::new("late");
     let v = create("co-gone");
     let keep = v.clone();
     v.destroy().unwrap();
-    assert!(std::panic::catch_unwind(|| Callout::new_in(&keep)).is_err());
+    let c = Callout::new_in(&keep);
+    assert!(!c.reset(Duration::ZERO, || panic!("fired for a destroyed instance")));
+    assert!(!c.pending());
+    let _tag = LATE_EVENT.register_in(&keep, |_| panic!("ran for a destroyed instance"));
+    assert!(LATE_EVENT.is_empty());
+    let mut task = Box::pin(async { panic!("polled for a destroyed instance") }.owned_by(&keep));
+    let out: Poll<Result<(), Cancelled>> =
+        task.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert_eq!(out, Poll::Ready(Err(Cancelled)));
+    assert!(std::panic::catch_unwind(|| thread::spawn_in(&keep, || ())).is_err());
+}
+
+#[test]
+fn work_registered_while_the_instance_closes_never_runs_in_its_teardown() {
+    // Owned threads keep making callouts, handlers and tasks in their
+    // instance while it is destroyed: whatever slips in around the stop
+    // must not run once teardown started.
+    static CHURN: Event<()> = Event::new("churn");
+    for round in 0..10 {
+        let v = create(&format!("churn-{round}"));
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                let expected = v.clone();
+                thread::spawn_in(&v, move || {
+                    let mut keep = Vec::new();
+                    while !thread::stop_requested() {
+                        let e = expected.clone();
+                        let c = Callout::new();
+                        c.reset(Duration::ZERO, move || work_in(&e));
+                        let e = expected.clone();
+                        let tag = CHURN.register(move |_| work_in(&e));
+                        CHURN.invoke(&());
+                        keep.push((c, tag));
+                        if keep.len() > 50 {
+                            keep.clear();
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(3));
+        v.destroy().unwrap();
+        for w in workers {
+            w.join().unwrap();
+        }
+    }
+    assert_clean();
 }
 
 // ---- owned tasks --------------------------------------------------------
