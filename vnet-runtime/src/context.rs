@@ -186,12 +186,15 @@ mod imp {
     /// Makes "no instance" current for `V_` accesses (values being dropped)
     /// and returns what was current, for [`restore_base`].
     pub(crate) fn clear_base() -> *mut u8 {
+        // Not even the default-instance policy's vnet0 while dropping.
+        crate::policy::enter_drop();
         CTX.with(|c| c.base.replace(ptr::null_mut()))
     }
 
     /// Undoes [`clear_base`].
     pub(crate) fn restore_base(base: *mut u8) {
         CTX.with(|c| c.base.set(base));
+        crate::policy::leave_drop();
     }
 
     /// Whether `instance` is on some thread's stack.

@@ -342,7 +342,8 @@ impl Vnet {
         RUNTIME.list.read().clone()
     }
 
-    /// The instance current on this thread, if any.
+    /// The instance current on this thread, if any (with none current, vnet0
+    /// under [`ContextPolicy::DefaultInstance`](crate::ContextPolicy)).
     ///
     /// ```
     /// let v = vnet_runtime::vnet0();
@@ -350,7 +351,10 @@ impl Vnet {
     /// v.enter(|| assert_eq!(vnet_runtime::Vnet::current(), Some(v.clone())));
     /// ```
     pub fn current() -> Option<Vnet> {
-        let instance = context::current_instance()?;
+        let Some(instance) = context::current_instance() else {
+            // None current: vnet0 under the default-instance policy.
+            return crate::policy::fallback_vnet();
+        };
         instance.handle.upgrade().map(Vnet)
     }
 

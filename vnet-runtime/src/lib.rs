@@ -54,6 +54,19 @@
 //! `V_FOO.with` is a direct access, vnet0 is the only instance, and
 //! [`Vnet::create`] returns [`Error::VimageDisabled`].
 //!
+//! # Tests: `#[vnet_test]`
+//!
+//! [`#[vnet_test]`](vnet_test) is written instead of `#[test]`: every test
+//! runs in a fresh instance named after it, so tests that share `#[vnet]`
+//! statics run in parallel and each starts from the declared initial values.
+//!
+//! # No current instance: the policy
+//!
+//! A `V_` access on a thread with no current instance panics
+//! ([`ContextPolicy::Strict`], the default) or works on vnet0
+//! ([`ContextPolicy::DefaultInstance`], for incremental ports), chosen once
+//! per process with [`context_policy!`] or [`BootOptions::context_policy`].
+//!
 //! # Linking crates that only register
 //!
 //! `#[vnet]` statics are collected by the linker. A dependency that the
@@ -81,9 +94,11 @@ mod key;
 mod lifecycle;
 // Work owned by an instance or module, stopped before teardown (issue 10).
 mod owned;
+mod policy;
 pub mod prelude;
 pub mod registry;
 pub mod subsystem;
+mod test_support;
 pub mod thread;
 pub mod trace;
 
@@ -103,6 +118,8 @@ pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
 #[doc(hidden)]
 pub use owned::owned_work_len;
+pub use policy::ContextPolicy;
+pub use vnet_macros::vnet_test;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };

@@ -1,4 +1,5 @@
-//! What a ported module needs, in one `use`: the attributes, [`Vnet`],
+//! What a ported module needs, in one `use`: the attributes (with
+//! [`#[vnet_test]`](crate::vnet_test)), [`Vnet`],
 //! [`curvnet_set`], [`vnet_foreach`], [`ModEvent`]/[`ModError`] and the
 //! `SI_SUB_*`/`SI_ORDER_*` constants.
 //!
@@ -47,5 +48,5 @@ pub use crate::module::{ModError, ModEvent};
 pub use crate::subsystem::*;
 pub use crate::{
     curvnet_set, global, sysinit, sysuninit, vnet, vnet_foreach, vnet_module, vnet_sysinit,
-    vnet_sysuninit, Vnet,
+    vnet_sysuninit, vnet_test, Vnet,
 };

@@ -69,3 +69,11 @@ fn every_tool_runs_in_vnet0() {
     let _guard = curvnet_set(&v0);
     assert_eq!(Vnet::current().as_ref(), Some(&v0));
 }
+
+/// `#[vnet_test]` comes with the prelude too; the body runs in its own
+/// instance (vnet0 with `vimage` off), and so does a thread it spawns.
+#[vnet_test]
+fn the_prelude_brings_vnet_test() {
+    let me = Vnet::current().expect("a vnet_test body runs in an instance");
+    assert_eq!(thread::spawn(Vnet::current).join().unwrap(), Some(me));
+}

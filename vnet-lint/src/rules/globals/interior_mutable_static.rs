@@ -1,8 +1,8 @@
 //! `VN102 interior-mutable-static`: a `static` whose type can change behind a shared reference.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
-use crate::resolve::TypeTable;
+use crate::model::types::TypeTable;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -77,7 +77,7 @@ pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn points_at_the_type() {

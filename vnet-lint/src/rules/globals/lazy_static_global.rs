@@ -1,7 +1,7 @@
 //! `VN103 lazy-static-global`: an item declared inside `lazy_static!`.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -65,7 +65,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn points_at_each_name() {

@@ -1,7 +1,7 @@
 //! `VN101 static-mut`: a `static mut` item, one mutable value for the whole process.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -67,7 +67,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{check, check_including_tests};
+    use crate::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_the_mut_token() {

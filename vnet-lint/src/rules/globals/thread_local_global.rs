@@ -1,7 +1,7 @@
 //! `VN104 thread-local-global`: an item declared inside `thread_local!`.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -63,7 +63,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{check, check_including_tests};
+    use crate::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_each_name() {
