@@ -523,6 +523,11 @@ impl Vnet {
         if inside_foreach() {
             return Err(Error::InsideForeach);
         }
+        // Issue 10: cancel and wait for the threads, tasks, timers and event
+        // handlers owned by this instance and its descendants, before the busy
+        // check (an owned thread has its instance current) and before any
+        // VNET_SYSUNINIT runs. Dropped at the end: reopens them if refused.
+        let _stopped_work = crate::owned::stop_instance_work(&self);
         let lifecycle = lifecycle::read();
         let doomed = {
             let mut list = RUNTIME.list.write();

@@ -82,17 +82,24 @@
 
 #![warn(missing_docs)]
 
+pub mod callout;
 mod context;
 mod error;
+pub mod eventhandler;
 mod future;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
+mod instrument;
 mod key;
 mod lifecycle;
+// Work owned by an instance or module, stopped before teardown (issue 10).
+mod owned;
 mod policy;
+pub mod prelude;
 pub mod registry;
 pub mod subsystem;
 mod test_support;
+pub mod thread;
 pub mod trace;
 // Issue 10 (tunables, per-CPU statistics, introspection).
 pub mod introspect;
@@ -110,8 +117,11 @@ pub use future::Bound;
 #[doc(hidden)]
 pub use instance::graveyard_len;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
+pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
+#[doc(hidden)]
+pub use owned::owned_work_len;
 pub use policy::ContextPolicy;
 pub use vnet_macros::vnet_test;
 pub use vnet_macros::{

@@ -266,9 +266,10 @@ enum Target {
     Runtime,
 }
 
-/// `vnet_runtime::subsystem`, whose constants the lint knows (they are built by a macro there).
+/// `vnet_runtime::subsystem`, whose constants the lint knows (they are built by a macro there),
+/// or `vnet_runtime::prelude`, which re-exports them all.
 fn is_runtime_subsystem(path: &[String]) -> bool {
-    matches!(path, [krate, sub] if krate == "vnet_runtime" && sub == "subsystem")
+    matches!(path, [krate, sub] if krate == "vnet_runtime" && (sub == "subsystem" || sub == "prelude"))
 }
 
 /// The runtime's value for `module::name` when `module` is `vnet_runtime::subsystem`.
@@ -331,6 +332,7 @@ mod tests {
             (&["a", "keys"], "pub const B: u32 = 1 << 4;"),
             (&["b"], "use vnet_runtime::subsystem; const E: u32 = subsystem::SI_SUB_PSEUDO + a::A;"),
             (&["c"], "extern crate vnet_runtime as rt; const F: u32 = rt::subsystem::SI_ORDER_THIRD;"),
+            (&["d"], "use vnet_runtime::prelude::*; const G: u32 = SI_SUB_PROTO_BEGIN + SI_ORDER_ANY;"),
         ]);
         let a = vec!["a".to_owned()];
         assert_eq!(s.eval(&a, &path("A")), Ok(0x1000_0000));
@@ -349,5 +351,10 @@ mod tests {
             Ok(1)
         );
         assert_eq!(s.eval(&["c".to_owned()], &path("F")), Ok(2));
+        // The runtime's prelude brings the SI_* constants too.
+        assert_eq!(
+            s.eval(&["d".to_owned()], &path("G")),
+            Ok(0x800_0000 + 0x0fff_ffff)
+        );
     }
 }

@@ -762,6 +762,9 @@ pub(crate) fn unload(name: &str, force: bool) -> Result<(), Error> {
         )));
     }
     modevent_line(m, ModEvent::Unload, Outcome::Ok);
+    // Issue 10: cancel and wait for the module's timers and global event
+    // handlers before any of its teardown hooks runs.
+    crate::owned::stop_module_work(name);
     let unit = Unit::Module(m);
     // No new instance runs its inits from now on; each teardown hook stays
     // registered until it has run on every instance, so an instance a hook

@@ -1,0 +1,353 @@
+//! Events and their handlers, after FreeBSD's eventhandler(9), with the
+//! VNET flavours.
+//!
+//! | FreeBSD | here |
+//! | --- | --- |
+//! | `EVENTHANDLER_DECLARE(ifnet_arrival_event, ...)` | `static IFNET_ARRIVAL: Event<Ifnet> = Event::new("ifnet_arrival_event");` |
+//! | `EVENTHANDLER_REGISTER(...)` in a VNET_SYSINIT | [`Event::register`] (the current instance) |
+//! | `VNET_GLOBAL_EVENTHANDLER_REGISTER(...)` | [`Event::register_global`] |
+//! | `EVENTHANDLER_DEREGISTER(...)` | [`EventTag::deregister`] |
+//! | `EVENTHANDLER_INVOKE(...)` | [`Event::invoke`] |
+//!
+//! An event raised with an instance current ([`Event::invoke`] inside it, or
+//! [`Event::invoke_in`]) reaches that instance's handlers and every global
+//! handler, run with that instance current, and nothing registered in
+//! another instance. An event raised with no instance current is fanned out:
+//! the same happens once for every live instance, in creation order. A
+//! global handler is registered once and so runs for instances created after
+//! it, too.
+//!
+//! Handlers are owned: one registered in an instance is removed (and waited
+//! for, if it is running) when the instance is destroyed, before its
+//! VNET_SYSUNINITs run; a global one with [`EventTag::owned_by_module`] is
+//! removed when that module is unloaded. Once [`EventTag::deregister`] or
+//! such a removal returns, the handler never runs again.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+//! use vnet_runtime::eventhandler::Event;
+//! use vnet_runtime::{global, vnet, Vnet};
+//!
+//! /// An interface came up: its name.
+//! #[global(reason = "an event's handler list is process-wide, like FreeBSD's")]
+//! static IFNET_ARRIVAL: Event<str> = Event::new("ifnet_arrival_event");
+//!
+//! #[vnet]
+//! static ARRIVALS: AtomicU32 = AtomicU32::new(0);
+//!
+//! # if !vnet_runtime::VIMAGE { return; }
+//! let tag = IFNET_ARRIVAL.register_global(|_name| {
+//!     V_ARRIVALS.with(|a| a.fetch_add(1, Relaxed)); // the raising instance's counter
+//! });
+//! let red = Vnet::create("evh-red").unwrap();
+//! let blue = Vnet::create("evh-blue").unwrap(); // created after the registration
+//! blue.enter(|| IFNET_ARRIVAL.invoke("lo0")); // only blue's
+//! IFNET_ARRIVAL.invoke("em0"); // no instance current: every instance
+//! assert_eq!(V_ARRIVALS.with_in(&red, |a| a.load(Relaxed)), 1);
+//! assert_eq!(V_ARRIVALS.with_in(&blue, |a| a.load(Relaxed)), 2);
+//! tag.deregister();
+//! red.destroy().unwrap();
+//! blue.destroy().unwrap();
+//! ```
+
+use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::{Arc, Weak};
+
+use parking_lot::{Mutex, RecursiveRwLock, RwLock};
+
+use crate::owned::{self, Registration, Running, Work};
+use crate::{vnet_foreach, Vnet};
+
+type HandlerFn<A> = dyn Fn(&A) + Send + Sync + 'static;
+
+/// An event: a list of handlers taking `&A`. Declare it as a `static`.
+pub struct Event<A: ?Sized + 'static> {
+    name: &'static str,
+    handlers: RwLock<Vec<Arc<Handler<A>>>>,
+}
+
+struct Handler<A: ?Sized + 'static> {
+    id: u64,
+    /// The instance it is registered in (its id), or `None` for a global one.
+    scope: Option<u64>,
+    f: Box<HandlerFn<A>>,
+    removed: AtomicBool,
+    /// Held shared by every run; taken exclusively to wait for runs to end.
+    runs: RecursiveRwLock<()>,
+    event: &'static Event<A>,
+    regs: Mutex<Vec<Registration>>,
+}
+
+impl<A: ?Sized + 'static> Event<A> {
+    /// A new event with no handlers; `name` is for messages.
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static SHUTDOWN: Event<()> = Event::new("shutdown_pre_sync");
+    /// assert_eq!(SHUTDOWN.name(), "shutdown_pre_sync");
+    /// ```
+    pub const fn new(name: &'static str) -> Self {
+        Event {
+            name,
+            handlers: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The event's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Registers `f` in the instance current on this thread
+    /// (`EVENTHANDLER_REGISTER` from a VNET_SYSINIT): it runs only for
+    /// events raised in that instance, and goes with it.
+    ///
+    /// # Panics
+    /// When no instance is current.
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static PING: Event<u32> = Event::new("ping");
+    /// let tag = vnet_runtime::vnet0().enter(|| PING.register(|n| assert_eq!(*n, 7)));
+    /// PING.invoke_in(&vnet_runtime::vnet0(), &7);
+    /// tag.deregister();
+    /// ```
+    #[track_caller]
+    pub fn register(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
+        match Vnet::current() {
+            Some(v) => self.register_in(&v, f),
+            None => panic!(
+                "event `{}`: register needs a current instance (use register_in or register_global)",
+                self.name
+            ),
+        }
+    }
+
+    /// Registers `f` in `vnet`; see [`register`](Self::register). While
+    /// `vnet` is being destroyed (or after), nothing is registered: the
+    /// handler would be removed at once, so it never runs.
+    pub fn register_in(
+        &'static self,
+        vnet: &Vnet,
+        f: impl Fn(&A) + Send + Sync + 'static,
+    ) -> EventTag {
+        let handler = self.handler(Some(vnet.id()), Box::new(f));
+        let weak: Weak<Handler<A>> = Arc::downgrade(&handler);
+        // Linked under the registry's answer: a handler of a closing
+        // instance is never linked (its `cancel` would not see it).
+        let mut handlers = self.handlers.write();
+        match owned::register_in_instance(vnet, handler.id, weak) {
+            Ok(reg) => {
+                handler.regs.lock().push(reg);
+                handlers.push(handler.clone());
+            }
+            Err(_) => handler.removed.store(true, Release),
+        }
+        drop(handlers);
+        EventTag { handler }
+    }
+
+    /// Registers `f` once for every instance (`VNET_GLOBAL_EVENTHANDLER_REGISTER`):
+    /// each event raised in an instance runs it with that instance current,
+    /// for instances created later too.
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static LINK_UP: Event<str> = Event::new("link_up");
+    /// let tag = LINK_UP.register_global(|_| assert!(vnet_runtime::Vnet::current().is_some()));
+    /// LINK_UP.invoke("em0");
+    /// tag.deregister();
+    /// ```
+    pub fn register_global(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
+        let handler = self.handler(None, Box::new(f));
+        self.handlers.write().push(handler.clone());
+        EventTag { handler }
+    }
+
+    fn handler(&'static self, scope: Option<u64>, f: Box<HandlerFn<A>>) -> Arc<Handler<A>> {
+        Arc::new(Handler {
+            id: owned::next_id(),
+            scope,
+            f,
+            removed: AtomicBool::new(false),
+            runs: RecursiveRwLock::new(()),
+            event: self,
+            regs: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Raises the event (`EVENTHANDLER_INVOKE`): in the current instance
+    /// when there is one (its handlers and the global ones), otherwise once
+    /// in every live instance, each current in turn. Handlers run in
+    /// registration order on this thread.
+    ///
+    /// With no instance current the instance list is read-locked while the
+    /// handlers run (as in [`vnet_foreach`]): they may not create or destroy
+    /// instances.
+    pub fn invoke(&self, args: &A) {
+        match Vnet::current() {
+            Some(v) => self.run_for(v.id(), args),
+            None => vnet_foreach(|v| self.run_for(v.id(), args)),
+        }
+    }
+
+    /// Raises the event in `vnet` only, with `vnet` current.
+    ///
+    /// # Panics
+    /// When `vnet` was destroyed.
+    pub fn invoke_in(&self, vnet: &Vnet, args: &A) {
+        vnet.enter(|| self.run_for(vnet.id(), args));
+    }
+
+    fn run_for(&self, vnet: u64, args: &A) {
+        let handlers: Vec<Arc<Handler<A>>> = self
+            .handlers
+            .read()
+            .iter()
+            .filter(|h| h.scope.is_none_or(|s| s == vnet))
+            .cloned()
+            .collect();
+        for h in handlers {
+            let _run = h.runs.read();
+            // Checked under the run lock: `wait` takes it exclusively after
+            // setting `removed`, so no run starts after a removal returned.
+            if h.removed.load(Acquire) {
+                continue;
+            }
+            let _running = Running::enter(h.id);
+            (h.f)(args);
+        }
+    }
+
+    /// How many handlers are registered (in every instance, and global).
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static QUIET: Event<()> = Event::new("quiet");
+    /// assert_eq!(QUIET.len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.handlers.read().len()
+    }
+
+    /// Whether no handler is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<A: ?Sized + 'static> std::fmt::Debug for Event<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Event")
+            .field("name", &self.name)
+            .field("handlers", &self.len())
+            .finish()
+    }
+}
+
+impl<A: ?Sized + 'static> Handler<A> {
+    /// Unlinks the handler; runs in progress go on.
+    fn unlink(&self) {
+        self.removed.store(true, Release);
+        let mut unlinked = Vec::new();
+        self.event.handlers.write().retain(|h| {
+            let keep = !std::ptr::eq(Arc::as_ptr(h), self);
+            if !keep {
+                unlinked.push(h.clone());
+            }
+            keep
+        });
+        // Dropped outside the list's lock: the last reference drops the
+        // user's closure, which may raise events.
+        drop(unlinked);
+    }
+
+    /// Waits for runs in progress (not one of this thread's).
+    fn wait_runs(&self) {
+        // A run of this handler on this thread holds its run lock shared:
+        // waiting for it exclusively would deadlock.
+        if !owned::is_running_here(self.id) {
+            drop(self.runs.write());
+        }
+    }
+}
+
+impl<A: ?Sized + 'static> Work for Handler<A> {
+    fn cancel(&self) {
+        self.unlink();
+    }
+
+    fn wait(&self) {
+        self.wait_runs();
+    }
+}
+
+/// A registered handler (FreeBSD's `eventhandler_tag`). Dropping the tag
+/// leaves the handler registered; [`deregister`](Self::deregister) removes it.
+#[must_use = "dropping the tag leaves the handler registered for good; keep it to deregister"]
+pub struct EventTag {
+    handler: Arc<dyn TagOps>,
+}
+
+trait TagOps: Send + Sync {
+    fn deregister(&self);
+    fn add_module(self: Arc<Self>, module: &str);
+}
+
+impl<A: ?Sized + 'static> TagOps for Handler<A> {
+    fn deregister(&self) {
+        self.unlink();
+        self.wait_runs();
+    }
+
+    fn add_module(self: Arc<Self>, module: &str) {
+        let id = self.id;
+        let weak: Weak<Handler<A>> = Arc::downgrade(&self);
+        match owned::register_in_module(module, id, weak) {
+            Ok(reg) => self.regs.lock().push(reg),
+            // The module is being unloaded right now: the handler is its work.
+            Err(_) => self.unlink(),
+        }
+    }
+}
+
+impl EventTag {
+    /// Removes the handler (`EVENTHANDLER_DEREGISTER`) and waits until no run
+    /// of it is in progress (except one on this thread, when a handler
+    /// deregisters itself). It never runs again.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    /// use vnet_runtime::eventhandler::Event;
+    /// static TICK: Event<()> = Event::new("tick");
+    /// static RUNS: AtomicU32 = AtomicU32::new(0);
+    /// let tag = TICK.register_global(|_| { RUNS.fetch_add(1, Relaxed); });
+    /// tag.deregister();
+    /// TICK.invoke(&());
+    /// assert_eq!(RUNS.load(Relaxed), 0);
+    /// ```
+    pub fn deregister(self) {
+        self.handler.deregister();
+    }
+
+    /// Also removes the handler when module `module` is unloaded, after its
+    /// `MODEVENT(unload)` and before its teardown hooks (a global handler
+    /// registered by a module's SYSINIT goes with the module).
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static EV: Event<()> = Event::new("ev");
+    /// let _tag = EV.register_global(|_| {}).owned_by_module("some-module");
+    /// assert_eq!(EV.len(), 1);
+    /// ```
+    pub fn owned_by_module(self, module: &str) -> EventTag {
+        self.handler.clone().add_module(module);
+        self
+    }
+}
+
+impl std::fmt::Debug for EventTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventTag").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,324 @@
+//! Threads that run in an instance for their whole life (FreeBSD's kernel
+//! threads started with `CURVNET_SET` around their body).
+//!
+//! [`spawn`] runs a closure on a new thread with the caller's current
+//! instance current, [`spawn_in`] with a given one, and [`spawn_scoped`] /
+//! [`spawn_scoped_in`] do the same inside [`std::thread::scope`]. Such a
+//! thread is *owned* by its instance: destroying the instance first asks the
+//! thread to stop ([`stop_requested`] turns true and [`sleep`] returns
+//! early) and then waits until its closure has returned, before any
+//! VNET_SYSUNINIT runs. A thread that never looks at [`stop_requested`] makes
+//! `destroy` wait for it to end on its own. A `destroy` that is refused
+//! after that ([`Error::Busy`](crate::Error::Busy): the instance is current
+//! on a thread it does not own) has still asked the owned threads to stop
+//! (and stopped the instance's callouts, tasks and handlers); the instance
+//! accepts new work again.
+//!
+//! A thread started from a VNET_SYSINIT waits until its instance is live
+//! (all its init hooks ran) before running `f`.
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use vnet_runtime::{thread, vnet, Vnet};
+//!
+//! #[vnet]
+//! static TICKS: AtomicU64 = AtomicU64::new(0);
+//!
+//! # if !vnet_runtime::VIMAGE { return; }
+//! let v = Vnet::create("thread-doc").unwrap();
+//! let done = Arc::new(AtomicBool::new(false));
+//! let worker = thread::spawn_in(&v, {
+//!     let done = done.clone();
+//!     move || {
+//!         // `v` is current for the thread's whole life.
+//!         while thread::sleep(Duration::from_millis(1)) {
+//!             V_TICKS.with(|t| t.fetch_add(1, SeqCst));
+//!         }
+//!         done.store(true, SeqCst);
+//!     }
+//! });
+//! std::thread::sleep(Duration::from_millis(20));
+//! v.destroy().unwrap(); // asks the worker to stop and waits for it first
+//! assert!(done.load(SeqCst));
+//! worker.join().unwrap();
+//! ```
+
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::thread::{JoinHandle, Scope, ScopedJoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use crate::owned::{self, Registration, Running, Work};
+use crate::Vnet;
+
+/// The stop flag and exit signal of one owned thread.
+struct ThreadWork {
+    id: u64,
+    state: Mutex<ThreadState>,
+    changed: Condvar,
+}
+
+struct ThreadState {
+    stop: bool,
+    done: bool,
+    thread: Option<Thread>,
+}
+
+impl Work for ThreadWork {
+    fn cancel(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.stop = true;
+        if let Some(t) = &st.thread {
+            t.unpark();
+        }
+        self.changed.notify_all();
+    }
+
+    fn wait(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !st.done {
+            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+thread_local! {
+    /// The owned-thread record of this thread, if it is one.
+    static THIS: std::cell::RefCell<Option<Arc<ThreadWork>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether this thread was asked to stop because its instance is being
+/// destroyed. Always `false` on a thread not started by this module.
+///
+/// ```
+/// assert!(!vnet_runtime::thread::stop_requested());
+/// ```
+pub fn stop_requested() -> bool {
+    THIS.with(|t| {
+        t.borrow()
+            .as_ref()
+            .is_some_and(|w| w.state.lock().unwrap_or_else(|e| e.into_inner()).stop)
+    })
+}
+
+/// Sleeps for `duration`, waking early when this thread is asked to stop.
+/// Returns `true` when the whole duration passed without a stop request,
+/// `false` when a stop was requested (so `while thread::sleep(d) { ... }` is
+/// a periodic loop that ends with its instance).
+///
+/// ```
+/// use std::time::Duration;
+/// assert!(vnet_runtime::thread::sleep(Duration::from_millis(1)));
+/// ```
+pub fn sleep(duration: Duration) -> bool {
+    let deadline = Instant::now() + duration;
+    let Some(work) = THIS.with(|t| t.borrow().clone()) else {
+        std::thread::sleep(duration);
+        return true;
+    };
+    let mut st = work.state.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if st.stop {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        st = work
+            .changed
+            .wait_timeout(st, deadline - now)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+}
+
+/// What a spawned closure needs: its instance, and its record when owned.
+struct Start {
+    vnet: Option<Vnet>,
+    owned: Option<(Arc<ThreadWork>, Registration)>,
+}
+
+impl Start {
+    #[track_caller]
+    fn new(vnet: Option<Vnet>) -> Start {
+        let Some(v) = vnet else {
+            return Start {
+                vnet: None,
+                owned: None,
+            };
+        };
+        let id = owned::next_id();
+        let work = Arc::new(ThreadWork {
+            id,
+            state: Mutex::new(ThreadState {
+                stop: false,
+                done: false,
+                thread: None,
+            }),
+            changed: Condvar::new(),
+        });
+        let weak: Weak<ThreadWork> = Arc::downgrade(&work);
+        let Ok(reg) = owned::register_in_instance(&v, id, weak) else {
+            panic!(
+                "cannot spawn a thread in vnet `{}`: it is being destroyed",
+                v.name()
+            );
+        };
+        Start {
+            vnet: Some(v),
+            owned: Some((work, reg)),
+        }
+    }
+
+    /// The thread's body: set up, run `f` with the instance current, signal.
+    fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        let Some(vnet) = self.vnet else {
+            return f();
+        };
+        let (work, reg) = self.owned.expect("an owned thread has its record");
+        work.state.lock().unwrap_or_else(|e| e.into_inner()).thread = Some(std::thread::current());
+        THIS.with(|t| *t.borrow_mut() = Some(work.clone()));
+        /// Signals the end even when `f` panics, after the instance was
+        /// restored (so `destroy` does not find this thread still in it).
+        struct Done(Arc<ThreadWork>, Option<Registration>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                let _ = THIS.try_with(|t| t.borrow_mut().take());
+                drop(self.1.take());
+                let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+                st.done = true;
+                self.0.changed.notify_all();
+            }
+        }
+        let _done = Done(work.clone(), Some(reg));
+        let _running = Running::enter(work.id);
+        wait_until_live(&vnet);
+        let _guard = crate::curvnet_set(&vnet);
+        f()
+    }
+}
+
+/// A thread started by a VNET_SYSINIT starts before its instance is live:
+/// it waits until the instance's init hooks have all run.
+///
+/// # Panics
+/// When the instance's creation failed or it was destroyed meanwhile.
+fn wait_until_live(vnet: &Vnet) {
+    loop {
+        match vnet.state() {
+            crate::VnetState::Live => return,
+            crate::VnetState::Creating => std::thread::sleep(Duration::from_micros(100)),
+            _ => panic!(
+                "vnet `{}` was destroyed (or its creation failed) before this thread started",
+                vnet.name()
+            ),
+        }
+    }
+}
+
+/// Spawns a thread that runs `f` with this thread's current instance current
+/// for its whole life, owned by that instance (see the [module docs](self)).
+/// With no instance current, the thread runs with none, like
+/// [`std::thread::spawn`].
+///
+/// # Panics
+/// When the current instance is being destroyed, or the OS cannot create a
+/// thread.
+///
+/// ```
+/// use vnet_runtime::{thread, Vnet};
+/// # if !vnet_runtime::VIMAGE { return; }
+/// let v = Vnet::create("spawn-doc").unwrap();
+/// let name = v.enter(|| thread::spawn(|| Vnet::current().unwrap().name().to_owned()));
+/// assert_eq!(name.join().unwrap(), "spawn-doc");
+/// v.destroy().unwrap();
+/// ```
+#[track_caller]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let start = Start::new(Vnet::current());
+    std::thread::spawn(move || start.run(f))
+}
+
+/// Spawns a thread that runs `f` with `vnet` current for its whole life,
+/// owned by `vnet` (see the [module docs](self)).
+///
+/// # Panics
+/// When `vnet` is being destroyed or was destroyed, or the OS cannot create a
+/// thread.
+///
+/// ```
+/// use vnet_runtime::{thread, vnet0, Vnet};
+/// let t = thread::spawn_in(&vnet0(), Vnet::current);
+/// assert_eq!(t.join().unwrap(), Some(vnet0()));
+/// ```
+#[track_caller]
+pub fn spawn_in<F, T>(vnet: &Vnet, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let start = Start::new(Some(vnet.clone()));
+    std::thread::spawn(move || start.run(f))
+}
+
+/// [`spawn`] inside a [`std::thread::scope`]: the thread may borrow from the
+/// enclosing stack and is joined when the scope ends.
+///
+/// ```
+/// use vnet_runtime::{thread, Vnet};
+/// # if !vnet_runtime::VIMAGE { return; }
+/// let v = Vnet::create("scoped-doc").unwrap();
+/// let mut seen = Vec::new();
+/// std::thread::scope(|s| {
+///     let h = v.enter(|| thread::spawn_scoped(s, Vnet::current));
+///     seen.push(h.join().unwrap());
+/// });
+/// assert_eq!(seen, [Some(v.clone())]);
+/// v.destroy().unwrap();
+/// ```
+#[track_caller]
+pub fn spawn_scoped<'scope, 'env, F, T>(
+    scope: &'scope Scope<'scope, 'env>,
+    f: F,
+) -> ScopedJoinHandle<'scope, T>
+where
+    F: FnOnce() -> T + Send + 'scope,
+    T: Send + 'scope,
+{
+    let start = Start::new(Vnet::current());
+    scope.spawn(move || start.run(f))
+}
+
+/// [`spawn_in`] inside a [`std::thread::scope`].
+///
+/// ```
+/// use vnet_runtime::{thread, vnet0, Vnet};
+/// let v = vnet0();
+/// let mut n = 0;
+/// std::thread::scope(|s| {
+///     thread::spawn_scoped_in(s, &v, || {
+///         assert_eq!(Vnet::current(), Some(vnet0()));
+///         n += 1;
+///     });
+/// });
+/// assert_eq!(n, 1);
+/// ```
+#[track_caller]
+pub fn spawn_scoped_in<'scope, 'env, F, T>(
+    scope: &'scope Scope<'scope, 'env>,
+    vnet: &Vnet,
+    f: F,
+) -> ScopedJoinHandle<'scope, T>
+where
+    F: FnOnce() -> T + Send + 'scope,
+    T: Send + 'scope,
+{
+    let start = Start::new(Some(vnet.clone()));
+    scope.spawn(move || start.run(f))
+}
