@@ -52,7 +52,10 @@ fn main() {
             let reps = 300;
             let start = Instant::now();
             for i in 0..reps {
-                Vnet::create(&format!("probe{i}")).unwrap().destroy().unwrap();
+                Vnet::create(&format!("probe{i}"))
+                    .unwrap()
+                    .destroy()
+                    .unwrap();
             }
             let create_destroy = per_op(start, reps);
             let names: Vec<String> = (0..reps)

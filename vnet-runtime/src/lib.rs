@@ -78,6 +78,7 @@ mod key;
 mod lifecycle;
 pub mod registry;
 pub mod subsystem;
+mod sync;
 pub mod trace;
 
 #[doc(hidden)]
@@ -90,6 +91,9 @@ pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::graveyard_len;
+#[cfg(feature = "vimage")]
+#[doc(hidden)]
+pub use instance::list::check_consistency as check_instance_index;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
