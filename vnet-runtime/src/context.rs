@@ -42,7 +42,7 @@ mod imp {
 
     use parking_lot::Mutex;
 
-    use crate::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize};
+    use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
     use crate::Vnet;
 
     /// How deep `curvnet_set` may nest on one thread.
@@ -88,6 +88,8 @@ mod imp {
         /// out of order). A `V_` borrow taken while one of them was current
         /// may still be alive, so they stay pinned until the thread exits.
         orphans: Mutex<Vec<PinId>>,
+        /// Whether `orphans` may be non-empty, so scans skip its lock.
+        has_orphans: AtomicBool,
     }
 
     // SAFETY: the raw pointers in `orphans` are only compared, never
@@ -103,6 +105,7 @@ mod imp {
                 stack: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
                 serial: std::array::from_fn(|_| AtomicU64::new(0)),
                 orphans: Mutex::new(Vec::new()),
+                has_orphans: AtomicBool::new(false),
             }
         }
 
@@ -116,7 +119,9 @@ mod imp {
                     .iter()
                     .map(|s| s.load(Relaxed).cast_const()),
             );
-            out.extend(self.orphans.lock().iter().copied());
+            if self.has_orphans.load(Acquire) {
+                out.extend(self.orphans.lock().iter().copied());
+            }
         }
 
         /// Whether `pin` is on this record's stack or among its orphans.
@@ -125,7 +130,8 @@ mod imp {
             self.stack[..depth]
                 .iter()
                 .any(|slot| ptr::eq(slot.load(Relaxed), pin))
-                || self.orphans.lock().iter().any(|o| ptr::eq(*o, pin))
+                || (self.has_orphans.load(Acquire)
+                    && self.orphans.lock().iter().any(|o| ptr::eq(*o, pin)))
         }
     }
 
@@ -154,6 +160,7 @@ mod imp {
             let record = unsafe { &*record };
             record.depth.store(0, Release);
             record.orphans.lock().clear();
+            record.has_orphans.store(false, Release);
             CTX.with(|c| c.base.set(ptr::null_mut()));
             RECORDS.lock().free.push(record);
             // Instances this thread had pinned may now be freed.
@@ -375,6 +382,7 @@ mod imp {
         }
         orphans.sort_unstable();
         orphans.dedup();
+        record.has_orphans.store(true, Release);
     }
 
     #[cold]
@@ -420,6 +428,9 @@ mod imp {
 
     /// Runs the graveyard's frees whose object is no longer pinned anywhere.
     pub(crate) fn sweep_graveyard() {
+        if GRAVEYARD.lock().0.is_empty() {
+            return;
+        }
         let ready: Vec<Deferred> = {
             let mut graveyard = GRAVEYARD.lock();
             let pinned = pinned();

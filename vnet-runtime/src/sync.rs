@@ -5,11 +5,15 @@
 #[cfg(not(loom))]
 pub(crate) mod atomic {
     #[allow(unused_imports)]
-    pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+    };
 }
 
 #[cfg(loom)]
 pub(crate) mod atomic {
     #[allow(unused_imports)]
-    pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+    };
 }
