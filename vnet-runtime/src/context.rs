@@ -51,6 +51,15 @@ mod imp {
     /// The address that identifies a pinned instance (its `Instance`).
     pub(crate) type PinId = *const ();
 
+    /// Set in a stack slot whose entry pins its instance without making it
+    /// current (`V_X.with_in`): it does not count for `current_pin`.
+    const PIN_ONLY: usize = 1;
+
+    #[inline(always)]
+    fn untag(slot: *mut ()) -> PinId {
+        slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+    }
+
     /// Per-thread state read on every access: the current block's base
     /// (null when no instance is current), and this thread's record.
     struct Ctx {
@@ -109,16 +118,31 @@ mod imp {
             }
         }
 
+        /// Publishes `pin` at `index` (the stack's depth): plain stores, the
+        /// slot before the depth that makes it visible to scans.
+        #[inline(always)]
+        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
+            let tagged = pin
+                .cast_mut()
+                .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
+            self.stack[index].store(tagged, Relaxed);
+            self.depth.store(index + 1, Release);
+        }
+
+        /// Truncates the stack to `index` entries (unpins what was above).
+        /// Release: this thread's uses of the instances come before any
+        /// teardown or free that sees them unpinned.
+        #[inline(always)]
+        pub(crate) fn truncate(&self, index: usize) {
+            self.depth.store(index, Release);
+        }
+
         /// Adds this record's pins (its stack and orphans) to `out`.
         pub(crate) fn pins_into(&self, out: &mut Vec<PinId>) {
             // Acquire pairs with the Release stores of `depth`: a restore
             // that unpinned an instance comes after that thread's last use.
             let depth = self.depth.load(Acquire).min(MAX_DEPTH);
-            out.extend(
-                self.stack[..depth]
-                    .iter()
-                    .map(|s| s.load(Relaxed).cast_const()),
-            );
+            out.extend(self.stack[..depth].iter().map(|s| untag(s.load(Relaxed))));
             if self.has_orphans.load(Acquire) {
                 out.extend(self.orphans.lock().iter().copied());
             }
@@ -129,7 +153,7 @@ mod imp {
             let depth = self.depth.load(Acquire).min(MAX_DEPTH);
             self.stack[..depth]
                 .iter()
-                .any(|slot| ptr::eq(slot.load(Relaxed), pin))
+                .any(|slot| ptr::eq(untag(slot.load(Relaxed)), pin))
                 || (self.has_orphans.load(Acquire)
                     && self.orphans.lock().iter().any(|o| ptr::eq(*o, pin)))
         }
@@ -317,6 +341,24 @@ mod imp {
         base: *mut u8,
         name: impl FnOnce() -> String,
     ) -> CurVnetGuard<'a> {
+        push_entry(pin, base, false, name)
+    }
+
+    /// Pins `pin` on this thread's stack without making it current (the
+    /// current base and instance stay): for `V_X.with_in`, so that `destroy`
+    /// sees the instance in use. Dropping the guard unpins it.
+    #[inline]
+    pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
+        push_entry(pin, current_base(), true, name)
+    }
+
+    #[inline(always)]
+    fn push_entry<'a>(
+        pin: PinId,
+        base: *mut u8,
+        pin_only: bool,
+        name: impl FnOnce() -> String,
+    ) -> CurVnetGuard<'a> {
         let record = record();
         let index = record.depth.load(Relaxed);
         if index == MAX_DEPTH {
@@ -327,9 +369,8 @@ mod imp {
             c.pushes.set(serial);
             serial
         });
-        record.stack[index].store(pin.cast_mut(), Relaxed);
         record.serial[index].store(serial, Relaxed);
-        record.depth.store(index + 1, Release);
+        record.push_slot(index, pin, pin_only);
         let prev_base = CTX.with(|c| c.base.replace(base));
         CurVnetGuard {
             index,
@@ -359,9 +400,7 @@ mod imp {
                 if self.index + 1 != depth {
                     restore_past(record, self.index, depth);
                 }
-                // Release: this thread's uses of the instance come before any
-                // teardown that sees it unpinned.
-                record.depth.store(self.index, Release);
+                record.truncate(self.index);
                 CTX.with(|c| c.base.set(self.prev_base));
                 if self.index + 1 != depth && !std::thread::panicking() {
                     out_of_order(depth - self.index - 1);
@@ -378,7 +417,7 @@ mod imp {
     fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
         let mut orphans = record.orphans.lock();
         for slot in &record.stack[index + 1..depth] {
-            orphans.push(slot.load(Relaxed).cast_const());
+            orphans.push(untag(slot.load(Relaxed)));
         }
         orphans.sort_unstable();
         orphans.dedup();
@@ -397,59 +436,116 @@ mod imp {
     }
 
     /// A free that waits until its pin is on no thread's stack.
-    struct Deferred {
+    pub(crate) struct Deferred {
         pin: PinId,
         free: unsafe fn(PinId),
     }
 
-    /// Frees whose object was pinned when its last owner went.
-    struct Graveyard(Vec<Deferred>);
+    /// Frees whose object was pinned when its last owner went. The scans of
+    /// the thread records are parameters, so the loom models run this same
+    /// code against their own records.
+    pub(crate) struct Graveyard(crate::sync::Mutex<Vec<Deferred>>);
+
     // SAFETY: the pointers are owned by the graveyard (no owner remains).
     unsafe impl Send for Graveyard {}
-    static GRAVEYARD: Mutex<Graveyard> = Mutex::new(Graveyard(Vec::new()));
+    // SAFETY: as above; the list is behind a mutex.
+    unsafe impl Sync for Graveyard {}
+
+    impl Graveyard {
+        #[cfg(not(loom))]
+        pub(crate) const fn new() -> Self {
+            Graveyard(crate::sync::Mutex::new(Vec::new()))
+        }
+
+        #[cfg(loom)]
+        pub(crate) fn new() -> Self {
+            Graveyard(crate::sync::Mutex::new(Vec::new()))
+        }
+
+        /// The last owner of `pin` is gone: call `free(pin)` now, or park
+        /// it until a sweep finds it unpinned. `is_pinned` scans the
+        /// records for `pin`; `pinned` lists every pin (for the sweep).
+        ///
+        /// # Safety
+        /// `free(pin)` must be sound once nothing pins `pin`, and nothing but
+        /// the graveyard may call it after this.
+        pub(crate) unsafe fn defer_free(
+            &self,
+            pin: PinId,
+            free: unsafe fn(PinId),
+            is_pinned: impl Fn(PinId) -> bool,
+            pinned: impl FnOnce() -> Vec<PinId>,
+        ) {
+            if is_pinned(pin) {
+                self.0.lock().push(Deferred { pin, free });
+            } else {
+                // SAFETY: no owner remains and no thread pins it (contract).
+                unsafe { free(pin) };
+                self.sweep(pinned);
+            }
+        }
+
+        /// Runs the frees whose object is no longer pinned anywhere.
+        pub(crate) fn sweep(&self, pinned: impl FnOnce() -> Vec<PinId>) {
+            let ready: Vec<Deferred> = {
+                let mut waiting = self.0.lock();
+                if waiting.is_empty() {
+                    return;
+                }
+                let pinned = pinned();
+                let (ready, still) = waiting
+                    .drain(..)
+                    .partition(|d| pinned.binary_search(&d.pin).is_err());
+                *waiting = still;
+                ready
+            };
+            for d in ready {
+                // SAFETY: `defer_free`'s contract; it is no longer pinned.
+                unsafe { (d.free)(d.pin) };
+            }
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    #[cfg(not(loom))]
+    static GRAVEYARD: Graveyard = Graveyard::new();
+
+    #[cfg(not(loom))]
+    fn graveyard() -> &'static Graveyard {
+        &GRAVEYARD
+    }
+
+    #[cfg(loom)]
+    loom::lazy_static! {
+        static ref GRAVEYARD: Graveyard = Graveyard::new();
+    }
+
+    #[cfg(loom)]
+    fn graveyard() -> &'static Graveyard {
+        &GRAVEYARD
+    }
 
     /// The last owner of `pin` is gone: call `free(pin)` now, or once no
     /// thread has it pinned (at a later sweep: a thread exit or a destroy).
     ///
     /// # Safety
-    /// `free(pin)` must be sound to call once nothing pins `pin`, and nothing
-    /// but the graveyard may call it after this.
+    /// As [`Graveyard::defer_free`].
     pub(crate) unsafe fn defer_free(pin: PinId, free: unsafe fn(PinId)) {
-        if is_pinned(pin) {
-            GRAVEYARD.lock().0.push(Deferred { pin, free });
-        } else {
-            // SAFETY: no owner remains and no thread pins it (caller's contract).
-            unsafe { free(pin) };
-            if !GRAVEYARD.lock().0.is_empty() {
-                sweep_graveyard();
-            }
-        }
+        // SAFETY: the caller's contract.
+        unsafe { graveyard().defer_free(pin, free, is_pinned, pinned) }
     }
 
     /// Runs the graveyard's frees whose object is no longer pinned anywhere.
     pub(crate) fn sweep_graveyard() {
-        if GRAVEYARD.lock().0.is_empty() {
-            return;
-        }
-        let ready: Vec<Deferred> = {
-            let mut graveyard = GRAVEYARD.lock();
-            let pinned = pinned();
-            let (ready, waiting) = graveyard
-                .0
-                .drain(..)
-                .partition(|d| pinned.binary_search(&d.pin).is_err());
-            graveyard.0 = waiting;
-            ready
-        };
-        for d in ready {
-            // SAFETY: `defer_free`'s contract; it is no longer pinned.
-            unsafe { (d.free)(d.pin) };
-        }
+        graveyard().sweep(pinned);
     }
 
     /// Number of frees waiting in the graveyard.
     pub(crate) fn graveyard_len() -> usize {
-        GRAVEYARD.lock().0.len()
+        graveyard().len()
     }
 }
 

@@ -5,6 +5,7 @@
 //!   last handle frees an instance (through the context's graveyard);
 //! * [`list`] — the instance list in creation order, its name index and its
 //!   children index;
+//! * [`state`] — the state word and the enter/destroy protocol;
 //! * [`ops`] — boot, create, destroy, lookup, enter and `vnet_foreach`: the
 //!   public operations, the only part that calls into the lifecycle.
 //!
@@ -25,6 +26,7 @@ use crate::sync::atomic::AtomicU8;
 pub(crate) mod handle;
 pub(crate) mod list;
 mod ops;
+pub(crate) mod state;
 
 pub use handle::{Vnet, WeakVnet};
 pub use ops::{boot, vnet0, vnet_foreach, VnetBuilder};
@@ -60,8 +62,8 @@ pub(crate) struct Instance {
     /// Children reserved (being created) or listed: checked against
     /// `children_max`.
     children: AtomicUsize,
-    /// A [`VnetState`].
-    state: AtomicU8,
+    /// A [`VnetState`], or `state::CLOSING` (see [`state`]).
+    pub(crate) state: AtomicU8,
     /// Position in the instance list's slots while listed (owned by the
     /// list's write lock).
     slot: AtomicUsize,
@@ -94,9 +96,10 @@ impl Instance {
     pub(crate) fn state(&self) -> VnetState {
         use std::sync::atomic::Ordering::Acquire;
         match self.state.load(Acquire) {
-            0 => VnetState::Creating,
-            1 => VnetState::Live,
-            2 => VnetState::Dying,
+            state::CREATING => VnetState::Creating,
+            // CLOSING is a destroy deciding; it may still be refused.
+            state::LIVE | state::CLOSING => VnetState::Live,
+            state::DYING => VnetState::Dying,
             _ => VnetState::Destroyed,
         }
     }

@@ -81,9 +81,20 @@ impl<T> VnetKey<T> {
     /// When `vnet` was destroyed.
     pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
         let instance = vnet.instance();
-        if instance.state() == crate::VnetState::Destroyed {
-            destroyed_vnet(self.name, instance.name());
-        }
+        // Pinned for the call, so a concurrent `destroy` is refused (Busy)
+        // rather than running the teardown hooks beside `f`; already
+        // current on this thread (its own hooks), it is pinned already.
+        let _pin = if crate::context::is_current(instance.pin()) {
+            if instance.state() == crate::VnetState::Destroyed {
+                destroyed_vnet(self.name, instance.name());
+            }
+            None
+        } else {
+            match vnet.try_pin() {
+                Some(pin) => Some(pin),
+                None => unusable_vnet(self.name, instance.name(), instance.state()),
+            }
+        };
         let offset = self.offset.load(Relaxed);
         // SAFETY: the borrowed handle keeps the instance's values alive (they
         // are dropped only after the last handle is gone); offset as in `with`.
@@ -168,4 +179,21 @@ fn no_current_vnet(name: &str) -> ! {
 #[inline(never)]
 fn destroyed_vnet(name: &str, vnet: &str) -> ! {
     panic!("V_{name} accessed in vnet `{vnet}`, which was destroyed")
+}
+
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn unusable_vnet(name: &str, vnet: &str, state: crate::VnetState) -> ! {
+    match state {
+        crate::VnetState::Destroyed => destroyed_vnet(name, vnet),
+        crate::VnetState::Creating => panic!(
+            "V_{name} accessed in vnet `{vnet}` from another thread while it is being created \
+             (only its own init hooks use it now)"
+        ),
+        _ => panic!(
+            "V_{name} accessed in vnet `{vnet}` while it is being destroyed \
+             (only its own teardown hooks use it now)"
+        ),
+    }
 }

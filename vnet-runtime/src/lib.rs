@@ -78,6 +78,7 @@ mod key;
 mod lifecycle;
 pub mod registry;
 pub mod subsystem;
+#[cfg(feature = "vimage")]
 mod sync;
 pub mod trace;
 

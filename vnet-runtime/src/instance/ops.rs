@@ -9,7 +9,7 @@ use std::sync::{OnceLock, Weak};
 use parking_lot::ReentrantMutex;
 
 use super::handle::catch_drop_panics;
-use super::{list, Instance, Vnet, VnetState};
+use super::{list, state, Instance, Vnet, VnetState};
 use crate::context;
 use crate::lifecycle;
 use crate::registry;
@@ -277,15 +277,82 @@ impl Vnet {
     #[cfg_attr(debug_assertions, track_caller)]
     #[inline]
     pub(crate) fn push_current(&self) -> context::CurVnetGuard<'_> {
+        match self.try_push_current() {
+            Some(guard) => guard,
+            None => not_enterable(self.instance()),
+        }
+    }
+
+    /// Makes this instance current, or `None` when it may not be entered
+    /// (destroyed, being destroyed, or being created on another thread).
+    /// The enter side of the protocol in [`super::state`].
+    #[cfg_attr(debug_assertions, track_caller)]
+    #[inline]
+    pub(crate) fn try_push_current(&self) -> Option<context::CurVnetGuard<'_>> {
         let instance = self.instance();
-        if instance.state() != VnetState::Live && !context::is_current(instance.pin()) {
-            not_enterable(instance);
+        if instance.state.load(Acquire) != state::LIVE {
+            return self.try_push_cold();
         }
         #[cfg(debug_assertions)]
         log_recursion(instance);
-        context::push(instance.pin(), instance.base(), || {
+        let guard = context::push(instance.pin(), instance.base(), || {
             instance.name().to_owned()
-        })
+        });
+        if state::admit(&instance.state) {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        }
+    }
+
+    /// Not plainly live: its own hooks re-entering it (already current
+    /// here, so pinned and owned by this thread's operation), or a destroy
+    /// deciding (`CLOSING`: wait for its verdict), or refused.
+    #[cold]
+    #[inline(never)]
+    #[cfg_attr(debug_assertions, track_caller)]
+    fn try_push_cold(&self) -> Option<context::CurVnetGuard<'_>> {
+        let instance = self.instance();
+        let now = instance.state.load(Acquire);
+        if now != state::DESTROYED && context::is_current(instance.pin()) {
+            return Some(context::push(instance.pin(), instance.base(), || {
+                instance.name().to_owned()
+            }));
+        }
+        if now != state::CLOSING {
+            return None;
+        }
+        #[cfg(debug_assertions)]
+        log_recursion(instance);
+        let guard = context::push(instance.pin(), instance.base(), || {
+            instance.name().to_owned()
+        });
+        if state::admit(&instance.state) {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        }
+    }
+
+    /// Pins this instance on this thread without making it current, for
+    /// `V_X.with_in`: `destroy` is refused while the guard lives. `None`
+    /// when it may not be used (as [`Vnet::try_push_current`]).
+    #[inline]
+    pub(crate) fn try_pin(&self) -> Option<context::CurVnetGuard<'_>> {
+        let instance = self.instance();
+        let now = instance.state.load(Acquire);
+        if now != state::LIVE && now != state::CLOSING {
+            return None;
+        }
+        let guard = context::pin_only(instance.pin(), || instance.name().to_owned());
+        if state::admit(&instance.state) {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        }
     }
 
     /// Destroys the instance: first its children (deepest first), then the
@@ -298,11 +365,11 @@ impl Vnet {
     /// handles may outlive the call: they see [`VnetState::Destroyed`], and the
     /// values are dropped when the last of them goes.
     ///
-    /// The busy check is a snapshot: another thread that enters the instance
-    /// at the very moment it starts tearing down is not refused. Memory stays
-    /// safe (values are freed only once no handle and no thread has the
-    /// instance current), but such a thread runs beside the teardown hooks,
-    /// so stop using an instance before destroying it.
+    /// A thread that enters the instance (or one of its descendants) at the
+    /// same moment either gets in first, and then this destroy is refused
+    /// with [`Error::Busy`], or is refused itself (its `enter` panics, its
+    /// `try_enter`-style callers see the instance gone): an entered body
+    /// never runs beside the teardown hooks.
     ///
     /// The cost does not depend on how many other instances exist: the
     /// subtree comes from the children index, leaving the list is O(1)
@@ -336,18 +403,20 @@ impl Vnet {
             {
                 return Err(Error::ChildrenCreating(parent.name().to_owned()));
             }
-            let pinned = context::pinned();
-            if let Some(busy) = doomed
-                .iter()
-                .find(|v| pinned.binary_search(&v.instance().pin()).is_ok())
-            {
+            let states: Vec<_> = doomed.iter().map(|v| &v.instance().state).collect();
+            let closed = state::close(&states, || {
+                let pinned = context::pinned();
+                doomed
+                    .iter()
+                    .position(|v| pinned.binary_search(&v.instance().pin()).is_ok())
+            });
+            if let Err(busy) = closed {
                 return Err(Error::Busy {
-                    name: busy.name().to_owned(),
+                    name: doomed[busy].name().to_owned(),
                 });
             }
             for v in &doomed {
                 list.remove(v);
-                v.instance().set_state(VnetState::Dying);
             }
             doomed
         };
