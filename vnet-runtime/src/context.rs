@@ -46,7 +46,13 @@ mod imp {
     use crate::Vnet;
 
     /// How deep `curvnet_set` may nest on one thread.
+    #[cfg(not(loom))]
     pub(crate) const MAX_DEPTH: usize = 64;
+    /// Under loom, records are model objects: a short stack keeps every
+    /// execution within loom's branch bound (the protocol does not depend
+    /// on the stack's length).
+    #[cfg(loom)]
+    pub(crate) const MAX_DEPTH: usize = 2;
 
     /// The address that identifies a pinned instance (its `Instance`).
     pub(crate) type PinId = *const ();

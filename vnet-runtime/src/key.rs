@@ -77,8 +77,13 @@ impl<T> VnetKey<T> {
 
     /// Calls `f` with this static's value in `vnet`, without making it current.
     ///
+    /// The instance is pinned for the call: a concurrent
+    /// [`Vnet::destroy`] fails with `Busy` meanwhile (or, if it started
+    /// first, this call panics), so `f` never sees the instance's teardown.
+    ///
     /// # Panics
-    /// When `vnet` was destroyed.
+    /// When `vnet` was destroyed, or is being destroyed or created by
+    /// another thread (from its own hooks, where it is current, it works).
     pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
         let instance = vnet.instance();
         // Pinned for the call, so a concurrent `destroy` is refused (Busy)

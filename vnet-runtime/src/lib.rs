@@ -76,6 +76,8 @@ mod future;
 mod instance;
 mod key;
 mod lifecycle;
+#[cfg(all(test, loom, feature = "vimage"))]
+mod loom_tests;
 pub mod registry;
 pub mod subsystem;
 #[cfg(feature = "vimage")]
@@ -117,10 +119,14 @@ pub const VIMAGE: bool = cfg!(feature = "vimage");
 /// (CURVNET_SET; dropping the guard is CURVNET_RESTORE). Guards nest.
 ///
 /// Setting and restoring are a few plain stores to this thread's context: no
-/// locking, no atomic read-modify-write, no reference counting.
+/// locking, no atomic read-modify-write, no reference counting. Setting adds
+/// one fence, so that a concurrent [`Vnet::destroy`] either sees this thread
+/// in the instance (and fails with [`Error::Busy`]) or is seen by it (and
+/// this call panics): the body never runs beside the teardown hooks.
 ///
 /// # Panics
-/// When `vnet` was destroyed.
+/// When `vnet` was destroyed, or is being destroyed (or created) by another
+/// thread.
 ///
 /// ```
 /// use vnet_runtime::{curvnet_set, Vnet};
