@@ -209,8 +209,7 @@ pub fn check_consistency() -> Result<usize, String> {
         ));
     }
     let mut with_parent = 0;
-    for (i, v) in list.iter().enumerate() {
-        let _ = i;
+    for v in list.iter() {
         let named = names.and_then(|n| n.get(v.name())).and_then(Option::as_ref);
         if named != Some(v) {
             return Err(format!(
