@@ -1,12 +1,12 @@
 //! The command line: `check` (the default), `list` and `explain`. Parses arguments, builds the run's
 //! options, prints through `emit`, and returns the exit status, decided once from the report.
 
-use crate::config::{self, Scoped};
 use crate::diag::Report;
+use crate::discover::workspace::{self, Selection, SourceRoot};
 use crate::emit::{self, Format};
 use crate::engine::{self, Options};
+use crate::report::config::{self, Scoped};
 use crate::rules::{self, Level, RULES};
-use crate::workspace::{self, Selection, SourceRoot};
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -39,6 +39,33 @@ pub enum Command {
     List(ListArgs),
     /// Print a rule's documentation; without a rule, list all rules.
     Explain(ExplainArgs),
+    /// Print the order in which lifecycle hooks and module events run: boot, create, destroy,
+    /// load:MODULE, unload:MODULE, shutdown.
+    Order(OrderArgs),
+}
+
+/// `order` arguments.
+#[derive(Debug, Args)]
+pub struct OrderArgs {
+    /// Which sources to read.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OrderFormat::Table, value_name = "FMT")]
+    pub format: OrderFormat,
+}
+
+/// `order --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OrderFormat {
+    /// An aligned table per sequence.
+    Table,
+    /// One JSON object per line and step.
+    Json,
+    /// A Graphviz graph (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
 }
 
 /// Which sources to read.
@@ -90,6 +117,35 @@ pub struct CheckArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// After the diagnostics, print the init order of the same sources as `order` does (human format).
+    #[arg(long)]
+    pub show_order: bool,
+    /// Fix options (`--fix`, `--diff`, …).
+    #[command(flatten)]
+    pub fix: FixArgs,
+}
+
+/// `check --fix`: the mechanical port.
+#[derive(Debug, Args, Default)]
+pub struct FixArgs {
+    /// Port what can be ported: `#[vnet]` on the static, every use through its `V_` accessor.
+    #[arg(long)]
+    pub fix: bool,
+    /// Also apply unsafe fixes (`static mut` to an atomic or a lock, `lazy_static!` to `LazyLock`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fix as a unified diff and write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// Fix even when the git working tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Do not run `cargo check` after writing (nor restore what broke the build).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Where an added `vnet-runtime` dependency points (a path dependency instead of a version).
+    #[arg(long, value_name = "DIR")]
+    pub runtime_path: Option<PathBuf>,
 }
 
 /// `list` arguments.
@@ -138,25 +194,37 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Check(args)) => check(args),
         Some(Command::List(args)) => list(args),
         Some(Command::Explain(args)) => explain(args),
+        Some(Command::Order(args)) => order(args),
     }
 }
 
 /// Resolves the sources to paths, crate roots and configurations.
 fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Scoped>)> {
-    let (paths, roots) = if source.paths.is_empty() {
+    prepare_all(source).map(|(paths, roots, _, configs)| (paths, roots, configs))
+}
+
+/// [`prepare`], plus the path dependencies that use the runtime (for the init-order model).
+type Prepared = (Vec<PathBuf>, Vec<SourceRoot>, Vec<SourceRoot>, Vec<Scoped>);
+
+fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
+    let (paths, roots, context_roots) = if source.paths.is_empty() {
         let selection = Selection {
             manifest_path: source.manifest_path.clone(),
             packages: source.package.clone(),
             workspace: source.workspace,
         };
-        let roots = workspace::discover(&selection, source.include_tests)?;
-        (roots.iter().map(|root| root.dir.clone()).collect(), roots)
+        let (roots, context) =
+            workspace::discover_with_dependencies(&selection, source.include_tests)?;
+        (
+            roots.iter().map(|root| root.dir.clone()).collect(),
+            roots,
+            context,
+        )
     } else {
         // `cargo vnet-lint --color never check src` parses `check` as a path: say how to write it.
-        let misplaced = source
-            .paths
-            .iter()
-            .find(|p| matches!(p.to_str(), Some("check" | "list" | "explain")) && !p.exists());
+        let misplaced = source.paths.iter().find(|p| {
+            matches!(p.to_str(), Some("check" | "list" | "explain" | "order")) && !p.exists()
+        });
         if let Some(name) = misplaced {
             bail!(
                 "`{0}` is a subcommand and must come first: `cargo vnet-lint {0} [OPTIONS] [PATHS]`",
@@ -166,7 +234,7 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
         if source.manifest_path.is_some() || !source.package.is_empty() || source.workspace {
             bail!("give either paths or --manifest-path/--package/--workspace, not both");
         }
-        (source.paths.clone(), Vec::new())
+        (source.paths.clone(), Vec::new(), Vec::new())
     };
     let mut configs = Vec::new();
     if let Some(file) = &source.config {
@@ -199,7 +267,7 @@ fn prepare(source: &SourceArgs) -> Result<(Vec<PathBuf>, Vec<SourceRoot>, Vec<Sc
             }
         }
     }
-    Ok((paths, roots, configs))
+    Ok((paths, roots, context_roots, configs))
 }
 
 fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
@@ -209,6 +277,8 @@ fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
         jobs: source.jobs,
         levels: Vec::new(),
         configs,
+        roots: Vec::new(),
+        context_roots: Vec::new(),
     }
 }
 
@@ -231,11 +301,60 @@ fn level_overrides(args: &CheckArgs) -> Result<Vec<(&'static rules::Rule, Level)
 
 fn check(args: CheckArgs) -> Result<u8> {
     let levels = level_overrides(&args)?;
-    let (paths, _roots, configs) = prepare(&args.source)?;
+    let (paths, roots, context_roots, configs) = prepare_all(&args.source)?;
     let mut options = options(&args.source, configs);
     options.levels = levels;
+    options.roots = roots;
+    options.context_roots = context_roots;
+    if args.show_order && args.message_format != Format::Human {
+        bail!("--show-order prints a table: use it with --message-format human");
+    }
     let report = engine::check_paths(&paths, &options);
+    // `--fix`/`--diff`: the port, then what is left (see `fix::run`).
+    if args.fix.fix || args.fix.diff {
+        let run = crate::fix::run::FixRun {
+            fix: args.fix.fix,
+            diff: args.fix.diff,
+            unsafe_fixes: args.fix.unsafe_fixes,
+            allow_dirty: args.fix.allow_dirty,
+            no_verify: args.fix.no_verify,
+            runtime_path: args.fix.runtime_path.clone(),
+        };
+        let changed = crate::fix::run::run(
+            &report,
+            &run,
+            &mut std::io::stdout().lock(),
+            &mut std::io::stderr().lock(),
+        )?;
+        if run.diff {
+            return Ok(u8::from(changed));
+        }
+        let remaining = engine::check_paths(&paths, &options);
+        print_report(&remaining, args.message_format, args.color)?;
+        return Ok(remaining.exit_code() as u8);
+    }
+    if args.message_format == Format::Sarif {
+        // SARIF carries the proposed fixes, safe and unsafe, each marked with its applicability.
+        let options = crate::fix::FixOptions {
+            unsafe_fixes: true,
+            ..crate::fix::FixOptions::default()
+        };
+        let plan = crate::fix::plan(&crate::fix::targets(&report), &options);
+        let mut sarif = emit::sarif::to_sarif(&report);
+        emit::sarif::add_fixes(&mut sarif, &plan);
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &sarif)?;
+        writeln!(out)?;
+        return Ok(report.exit_code() as u8);
+    }
     print_report(&report, args.message_format, args.color)?;
+    if args.show_order {
+        let (model, files, _) = engine::model_paths(&paths, &options);
+        let sequences = crate::model::sequence::sequences(&model);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "\ninit order (cargo vnet-lint order):")?;
+        emit::order::render_table(&model, &sequences, &files, &mut out)?;
+    }
     Ok(report.exit_code() as u8)
 }
 
@@ -292,6 +411,30 @@ fn list(args: ListArgs) -> Result<u8> {
     Ok(report.exit_code() as u8)
 }
 
+fn order(args: OrderArgs) -> Result<u8> {
+    let (paths, roots, context_roots, configs) = prepare_all(&args.source)?;
+    let mut options = options(&args.source, configs);
+    options.roots = roots;
+    options.context_roots = context_roots;
+    let (model, files, report) = engine::model_paths(&paths, &options);
+    let sequences = crate::model::sequence::sequences(&model);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OrderFormat::Table => emit::order::render_table(&model, &sequences, &files, &mut out)?,
+        OrderFormat::Json => emit::order::render_json(&sequences, &files, &mut out)?,
+        OrderFormat::Dot => emit::order::render_dot(&model, &sequences, &mut out)?,
+        OrderFormat::Mermaid => emit::order::render_mermaid(&model, &sequences, &mut out)?,
+    }
+    drop(out);
+    // Problems of the model (unresolved keys, dependencies) go to stderr, so the output stays parseable.
+    if !report.diagnostics.is_empty() {
+        let stream = StandardStream::stderr(ColorChoice::Never);
+        let mut lock = stream.lock();
+        emit::human::render(&report, &mut lock)?;
+    }
+    Ok(report.exit_code() as u8)
+}
+
 fn explain(args: ExplainArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match args.rule {
@@ -299,7 +442,7 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             for rule in RULES {
                 writeln!(
                     out,
-                    "{}  {:<28} {:<6} {}",
+                    "{}  {:<30} {:<6} {}",
                     rule.code,
                     rule.name,
                     rule.default_level.to_string(),

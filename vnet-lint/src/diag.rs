@@ -1,6 +1,6 @@
 //! Findings and diagnostics: what analyses return, before and after severity levels are applied.
 
-use crate::rules::{Family, Level, Rule};
+use crate::rule::{Family, Level, Rule};
 use std::ops::Range;
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
-//! `vnet-lint`: finds mutable globals that are not per instance, for porting code to the vnet model.
+//! `vnet-lint`: finds mutable globals that are not per instance, init-order mistakes of lifecycle hooks
+//! and modules, and code that loses the current instance, for porting code to the vnet model.
 //!
 //! A program ported to vnet keeps its state in `#[vnet] static` items, one copy per instance. Every other
 //! mutable global is still one value for the whole process, shared by every instance; the lint finds them
@@ -12,6 +13,7 @@
 //! cargo vnet-lint check src/net --message-format json  # exactly these paths
 //! cargo vnet-lint list                                 # every #[vnet] static: name, module, file:line
 //! cargo vnet-lint explain VN102                        # what a rule finds and how to fix it
+//! cargo vnet-lint order --format json                  # the init order: boot, create, destroy, load/unload, shutdown
 //! ```
 //!
 //! Exit status: 0 when nothing is at the deny level, 1 for findings, 2 for usage errors and for files
@@ -27,6 +29,17 @@
 //! | `VN104` | `thread-local-global` | items inside `thread_local!` (per thread, not per instance) |
 //! | `VN105` | `suppression-without-reason` | process-wide markers and allow comments without a reason |
 //! | `VN106` | `unknown-rule-in-allow` | allow comments naming a rule that does not exist |
+//! | `VN201` | `order-key-unresolved` | hook and module keys, versions, `module =` the lint cannot resolve |
+//! | `VN202` | `vnet-hook-outside-vnet` | per-instance hooks outside `(SI_SUB_VNET, SI_SUB_VNET_DONE]` |
+//! | `VN203` | `vnet-sysinit-before-module` | a VNET_SYSINIT before its module's load event or SYSINIT |
+//! | `VN204` | `module-dependency` | missing, cyclic or version-excluded module dependencies |
+//! | `VN205` | `init-without-uninit` | init hooks without teardown, teardown keyed unlike its init |
+//! | `VN206` | `reads-state-initialized-later` | hooks using state set up later, or of modules not depended on |
+//! | `VN207` | `same-key-shared-state` | hooks tied on `(subsystem, order)` sharing state |
+//! | `VN208` | `shutdown-tears-nothing-down` | an empty shutdown arm in a module with per-instance state |
+//! | `VN209` | `unregistered-handler` | handlers registered in init hooks, never unregistered |
+//! | `VN301` | `guard-dropped-at-once` | `let _ = curvnet_set(…)` and bare guard statements |
+//! | `VN302` | `v-accessor-in-spawned-closure` | `V_` accessors in spawned closures with no instance entered |
 //!
 //! Constants, immutable data (`&str`, arrays, slices, `fn` pointers, plain numbers) and `#[vnet]`
 //! statics are never reported; test code and `macro_rules!` bodies only with `--include-tests`.
@@ -64,15 +77,24 @@
 //!
 //! The lint reads syntax only (syn): it never compiles or runs user code, and never panics on input.
 
-pub mod analysis;
 pub mod cli;
-pub mod config;
 pub mod diag;
+pub mod discover;
 pub mod emit;
 pub mod engine;
-pub mod prefilter;
-pub mod resolve;
+pub mod fix;
+pub mod model;
+pub mod parse;
+pub mod report;
+pub mod rule;
 pub mod rules;
-pub mod suppress;
-pub mod walk;
-pub mod workspace;
+#[cfg(test)]
+mod testing;
+
+// The paths these modules had before the passes were split out.
+pub use discover::{walk, workspace};
+pub use model::types as resolve;
+pub use parse as analysis;
+pub use parse::directives as suppress;
+pub use parse::prefilter;
+pub use report::config;

@@ -20,6 +20,8 @@ fn codes_and_names_are_unique_and_well_formed() {
         let family_digit = match rule.family {
             Family::Input => '0',
             Family::Globals => '1',
+            Family::Ordering => '2',
+            Family::Context => '3',
         };
         assert!(
             rule.code.starts_with("VN") && rule.code.len() == 5,
@@ -78,9 +80,9 @@ fn every_rule_has_the_documentation_template() {
 }
 
 #[test]
-fn every_globals_rule_has_a_fixture_folder_and_snapshots() {
+fn every_rule_has_a_fixture_folder_and_snapshots() {
     let snapshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-    for rule in RULES.iter().filter(|r| r.family == Family::Globals) {
+    for rule in RULES.iter().filter(|r| r.family != Family::Input) {
         let folder = common::fixtures().join("rules").join(rule.file_stem());
         for case in ["flagged.rs", "allowed.rs", "suppressed.rs"] {
             assert!(

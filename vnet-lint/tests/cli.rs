@@ -70,7 +70,7 @@ fn human_output_ends_with_a_summary() {
         "{text}"
     );
     assert!(
-        text.trim_end().ends_with("vnet-lint: 6 errors in 3 files"),
+        text.trim_end().ends_with("vnet-lint: 6 errors in 4 files"),
         "{text}"
     );
     assert!(!text.contains('\u{1b}'), "no colour when not on a terminal");

@@ -12,6 +12,7 @@ mod hook;
 mod module;
 mod symbol;
 mod vnet_static;
+mod vnet_test;
 
 use proc_macro::TokenStream;
 
@@ -147,4 +148,55 @@ pub fn vnet_sysuninit(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
     module::expand(attr.into(), item.into()).into()
+}
+
+/// A test that runs in a fresh instance of its own, written instead of
+/// `#[test]`: it boots the runtime, creates an instance named after the test
+/// (its path, as the test harness prints it), runs the body with it current,
+/// and destroys it afterwards, also when the body panics (the panic message
+/// then names the instance). Every `#[vnet]` static starts from its declared
+/// initial value in every test, so tests that share them run in parallel.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use vnet_runtime::vnet_test;
+///
+/// #[vnet_runtime::vnet]
+/// static ROUTES: AtomicU32 = AtomicU32::new(0);
+///
+/// #[vnet_test]
+/// fn adds_a_route() {
+///     V_ROUTES.with(|r| r.fetch_add(1, Ordering::Relaxed));
+///     assert_eq!(V_ROUTES.with(|r| r.load(Ordering::Relaxed)), 1); // never another test's
+/// }
+///
+/// #[vnet_test(name = "tenant-a", modules(ipfw))]
+/// #[ignore = "needs the ipfw module linked"]
+/// fn with_arguments() -> Result<(), String> {
+///     Ok(())
+/// }
+/// ```
+///
+/// - Tests returning `Result` work; `#[should_panic]` and `#[ignore]` go
+///   below the attribute and keep working.
+/// - Arguments: `name = "..."` (the instance's name instead of the test's
+///   path), `parent = <expr>` (a `Vnet` or `&Vnet`: the instance is created
+///   as its child), `modules(a, b)` (loaded before the instance is created,
+///   unless loaded already; loading is process-wide, like `kldload`), and
+///   `crate = path`.
+/// - Async tests: write `#[vnet_test]` *above* the executor's attribute,
+///   `#[vnet_test] #[tokio::test(flavor = "multi_thread")] async fn t() {}`.
+///   The body is bound to the instance (`Vnet::bind`): every poll of it runs
+///   with the instance current, on whatever thread polls it. Tasks it spawns
+///   see the instance when bound too: `tokio::spawn(vnet.bind(fut))`.
+/// - Threads the test spawns start with no instance: give them its `Vnet`
+///   (`Vnet::current()` in the body) and `enter` it. (Under the
+///   default-instance policy a thread that does not would work on vnet0,
+///   not on the test's instance.)
+/// - Under either [`ContextPolicy`](../vnet_runtime/enum.ContextPolicy.html)
+///   each test gets its own instance. Without the `vimage` feature the same
+///   source compiles and every test runs on vnet0, the one instance.
+#[proc_macro_attribute]
+pub fn vnet_test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    vnet_test::expand(attr.into(), item.into()).into()
 }

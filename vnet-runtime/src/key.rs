@@ -56,14 +56,20 @@ impl<T> VnetKey<T> {
 
     /// Calls `f` with this static's value in the current instance.
     ///
+    /// With no instance current on this thread, the process's
+    /// [`ContextPolicy`](crate::ContextPolicy) decides: vnet0's value under
+    /// `DefaultInstance`, a panic under `Strict` (the default).
+    ///
     /// # Panics
-    /// When no instance is current on this thread; the message names the
-    /// static and how to make an instance current.
+    /// Under [`ContextPolicy::Strict`](crate::ContextPolicy::Strict), when no
+    /// instance is current on this thread; the message names the static and
+    /// how to make an instance current.
     #[inline(always)]
     pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
         let base = crate::context::current_base();
         if base.is_null() {
-            no_current_vnet(self.name);
+            // Cold: the default-instance policy (vnet0's block) or the panic.
+            return self.with_no_current(f);
         }
         let offset = self.offset.load(Relaxed);
         // SAFETY: a non-null base is the block of an instance on this thread's
@@ -72,6 +78,20 @@ impl<T> VnetKey<T> {
         // the handle that put it there). Offsets are assigned at boot, before
         // any instance exists, and lie inside every block, aligned for `T`;
         // the block holds an initialized `T` there. Values are `Sync`.
+        f(unsafe { &*base.add(offset).cast::<T>() })
+    }
+
+    /// [`with`](Self::with) on a thread with no current instance: vnet0's
+    /// value under the default-instance policy, else the panic. Out of line
+    /// and cold, so the access path stays a load, a test and a tail jump.
+    #[cold]
+    #[inline(never)]
+    fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
+        let base = crate::policy::base_without_current(self.name);
+        let offset = self.offset.load(Relaxed);
+        // SAFETY: `base` is vnet0's block, which is never freed (the runtime
+        // keeps a handle to vnet0 for the life of the process and vnet0 is
+        // never destroyed); offset as in `with`.
         f(unsafe { &*base.add(offset).cast::<T>() })
     }
 
@@ -165,18 +185,6 @@ impl<T> std::fmt::Debug for VnetKey<T> {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
-}
-
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn no_current_vnet(name: &str) -> ! {
-    panic!(
-        "V_{name} accessed with no current vnet on this thread: make an instance current first, \
-         with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or `vnet_foreach(...)` \
-         (spawned threads and callbacks start with none; use `V_{name}.with_in(&vnet, ...)` to read \
-         a given instance)"
-    )
 }
 
 #[cfg(feature = "vimage")]

@@ -54,6 +54,19 @@
 //! `V_FOO.with` is a direct access, vnet0 is the only instance, and
 //! [`Vnet::create`] returns [`Error::VimageDisabled`].
 //!
+//! # Tests: `#[vnet_test]`
+//!
+//! [`#[vnet_test]`](vnet_test) is written instead of `#[test]`: every test
+//! runs in a fresh instance named after it, so tests that share `#[vnet]`
+//! statics run in parallel and each starts from the declared initial values.
+//!
+//! # No current instance: the policy
+//!
+//! A `V_` access on a thread with no current instance panics
+//! ([`ContextPolicy::Strict`], the default) or works on vnet0
+//! ([`ContextPolicy::DefaultInstance`], for incremental ports), chosen once
+//! per process with [`context_policy!`] or [`BootOptions::context_policy`].
+//!
 //! # Linking crates that only register
 //!
 //! `#[vnet]` statics are collected by the linker. A dependency that the
@@ -78,11 +91,17 @@ mod key;
 mod lifecycle;
 #[cfg(all(test, loom, feature = "vimage"))]
 mod loom_tests;
+mod policy;
 pub mod registry;
 pub mod subsystem;
 #[cfg(feature = "vimage")]
 mod sync;
+mod test_support;
 pub mod trace;
+// Issue 10 (tunables, per-CPU statistics, introspection).
+pub mod introspect;
+pub mod pcpu;
+pub mod tunable;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -100,6 +119,8 @@ pub use instance::list::check_consistency as check_instance_index;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use key::VnetKey;
 pub use lifecycle::{module, BootOptions};
+pub use policy::ContextPolicy;
+pub use vnet_macros::vnet_test;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
 };

@@ -13,6 +13,10 @@ pub use crate::lifecycle::{
 pub use crate::registry::{StaticDesc, STATICS};
 pub use crate::subsystem;
 
+// `context_policy!` and `#[vnet_test]`.
+pub use crate::policy::{PolicyDecl, POLICIES};
+pub use crate::test_support::{vnet_test_run, vnet_test_run_async, VnetTestSpec};
+
 /// Implemented for every type a `#[vnet]` static may have.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the type of a #[vnet] static: it must be `Send + Sync`",

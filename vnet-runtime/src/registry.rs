@@ -236,6 +236,9 @@ fn alloc_block(layout: Layout) -> *mut u8 {
 impl BlockLayout {
     /// A new block holding the declared initial value of every static.
     pub(crate) fn new_block(&self) -> *mut u8 {
+        // Tunables: the tuned statics' values, made before the block exists
+        // (a panicking factory leaves nothing to free).
+        let tuned = crate::tunable::prepare();
         let block = alloc_block(self.layout);
         // SAFETY: both blocks are `layout.size()` bytes long and distinct. A
         // byte copy of the never-used template is a fresh evaluation of each
@@ -243,6 +246,8 @@ impl BlockLayout {
         // cannot leave heap pointers in them, and the template's interior
         // mutability is never exercised).
         unsafe { std::ptr::copy_nonoverlapping(self.template, block, self.layout.size()) };
+        // SAFETY: `block` is a fresh copy of the template, not shared yet.
+        unsafe { tuned.apply(block) };
         block
     }
 

@@ -22,6 +22,7 @@ pub fn to_json(report: &Report, diagnostic: &Diagnostic) -> Value {
         "label": finding.label,
         "help": finding.help,
         "notes": finding.notes,
+        "fix_applicability": crate::fix::applicability_of(finding.rule).as_str(),
     })
 }
 

@@ -4,6 +4,7 @@
 pub mod cargo;
 pub mod human;
 pub mod json;
+pub mod order;
 pub mod sarif;
 
 use crate::diag::{Diagnostic, LineCol, SourceDb};

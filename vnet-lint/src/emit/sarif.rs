@@ -114,3 +114,51 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_sarif(report))?;
     writeln!(out)
 }
+
+/// Adds to each result of `sarif` (made by [`to_sarif`] from `report`) the `fixes` of `plan`: one fix per
+/// ported static, its replacements as byte regions of the original files.
+pub fn add_fixes(sarif: &mut Value, plan: &crate::fix::Plan) {
+    for ported in &plan.ported {
+        let Some(index) = ported.diagnostic else {
+            continue;
+        };
+        let mut by_file: Vec<(&std::path::Path, Vec<Value>)> = Vec::new();
+        for (path, edit) in &ported.edits {
+            let replacement = json!({
+                "deletedRegion": {
+                    "byteOffset": edit.range.start,
+                    "byteLength": edit.range.len(),
+                },
+                "insertedContent": { "text": edit.text },
+            });
+            match by_file.iter_mut().find(|(p, _)| p == path) {
+                Some((_, list)) => list.push(replacement),
+                None => by_file.push((path, vec![replacement])),
+            }
+        }
+        let changes: Vec<Value> = by_file
+            .into_iter()
+            .map(|(path, replacements)| {
+                json!({
+                    "artifactLocation": { "uri": artifact_uri(path) },
+                    "replacements": replacements,
+                })
+            })
+            .collect();
+        let fix = json!({
+            "description": {
+                "text": format!(
+                    "port `{}` to `#[vnet]` and its `V_{}` accessor ({} fix)",
+                    ported.name,
+                    ported.name,
+                    ported.applicability.as_str()
+                )
+            },
+            "artifactChanges": changes,
+            "properties": { "applicability": ported.applicability.as_str() },
+        });
+        if let Some(result) = sarif["runs"][0]["results"].get_mut(index) {
+            result["fixes"] = json!([fix]);
+        }
+    }
+}

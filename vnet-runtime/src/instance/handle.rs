@@ -217,10 +217,13 @@ unsafe fn free_instance(pin: PinId) {
     // this instance could see it dropped already, and one that reached the
     // caller's instance would touch the wrong tenant. Such an access panics
     // clearly instead; per-instance teardown belongs in a VNET_SYSUNINIT.
+    // Not even the default-instance policy's vnet0 while dropping.
+    crate::policy::enter_drop();
     let caller_base = context::clear_base();
     // SAFETY: the block came from `new_block` and is unreachable now.
     let dropped = std::panic::catch_unwind(|| unsafe { registry::layout().free_block(base) });
     context::restore_base(caller_base);
+    crate::policy::leave_drop();
     if let Err(panic) = dropped {
         // Every value was still dropped and the block freed, and the panic
         // hook already reported it. It must not unwind out of a handle's

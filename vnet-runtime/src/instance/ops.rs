@@ -205,7 +205,8 @@ impl Vnet {
         list::snapshot()
     }
 
-    /// The instance current on this thread, if any.
+    /// The instance current on this thread, if any (with none current, vnet0
+    /// under [`ContextPolicy::DefaultInstance`](crate::ContextPolicy)).
     ///
     /// ```
     /// let v = vnet_runtime::vnet0();
@@ -213,7 +214,10 @@ impl Vnet {
     /// v.enter(|| assert_eq!(vnet_runtime::Vnet::current(), Some(v.clone())));
     /// ```
     pub fn current() -> Option<Vnet> {
-        let pin = context::current_pin()?;
+        let Some(pin) = context::current_pin() else {
+            // None current: vnet0 under the default-instance policy.
+            return crate::policy::fallback_vnet();
+        };
         // SAFETY: a pin on this thread's stack is a pinned, hence not freed,
         // `Instance`; it is used only here, before any restore.
         Vnet::from_live(unsafe { &*pin.cast::<Instance>() })
@@ -246,8 +250,18 @@ impl Vnet {
             }
             return Err(Error::NameInUse(name.to_owned()));
         }
+        // Tunables run user factories while the block is built: give the
+        // name and the parent's slot back if one panics.
+        let base = std::panic::catch_unwind(|| registry::layout().new_block());
+        let base = base.unwrap_or_else(|panic| {
+            list::release_name(name);
+            if let Some(parent) = &parent {
+                parent.instance().children.fetch_sub(1, AcqRel);
+            }
+            std::panic::resume_unwind(panic)
+        });
         Ok(Vnet::from_instance(Instance {
-            base: registry::layout().new_block(),
+            base,
             name: name.into(),
             id: NEXT_ID.fetch_add(1, Relaxed),
             parent,

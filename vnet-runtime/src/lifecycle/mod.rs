@@ -24,6 +24,8 @@ use crate::{Error, Vnet};
 
 mod catalog;
 mod engine;
+// Introspection (`introspect::sysinits`): the catalog as plain data.
+pub(crate) mod listing;
 pub mod module;
 
 /// Which kind of hook a descriptor registers.
@@ -247,6 +249,7 @@ pub(crate) fn destroy(_lock: &ReadGuard, vnet: &Vnet) {
 #[must_use = "the options do nothing until `boot` is called"]
 pub struct BootOptions {
     modules: Option<Vec<String>>,
+    policy: Option<crate::ContextPolicy>,
 }
 
 impl BootOptions {
@@ -258,6 +261,20 @@ impl BootOptions {
     /// Loads only these modules (and their dependencies) at boot.
     pub fn modules<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.modules = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// What a `V_` access does on a thread with no current instance, for the
+    /// whole process (it overrides a [`context_policy!`](crate::context_policy!)
+    /// declaration).
+    ///
+    /// ```
+    /// use vnet_runtime::{BootOptions, ContextPolicy};
+    /// BootOptions::new().context_policy(ContextPolicy::DefaultInstance).boot().unwrap();
+    /// assert_eq!(ContextPolicy::current(), ContextPolicy::DefaultInstance);
+    /// ```
+    pub fn context_policy(mut self, policy: crate::ContextPolicy) -> Self {
+        self.policy = Some(policy);
         self
     }
 
@@ -274,6 +291,7 @@ impl BootOptions {
     pub fn boot(self) -> Result<(), Error> {
         let named = self.modules.clone().unwrap_or_default();
         engine::set_boot_options(self.modules)?;
+        crate::policy::choose_at_boot(self.policy);
         crate::boot();
         let errors = module::boot_errors();
         let about_named = errors

@@ -25,3 +25,9 @@ declare_rule! {
     pub IoError => "VN001", "io-error", Input, Deny, since "0.1.0",
     "a path that could not be read as Rust source"
 }
+
+/// An `io-error` finding with the generic advice; callers with better advice replace the help.
+pub fn finding(file: crate::diag::FileId, message: String) -> crate::diag::Finding {
+    crate::diag::Finding::new(&IoError::RULE, file, None, message)
+        .with_help("fix the path or its permissions, or leave it out of the paths to lint")
+}

@@ -30,9 +30,36 @@ declare_rule! {
     "a file that could not be parsed as Rust"
 }
 
+/// Reports a file the parser could not read.
+pub fn check(
+    file: crate::diag::FileId,
+    facts: &crate::parse::FileFacts,
+) -> Option<crate::diag::Finding> {
+    let failure = facts.parse_failure.as_ref()?;
+    let finding = crate::diag::Finding::new(&ParseError::RULE, file, failure.span.clone(), "");
+    Some(match &failure.label {
+        None => crate::diag::Finding {
+            message: "this file nests deeper than the lint parses".into(),
+            ..finding
+        }
+        .with_label(format!(
+            "more than {} levels deep here",
+            crate::parse::prefilter::MAX_NESTING
+        ))
+        .with_help("split the expression, or leave the generated file out of the paths to lint")
+        .with_note("the file is skipped so that parsing it cannot exhaust the stack"),
+        Some(label) => crate::diag::Finding {
+            message: "this file is not valid Rust".into(),
+            ..finding
+        }
+        .with_label(label.clone())
+        .with_help("the lint reads files as written, without expanding macros: fix the syntax"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn edition_2015_bare_fn_trait_objects_parse() {

@@ -1,8 +1,8 @@
 //! `VN102 interior-mutable-static`: a `static` whose type can change behind a shared reference.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
-use crate::resolve::TypeTable;
+use crate::model::types::TypeTable;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -42,6 +42,16 @@ declare_rule! {
     /// body is ordinary items (`cfg_if!`), and in `macro_rules!` bodies with `--include-tests`; statics a
     /// macro builds from its arguments, and `extern` statics of C code, are not.
     ///
+    /// ## Fix safety
+    /// `cargo vnet-lint check --fix` ports it; the fix is **safe**: the type is already `Sync` (an atomic, a
+    /// lock, a once or lazy cell, a crate type holding them), so the declaration only gains `#[vnet]` and
+    /// every use in the crate goes through the accessor, `NAME.m(a)` → `V_NAME.with(|name| name.m(a))`,
+    /// `f(&NAME)` → `V_NAME.with(|name| f(name))`. A `pub` static of a library is an **unsafe** fix (other
+    /// crates naming it must switch to `V_NAME`). The static is left alone, with the reason, when a borrow
+    /// of it outlives the expression (`let g = NAME.lock().unwrap();`), a use sits in a macro the fix cannot
+    /// read or a `macro_rules!` transcriber, it is used in a constant context, it is declared inside an
+    /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, or the crate is `no_std`.
+    ///
     /// ## Configuration
     /// Mark state that is truly process-wide with `#[vnet_runtime::global(reason = "…")]`, or the comment
     /// `// vnet-lint: allow(interior-mutable-static): reason` on the line above. Paths listed under `global`
@@ -77,7 +87,7 @@ pub(crate) fn check(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn points_at_the_type() {

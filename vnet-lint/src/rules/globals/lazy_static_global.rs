@@ -1,7 +1,7 @@
 //! `VN103 lazy-static-global`: an item declared inside `lazy_static!`.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -31,6 +31,15 @@ declare_rule! {
     /// ## Known problems
     /// Every item is reported, also one holding immutable data (a compiled regular expression). Mark those
     /// process-wide with a reason.
+    ///
+    /// ## Fix safety
+    /// `cargo vnet-lint check --fix --unsafe-fixes` ports it; the fix is **unsafe**: the item leaves the
+    /// macro and becomes `#[vnet] static NAME: std::sync::LazyLock<T> = std::sync::LazyLock::new(|| init);`,
+    /// so the initializer runs once per instance instead of once per process, and `T` must be `Send + Sync`
+    /// (a `lazy_static!` needs only `Sync`). Uses become `V_NAME.with(|name| …)`; an invocation whose items
+    /// are all ported is removed. It is left alone, with the reason, when a borrow of it outlives the
+    /// expression (`let map = NAME.lock().unwrap();`), a use sits in a macro the fix cannot read, or the
+    /// crate is `no_std`.
     ///
     /// ## Configuration
     /// Mark the item with `#[vnet_runtime::global(reason = "…")]` inside the macro, or put the comment
@@ -65,7 +74,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn points_at_each_name() {

@@ -1,7 +1,7 @@
 //! `VN101 static-mut`: a `static mut` item, one mutable value for the whole process.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -35,6 +35,17 @@ declare_rule! {
     /// `--include-tests`) only transcribers are read, and a `static` with no initializer there is taken
     /// for a foreign one.
     ///
+    /// ## Fix safety
+    /// `cargo vnet-lint check --fix --unsafe-fixes` ports it; the fix is **unsafe** (it changes what the code
+    /// does), so plain `--fix` leaves it alone. A `static mut` of an integer or `bool` becomes the matching
+    /// atomic (`AtomicU64`, `AtomicBool`): reads become `V_NAME.with(|name| name.load(SeqCst))`, `NAME = v`
+    /// a `store`, `NAME += v` a `fetch_add` (which wraps where `+=` would panic). A `static mut` of an atomic
+    /// loses `mut`. Any other type becomes a `std::sync::Mutex` of it, each use taking the lock for one
+    /// expression (a use that calls back into code taking the same lock deadlocks). The static is left alone,
+    /// with the reason, when its address is taken (`&NAME`, `addr_of!`), a use sits in a macro the fix cannot
+    /// read or in an expression that returns or uses `?`, the type is not `Send` (raw pointers, `Rc`,
+    /// `Cell`), or the crate is `no_std`.
+    ///
     /// ## Configuration
     /// Mark state that is truly process-wide (the driver of one piece of hardware) with
     /// `#[vnet_runtime::global(reason = "…")]`, or the comment `// vnet-lint: allow(static-mut): reason` on
@@ -67,7 +78,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{check, check_including_tests};
+    use crate::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_the_mut_token() {

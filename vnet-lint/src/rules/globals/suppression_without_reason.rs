@@ -31,7 +31,20 @@ declare_rule! {
 }
 
 /// The finding for a marker at `span` in `file` that gives no reason; `what` names the marker.
-pub(crate) fn finding(file: FileId, span: Range<usize>, what: &str) -> Finding {
+/// Reports allow comments and `#[global]` markers of one file that give no reason.
+pub fn check(file: FileId, facts: &crate::parse::FileFacts) -> Vec<Finding> {
+    let comments = facts
+        .directives
+        .without_reason()
+        .map(|d| finding(file, d.span.clone(), "allow comment"));
+    let markers = facts
+        .markers_without_reason
+        .iter()
+        .map(|span| finding(file, span.clone(), "process-wide marker"));
+    comments.chain(markers).collect()
+}
+
+fn finding(file: FileId, span: Range<usize>, what: &str) -> Finding {
     Finding::new(
         &SuppressionWithoutReason::RULE,
         file,
@@ -47,7 +60,7 @@ pub(crate) fn finding(file: FileId, span: Range<usize>, what: &str) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn markers_and_comments_need_a_reason() {

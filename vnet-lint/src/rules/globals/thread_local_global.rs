@@ -1,7 +1,7 @@
 //! `VN104 thread-local-global`: an item declared inside `thread_local!`.
 
-use crate::analysis::{GlobalItem, GlobalKind};
 use crate::diag::Finding;
+use crate::parse::{GlobalItem, GlobalKind};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -28,6 +28,11 @@ declare_rule! {
     /// #[vnet]
     /// static LAST_ROUTE: Mutex<Option<Route>> = Mutex::new(None);
     /// ```
+    ///
+    /// ## Fix safety
+    /// Never fixed: a `thread_local!` is per thread by design, and whether its value belongs to the thread
+    /// (a scratch buffer, a cached handle) or to the instance is a decision the code's author must make.
+    /// `--fix` reports it as left alone, with that reason.
     ///
     /// ## Configuration
     /// Per-thread scratch space that holds no instance state (a formatting buffer) can stay: mark it with
@@ -63,7 +68,7 @@ pub(crate) fn check(item: &GlobalItem) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{check, check_including_tests};
+    use crate::testing::{check, check_including_tests};
 
     #[test]
     fn points_at_each_name() {

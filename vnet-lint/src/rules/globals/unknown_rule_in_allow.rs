@@ -30,7 +30,20 @@ declare_rule! {
 }
 
 /// The finding for an allow comment at `span` in `file` that names `rule`, which does not exist.
-pub(crate) fn finding(file: FileId, span: Range<usize>, rule: &str) -> Finding {
+/// Reports names in allow comments that are not rules of the lint.
+pub fn check(file: FileId, directives: &crate::parse::directives::Directives) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for directive in directives.all() {
+        for name in &directive.rules {
+            if crate::rules::find(name).is_none() {
+                out.push(finding(file, directive.span.clone(), name));
+            }
+        }
+    }
+    out
+}
+
+fn finding(file: FileId, span: Range<usize>, rule: &str) -> Finding {
     Finding::new(
         &UnknownRuleInAllow::RULE,
         file,
@@ -43,7 +56,7 @@ pub(crate) fn finding(file: FileId, span: Range<usize>, rule: &str) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::check;
+    use crate::testing::check;
 
     #[test]
     fn names_must_be_codes_or_rule_names() {

@@ -1,0 +1,209 @@
+//! The init-order pass: picks the files the model needs (those declaring hooks or modules, using an
+//! instance, and those defining the constants their keys name), collects their facts in parallel, builds
+//! the [`Model`] once, runs the `VN2xx` and `VN3xx` rules, and drops findings an allow comment covers.
+//!
+//! It reads texts the discover pass already loaded; path dependencies that use the runtime are read
+//! here (for context only: nothing in them is reported).
+
+use crate::diag::Finding;
+use crate::discover::workspace::{self, SourceRoot};
+use crate::engine::Options;
+use crate::model::eval::EvalError;
+use crate::model::{Model, ModelFile, Problem};
+use crate::parse::directives::Directives;
+use crate::parse::lifecycle::{self, ModelFacts};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Rounds of looking for the definitions of names that did not resolve.
+const ROUNDS: usize = 3;
+
+/// Whether `bytes` may declare a hook or module, or use an instance (the files always parsed).
+fn has_markers(bytes: &[u8]) -> bool {
+    const MARKERS: &[&[u8]] = &[b"sysinit", b"sysuninit", b"vnet_module", b"curvnet_set"];
+    MARKERS
+        .iter()
+        .any(|m| memchr::memmem::find(bytes, m).is_some())
+        || has_accessor(bytes)
+}
+
+/// Whether `bytes` hold `V_` at the start of an identifier.
+fn has_accessor(bytes: &[u8]) -> bool {
+    memchr::memmem::find_iter(bytes, b"V_")
+        .any(|at| at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_'))
+}
+
+/// Runs the pass. `files`/`texts` are the selection (ids are indices); `selected[i]` says whether file
+/// `i`'s findings are reported. Returns the model, every file it read (the selection first, then path
+/// dependencies), and the findings.
+pub fn run(
+    files: &[PathBuf],
+    texts: &[Option<String>],
+    selected: &[bool],
+    options: &Options,
+) -> (Model, Vec<PathBuf>, Vec<Finding>) {
+    let mut all_files: Vec<PathBuf> = files.to_vec();
+    let mut all_texts: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
+    let mut extra_texts: Vec<Option<String>> = Vec::new();
+    let mut reported: Vec<bool> = selected.to_vec();
+    if !options.context_roots.is_empty() {
+        let dirs: Vec<PathBuf> = options
+            .context_roots
+            .iter()
+            .map(|r| r.dir.clone())
+            .collect();
+        let walked = crate::discover::walk::collect(&dirs, false);
+        for path in walked.files {
+            if all_files.contains(&path) {
+                continue;
+            }
+            extra_texts.push(std::fs::read_to_string(&path).ok());
+            all_files.push(path);
+            reported.push(false);
+        }
+    }
+    all_texts.extend(extra_texts.iter().map(Option::as_deref));
+    let roots: Vec<&SourceRoot> = options.roots.iter().chain(&options.context_roots).collect();
+    let mut cache: HashMap<PathBuf, Option<SourceRoot>> = HashMap::new();
+    // Module paths only of the files that are parsed (finding a crate may read its manifest).
+    let mut modules: HashMap<usize, Vec<String>> = HashMap::new();
+
+    let mut parsed: Vec<Option<ModelFacts>> = vec![None; all_files.len()];
+    let mut tried = vec![false; all_files.len()];
+    let mut wanted: Vec<usize> = (0..all_files.len())
+        .filter(|&i| all_texts[i].is_some_and(|t| has_markers(t.as_bytes())))
+        .collect();
+    let mut model = Model::default();
+    for round in 0..=ROUNDS {
+        if wanted.is_empty() && round > 0 {
+            break;
+        }
+        for &i in &wanted {
+            tried[i] = true;
+        }
+        for &i in &wanted {
+            modules
+                .entry(i)
+                .or_insert_with(|| module_of(&all_files[i], &roots, &mut cache));
+        }
+        let collect = |i: &usize| (*i, all_texts[*i].and_then(lifecycle::collect));
+        let results: Vec<(usize, Option<ModelFacts>)> = if wanted.len() > 1 {
+            wanted.par_iter().map(collect).collect()
+        } else {
+            wanted.iter().map(collect).collect()
+        };
+        for (i, facts) in results {
+            parsed[i] = facts;
+        }
+        let inputs: Vec<ModelFile> = parsed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                f.as_ref().map(|facts| ModelFile {
+                    file: i,
+                    module: modules.get(&i).cloned().unwrap_or_default(),
+                    selected: reported[i],
+                    facts: facts.clone(),
+                })
+            })
+            .collect();
+        if inputs
+            .iter()
+            .all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty())
+        {
+            model = Model::build(inputs);
+            break;
+        }
+        model = Model::build(inputs);
+        // Names that did not resolve: parse the files that spell them.
+        let names: Vec<String> = model
+            .problems
+            .iter()
+            .filter_map(|p| match p {
+                Problem::Unevaluable {
+                    error: EvalError::Unresolved(name),
+                    ..
+                } => name.rsplit("::").next().map(str::to_owned),
+                _ => None,
+            })
+            .collect();
+        if names.is_empty() || round == ROUNDS {
+            break;
+        }
+        let finders: Vec<_> = names
+            .iter()
+            .map(|n| memchr::memmem::Finder::new(n.as_bytes()).into_owned())
+            .collect();
+        wanted = (0..all_files.len())
+            .filter(|&i| !tried[i])
+            .filter(|&i| {
+                all_texts[i].is_some_and(|t| finders.iter().any(|f| f.find(t.as_bytes()).is_some()))
+            })
+            .collect();
+    }
+
+    let mut located: Vec<(Finding, usize)> = crate::rules::order::check(&model)
+        .into_iter()
+        .map(|l| (l.finding, l.item_start))
+        .collect();
+    for (i, facts) in parsed.iter().enumerate() {
+        if let (Some(facts), true) = (facts, reported[i]) {
+            located.extend(crate::rules::context::check(i, facts));
+        }
+    }
+    let mut directives: HashMap<usize, Directives> = HashMap::new();
+    let findings = located
+        .into_iter()
+        .filter(|(finding, start)| {
+            let text = all_texts[finding.file].unwrap_or_default();
+            let d = directives
+                .entry(finding.file)
+                .or_insert_with(|| Directives::scan(text));
+            let line = 1 + text.as_bytes()[..(*start).min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            !d.allows(line, finding.rule)
+        })
+        .map(|(f, _)| f)
+        .collect();
+    (model, all_files, findings)
+}
+
+/// The module path of `path`: from the nearest selected root, else the crate found beside it, else the
+/// file's stem as a crate of its own.
+fn module_of(
+    path: &Path,
+    roots: &[&SourceRoot],
+    cache: &mut HashMap<PathBuf, Option<SourceRoot>>,
+) -> Vec<String> {
+    let absolute = crate::report::config::normalize(path);
+    let root = roots
+        .iter()
+        .filter(|r| absolute.starts_with(crate::report::config::normalize(&r.dir)))
+        .max_by_key(|r| r.dir.components().count())
+        .map(|r| (*r).clone())
+        .or_else(|| {
+            cache
+                .entry(absolute.clone())
+                .or_insert_with(|| workspace::root_for_path(&absolute))
+                .clone()
+        });
+    match root {
+        Some(root) => {
+            let root = SourceRoot {
+                dir: crate::report::config::normalize(&root.dir),
+                ..root
+            };
+            workspace::module_path(&root, &absolute)
+                .split("::")
+                .map(str::to_owned)
+                .collect()
+        }
+        None => vec![path
+            .file_stem()
+            .map(|s| s.to_string_lossy().replace('-', "_"))
+            .unwrap_or_default()],
+    }
+}

@@ -1,0 +1,770 @@
+//! `cargo vnet-lint check --fix`: the mechanical port.
+//!
+//! Input: the findings of a lint run (rule code, file, byte range) — nothing else of the lint. From
+//! them: [`decl`] finds each flagged static and decides what it becomes and how safe that is,
+//! [`uses`] rewrites every use across the crate ([`krate`]), [`rewrite`] the declaration and the
+//! import, [`edits`] applies byte-range edits to the original text, [`cargo_toml`] adds the runtime
+//! dependency, [`verify`] refuses dirty trees and builds after writing, [`diff`] previews.
+//!
+//! A static's edits are applied all together or not at all: a use that cannot be rewritten leaves the
+//! whole static alone, with the reason. Safety follows ruff: **safe** fixes keep what the code does
+//! apart from the port itself; **unsafe** ones change it (a `static mut` becomes an atomic or a lock,
+//! `lazy_static!` a `LazyLock`, a public static's name changes) and need `--unsafe-fixes`.
+
+pub mod cargo_toml;
+pub mod decl;
+pub mod diff;
+pub mod edits;
+pub mod krate;
+pub mod rewrite;
+pub mod run;
+pub mod uses;
+pub mod verify;
+
+use crate::diag::Report;
+use crate::rules::{id, Rule};
+use decl::{Decl, Kind, Refusal};
+use edits::Edit;
+use krate::Krate;
+use rewrite::Runtime;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// How safe a fix is (ruff's terms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Applicability {
+    /// Keeps what the code does apart from the port; applied by `--fix`.
+    Safe,
+    /// Changes what the code does; applied only with `--unsafe-fixes`.
+    Unsafe,
+    /// No fix is offered.
+    Unavailable,
+}
+
+impl Applicability {
+    /// `safe`, `unsafe` or `none`, as JSON and SARIF spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+            Applicability::Unavailable => "none",
+        }
+    }
+}
+
+/// The applicability of the fix a rule offers (`--fix` may still leave a finding alone, with a reason).
+///
+/// ```
+/// use vnet_lint::fix::{applicability_of, Applicability};
+/// use vnet_lint::rules::id;
+/// assert_eq!(applicability_of(id::INTERIOR_MUTABLE_STATIC), Applicability::Safe);
+/// assert_eq!(applicability_of(id::THREAD_LOCAL_GLOBAL), Applicability::Unavailable);
+/// ```
+pub fn applicability_of(rule: &Rule) -> Applicability {
+    if rule.code == id::INTERIOR_MUTABLE_STATIC.code {
+        Applicability::Safe
+    } else if rule.code == id::STATIC_MUT.code || rule.code == id::LAZY_STATIC_GLOBAL.code {
+        Applicability::Unsafe
+    } else {
+        Applicability::Unavailable
+    }
+}
+
+/// One finding to fix.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The rule code.
+    pub code: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// Byte range of the flagged item's primary label.
+    pub span: Range<usize>,
+    /// Index of the diagnostic in the report it came from.
+    pub diagnostic: Option<usize>,
+}
+
+/// The targets of every globals finding of `report`.
+pub fn targets(report: &Report) -> Vec<Target> {
+    report
+        .diagnostics
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            [
+                id::STATIC_MUT.code,
+                id::INTERIOR_MUTABLE_STATIC.code,
+                id::LAZY_STATIC_GLOBAL.code,
+                id::THREAD_LOCAL_GLOBAL.code,
+            ]
+            .contains(&d.finding.rule.code)
+        })
+        .filter_map(|(i, d)| {
+            Some(Target {
+                code: d.finding.rule.code,
+                path: report.db.get(d.finding.file).path.clone(),
+                span: d.finding.span.clone()?,
+                diagnostic: Some(i),
+            })
+        })
+        .collect()
+}
+
+/// Options of a fix run.
+#[derive(Clone, Debug, Default)]
+pub struct FixOptions {
+    /// Apply unsafe fixes too.
+    pub unsafe_fixes: bool,
+    /// Statics never to port (restored after a failed build): (file, name) → the compiler's error.
+    pub exclude: HashMap<(PathBuf, String), String>,
+    /// Path for a runtime dependency the fix adds (instead of a version from crates.io).
+    pub runtime_path: Option<String>,
+}
+
+/// A static the plan ports.
+#[derive(Clone, Debug)]
+pub struct Ported {
+    /// Its name.
+    pub name: String,
+    /// Its file.
+    pub file: PathBuf,
+    /// One-based line.
+    pub line: usize,
+    /// The rule code.
+    pub code: &'static str,
+    /// How safe the fix is.
+    pub applicability: Applicability,
+    /// Its edits, per file, on the original text.
+    pub edits: Vec<(PathBuf, Edit)>,
+    /// The diagnostic it fixes.
+    pub diagnostic: Option<usize>,
+}
+
+/// A static the plan leaves alone.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LeftAlone {
+    /// Its file.
+    pub file: PathBuf,
+    /// One-based line.
+    pub line: usize,
+    /// Its name.
+    pub name: String,
+    /// The rule code.
+    pub code: &'static str,
+    /// Why.
+    pub reason: String,
+    /// Whether `--unsafe-fixes` would port it.
+    pub needs_unsafe: bool,
+}
+
+/// What a fix run would do.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Statics ported.
+    pub ported: Vec<Ported>,
+    /// Statics left alone, with reasons.
+    pub left: Vec<LeftAlone>,
+    /// Per changed file: original and new text.
+    pub files: BTreeMap<PathBuf, (String, String)>,
+    /// Per changed manifest: original and new text.
+    pub manifests: BTreeMap<PathBuf, (String, String)>,
+    /// Per changed file: every edit applied, with the index in `ported` of the static it belongs to
+    /// (`None` for shared edits: the import, a whole `lazy_static!` invocation).
+    pub file_edits: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.manifests.is_empty()
+    }
+
+    /// The unified diff of every change.
+    pub fn diff(&self) -> String {
+        let mut out = String::new();
+        for (path, (old, new)) in self.manifests.iter().chain(self.files.iter()) {
+            out.push_str(&diff::unified(&crate::diag::display_path(path), old, new));
+        }
+        out
+    }
+
+    /// Writes every changed file.
+    pub fn write(&self) -> std::io::Result<()> {
+        for (path, (_, new)) in self.manifests.iter().chain(self.files.iter()) {
+            std::fs::write(path, new)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every original text back.
+    pub fn restore(&self) -> std::io::Result<()> {
+        for (path, (old, _)) in self.manifests.iter().chain(self.files.iter()) {
+            std::fs::write(path, old)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a file for the fix. Clears this thread's proc-macro2 span table first (as the lint's workers
+/// do): the fix keeps byte ranges only, never spans of an earlier parse.
+pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
+    proc_macro2::extra::invalidate_current_thread_spans();
+    syn::parse_file(text)
+}
+
+/// Stack of the thread planning runs on: parsing recurses, like the lint's workers.
+const PLAN_STACK: usize = 64 << 20;
+
+/// Runs `work` on a thread with a big stack; a panic there becomes `None`.
+fn on_big_stack<T: Send>(work: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(PLAN_STACK)
+            .spawn_scoped(scope, work)
+            .ok()?
+            .join()
+            .ok()
+    })
+}
+
+/// Plans the fix of `targets`, reading each crate from disk. Never panics: an internal failure plans
+/// nothing and leaves every target alone with that reason.
+pub fn plan(targets: &[Target], options: &FixOptions) -> Plan {
+    on_big_stack(|| plan_here(targets, options)).unwrap_or_else(|| Plan {
+        left: targets
+            .iter()
+            .map(|t| LeftAlone {
+                file: t.path.clone(),
+                line: 0,
+                name: String::new(),
+                code: t.code,
+                reason: "internal error while planning the fix (please report it)".into(),
+                needs_unsafe: false,
+            })
+            .collect(),
+        ..Plan::default()
+    })
+}
+
+fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
+    let mut krates: Vec<(Krate, Vec<Target>)> = Vec::new();
+    for target in targets {
+        let path = krate::absolute(&target.path);
+        let mut target = target.clone();
+        target.path = path.clone();
+        if let Some((_, list)) = krates.iter_mut().find(|(k, _)| k.files.contains_key(&path)) {
+            list.push(target);
+            continue;
+        }
+        // A file the package's module tree does not reach: a crate of its own, without reading the
+        // package again.
+        let manifest = krate::package_manifest(&path);
+        let known = krates
+            .iter()
+            .find(|(k, _)| manifest.is_some() && k.manifest == manifest)
+            .map(|(k, _)| Krate::alone_in(&path, k));
+        krates.push((known.unwrap_or_else(|| Krate::around(&path)), vec![target]));
+    }
+    let mut plan = Plan::default();
+    for (krate, targets) in &krates {
+        plan_crate(krate, targets, options, &mut plan);
+    }
+    plan.left.sort();
+    plan
+}
+
+/// Plans the fix of `targets` in one crate.
+pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan: &mut Plan) {
+    let (runtime, manifest_edit) = runtime_for(krate, options);
+    let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for target in targets {
+        match find_decl(krate, target) {
+            Ok(decl) => {
+                if seen.insert((decl.file.clone(), decl.item.start)) {
+                    decls.push((decl, target.diagnostic));
+                }
+            }
+            Err(refusal) => plan.left.push(LeftAlone {
+                file: target.path.clone(),
+                line: refusal.line,
+                name: refusal.name,
+                code: target.code,
+                reason: refusal.reason,
+                needs_unsafe: false,
+            }),
+        }
+    }
+    // Public statics of a library that other packages of the workspace name stay: the fix rewrites
+    // one crate.
+    let named_elsewhere = match (&krate.manifest, &krate.name) {
+        (Some(manifest), Some(name)) if krate.is_lib => {
+            let public: Vec<String> = decls
+                .iter()
+                .filter(|(d, _)| d.is_pub)
+                .map(|(d, _)| d.name.clone())
+                .collect();
+            if public.is_empty() {
+                Vec::new()
+            } else {
+                krate::named_by_other_crates(manifest, name, &public)
+            }
+        }
+        _ => Vec::new(),
+    };
+    let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
+    for (mut decl, diagnostic) in decls {
+        let mut leave = |reason: String, needs_unsafe: bool| {
+            plan.left.push(LeftAlone {
+                file: decl.file.clone(),
+                line: decl.line,
+                name: decl.name.clone(),
+                code: decl.code,
+                reason,
+                needs_unsafe,
+            })
+        };
+        if krate.no_std {
+            leave(
+                "the crate is `no_std` (or can build as `no_std` through `cfg_attr`), and the vnet \
+                 runtime needs `std`"
+                    .into(),
+                false,
+            );
+            continue;
+        }
+        if let Some(error) = options.exclude.get(&(decl.file.clone(), decl.name.clone())) {
+            leave(
+                format!("restored: with it ported, `cargo check` failed at its edits ({error})"),
+                false,
+            );
+            continue;
+        }
+        let public = krate.is_lib
+            && decl.is_pub
+            && decl.fn_body.is_none()
+            && !decl.in_inline_mod
+            && krate.files.get(&decl.file).is_some_and(|f| f.public);
+        if let Some((_, other)) = named_elsewhere
+            .iter()
+            .find(|(name, _)| public && name == &decl.name)
+        {
+            leave(
+                format!(
+                    "a `pub` static named from another crate ({}), which the fix does not rewrite",
+                    crate::diag::display_path(other)
+                ),
+                false,
+            );
+            continue;
+        }
+        if public {
+            decl.applicability = Applicability::Unsafe;
+        }
+        if decl.applicability == Applicability::Unsafe && !options.unsafe_fixes {
+            let why = match decl.kind {
+                Kind::Atomic(a) => format!("unsafe fix: `static mut` becomes `{a}` (its updates become atomic)"),
+                Kind::Lock => "unsafe fix: `static mut` becomes a `Mutex` (uses take the lock)".into(),
+                Kind::UnmutAtomic => "unsafe fix: `static mut` loses `mut`".into(),
+                Kind::Lazy => "unsafe fix: `lazy_static!` becomes `LazyLock` (initialized once per instance)".into(),
+                Kind::Plain => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
+            };
+            leave(format!("{why}; run with `--unsafe-fixes`"), true);
+            continue;
+        }
+        candidates.push((decl, diagnostic));
+    }
+    // Rewrite uses; drop the statics with a refusal; then drop those whose edits overlap an accepted
+    // static's, until nothing changes.
+    let only: Vec<Decl> = candidates.iter().map(|(d, _)| d.clone()).collect();
+    let mut use_edits = uses::rewrite_uses(krate, &only);
+    type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
+    let mut accepted: Vec<Accepted> = Vec::new();
+    for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
+        if let Some(reason) = ue.refusal {
+            plan.left.push(LeftAlone {
+                file: decl.file.clone(),
+                line: decl.line,
+                name: decl.name.clone(),
+                code: decl.code,
+                reason,
+                needs_unsafe: false,
+            });
+            continue;
+        }
+        let text = &krate.files[&decl.file].text;
+        let mut all: Vec<(PathBuf, Edit)> = rewrite::decl_edits(&decl, text, &runtime)
+            .into_iter()
+            .map(|e| (decl.file.clone(), e))
+            .collect();
+        all.extend(ue.edits);
+        let clash = accepted.iter().find(|(_, _, other)| {
+            all.iter().any(|(f, e)| {
+                other
+                    .iter()
+                    .any(|(g, o)| f == g && e.overlaps(o) && !is_lazy_pair(e, o))
+            })
+        });
+        if let Some((other, _, _)) = clash {
+            plan.left.push(LeftAlone {
+                file: decl.file.clone(),
+                line: decl.line,
+                name: decl.name.clone(),
+                code: decl.code,
+                reason: format!(
+                    "a use of it lies inside a rewritten use of `{}` in the same expression; port \
+                     them one at a time (split the expression)",
+                    other.name
+                ),
+                needs_unsafe: false,
+            });
+            continue;
+        }
+        if all
+            .iter()
+            .filter(|(f, _)| f == &decl.file)
+            .any(|(_, e)| e.range.end > text.len())
+        {
+            continue;
+        }
+        accepted.push((decl, diagnostic, all));
+    }
+    if accepted.is_empty() {
+        return;
+    }
+    // Per file: the edits of every accepted static, `lazy_static!` invocations whose items all go
+    // replaced whole, and the import of the attribute.
+    let mut per_file: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>> = BTreeMap::new();
+    let mut whole: Vec<(PathBuf, Range<usize>)> = Vec::new();
+    for (decl, _, _) in &accepted {
+        if let Some(lazy) = &decl.lazy {
+            let siblings: Vec<&Decl> = accepted
+                .iter()
+                .map(|(d, _, _)| d)
+                .filter(|d| {
+                    d.file == decl.file
+                        && d.lazy
+                            .as_ref()
+                            .is_some_and(|l| l.invocation == lazy.invocation)
+                })
+                .collect();
+            if siblings.len() == lazy.count
+                && !whole.contains(&(decl.file.clone(), lazy.invocation.clone()))
+            {
+                let mut sorted = siblings.clone();
+                sorted.sort_by_key(|d| d.item.start);
+                let text = &krate.files[&decl.file].text;
+                whole.push((decl.file.clone(), lazy.invocation.clone()));
+                per_file
+                    .entry(decl.file.clone())
+                    .or_default()
+                    .push((None, rewrite::whole_invocation(&sorted, text, &runtime)));
+            }
+        }
+    }
+    for (decl, diagnostic, all) in &accepted {
+        let is_whole = decl
+            .lazy
+            .as_ref()
+            .is_some_and(|l| whole.contains(&(decl.file.clone(), l.invocation.clone())));
+        let mut own = Vec::new();
+        for (file, edit) in all {
+            let part_of_whole = is_whole
+                && file == &decl.file
+                && decl.lazy.as_ref().is_some_and(|l| {
+                    edit.range.start >= l.invocation.start && edit.range.end <= l.invocation.end
+                });
+            if !part_of_whole {
+                per_file
+                    .entry(file.clone())
+                    .or_default()
+                    .push((Some(plan.ported.len()), edit.clone()));
+            }
+            own.push((file.clone(), edit.clone()));
+        }
+        plan.ported.push(Ported {
+            name: decl.name.clone(),
+            file: decl.file.clone(),
+            line: decl.line,
+            code: decl.code,
+            applicability: decl.applicability,
+            edits: own,
+            diagnostic: *diagnostic,
+        });
+    }
+    let import_files: BTreeSet<&PathBuf> = accepted
+        .iter()
+        .filter(|(d, _, _)| !d.in_inline_mod)
+        .map(|(d, _, _)| &d.file)
+        .collect();
+    for file in import_files {
+        if let Some(edit) = rewrite::import_edit(&krate.files[file].text, &runtime) {
+            // First among edits at the same offset: the import goes above the item's `#[vnet]`.
+            per_file
+                .entry(file.clone())
+                .or_default()
+                .insert(0, (None, edit));
+        }
+    }
+    if krate.edition_2015 {
+        for root in krate.files.values().filter(|f| f.module.is_empty()) {
+            if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
+                per_file
+                    .entry(root.path.clone())
+                    .or_default()
+                    .insert(0, (None, edit));
+            }
+        }
+    }
+    for (file, owned) in per_file {
+        let original = &krate.files[&file].text;
+        let edits: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
+        if let Some((new, _)) = edits::apply(original, &edits) {
+            if &new != original {
+                plan.files.insert(file.clone(), (original.clone(), new));
+                plan.file_edits.insert(file, owned);
+            }
+        }
+    }
+    if let Some((path, old, new)) = manifest_edit {
+        plan.manifests.insert(path, (old, new));
+    }
+}
+
+fn is_lazy_pair(a: &Edit, b: &Edit) -> bool {
+    // Two items of one `lazy_static!` both insert after the invocation: insertions do not clash.
+    a.range.is_empty() && b.range.is_empty()
+}
+
+fn runtime_for(
+    krate: &Krate,
+    options: &FixOptions,
+) -> (Runtime, Option<(PathBuf, String, String)>) {
+    let Some(manifest) = &krate.manifest else {
+        return (Runtime::default(), None);
+    };
+    let Ok(text) = std::fs::read_to_string(manifest) else {
+        return (Runtime::default(), None);
+    };
+    if let Some(runtime) = cargo_toml::find_runtime(&text) {
+        return (runtime, None);
+    }
+    // A workspace member may inherit it: `vnet-runtime.workspace = true` is found above as a key.
+    let added = cargo_toml::add_runtime(&text, options.runtime_path.as_deref())
+        .map(|new| (manifest.clone(), text.clone(), new));
+    (Runtime::default(), added)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The declaration `target` points at.
+pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
+    let Some(file) = krate.files.get(&target.path) else {
+        return Err(Refusal {
+            name: String::new(),
+            line: 0,
+            reason: "its file is not part of a crate the fix can read".into(),
+        });
+    };
+    let line = line_of(&file.text, target.span.start);
+    let at = target.span.start;
+    let flagged = file
+        .text
+        .get(target.span.clone())
+        .unwrap_or_default()
+        .to_owned();
+    let Ok(parsed) = parse(&file.text) else {
+        return Err(Refusal {
+            name: flagged,
+            line,
+            reason: "the file does not parse".into(),
+        });
+    };
+    let located = decl::locate(&parsed, &file.module);
+    let static_names: Vec<String> = located
+        .statics
+        .iter()
+        .map(|(s, _)| s.ident.to_string())
+        .collect();
+    for (s, scope) in &located.statics {
+        let range = decl::node_range(s);
+        if range.start <= at && at < range.end {
+            if let Some(other) = decl::names_a_static(&s.expr, &static_names) {
+                return Err(Refusal {
+                    name: s.ident.to_string(),
+                    line,
+                    reason: format!(
+                        "its initializer names the static `{other}`: a `#[vnet]` initializer is a \
+                         constant, which cannot refer to a static"
+                    ),
+                });
+            }
+            return decl::from_static(
+                s,
+                &file.path,
+                &scope.module,
+                scope.body.clone(),
+                scope.inline,
+                target.code,
+                line,
+            );
+        }
+    }
+    for (s, scope, lazy) in &located.lazies {
+        let range = decl::range(s.static_token.span).start..decl::range(s.semi.span).end;
+        let start = s
+            .attrs
+            .first()
+            .map_or(range.start, |a| decl::node_range(a).start);
+        if start <= at && at < range.end {
+            return decl::from_lazy(
+                s,
+                lazy,
+                &file.path,
+                &scope.module,
+                scope.body.clone(),
+                scope.inline,
+                target.code,
+                line,
+            );
+        }
+    }
+    let name = ident_at(&file.text, target.span.clone()).unwrap_or(flagged);
+    if target.code == id::THREAD_LOCAL_GLOBAL.code {
+        return Err(Refusal {
+            name,
+            line,
+            reason:
+                "`thread_local!` is per thread by design, never ported: decide by hand whether \
+                     the value belongs to the thread or to the instance"
+                    .into(),
+        });
+    }
+    for (macro_name, range) in &located.macros {
+        if range.start <= at && at < range.end {
+            return Err(Refusal {
+                name,
+                line,
+                reason: format!(
+                    "declared inside `{macro_name}!`, whose expansion the fix cannot rewrite; move it out \
+                     of the macro first"
+                ),
+            });
+        }
+    }
+    Err(Refusal {
+        name,
+        line,
+        reason: "no `static` item found at the finding".into(),
+    })
+}
+
+fn ident_at(text: &str, span: Range<usize>) -> Option<String> {
+    // The name of the `static` the flagged token belongs to (findings point at `mut`, a name or a type).
+    let word = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let end = span.end.min(text.len());
+    let start = text.get(..end)?.rfind("static")?;
+    let mut rest = text[start + "static".len()..].trim_start();
+    loop {
+        let next = word(rest);
+        if next == "mut" || next == "ref" {
+            rest = rest[next.len()..].trim_start();
+            continue;
+        }
+        return (!next.is_empty()).then_some(next);
+    }
+}
+
+/// Plans the fix of one in-memory file (no crate around it, no manifest): what `--fix` makes of a
+/// rule fixture.
+///
+/// ```
+/// use vnet_lint::engine::{check_source, Options};
+/// use vnet_lint::fix::{fix_source, FixOptions};
+/// let src = "use std::sync::atomic::AtomicU32;\nstatic HITS: AtomicU32 = AtomicU32::new(0);\nfn f() { HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed); }\n";
+/// let (fixed, plan) = fix_source("lib.rs", src, &FixOptions::default());
+/// assert_eq!(plan.ported.len(), 1);
+/// assert!(fixed.contains("#[vnet]\nstatic HITS"));
+/// assert!(fixed.contains("V_HITS.with(|hits| hits.fetch_add(1"));
+/// ```
+pub fn fix_source(name: &str, text: &str, options: &FixOptions) -> (String, Plan) {
+    let report = crate::engine::check_source(name, text, &crate::engine::Options::default());
+    let path = PathBuf::from(name);
+    let krate = Krate::single(path.clone(), text.to_owned());
+    let targets: Vec<Target> = targets(&report)
+        .into_iter()
+        .map(|mut t| {
+            t.path = path.clone();
+            t
+        })
+        .collect();
+    let plan = on_big_stack(|| {
+        let mut plan = Plan::default();
+        plan_crate(&krate, &targets, options, &mut plan);
+        plan.left.sort();
+        plan
+    })
+    .unwrap_or_default();
+    let fixed = plan
+        .files
+        .get(Path::new(name))
+        .map_or_else(|| text.to_owned(), |(_, new)| new.clone());
+    (fixed, plan)
+}
+
+/// The summary lines: how many statics were ported, and each one left alone with its reason.
+pub fn summary(plan: &Plan, wrote: bool) -> String {
+    let mut out = String::new();
+    let safe = plan
+        .ported
+        .iter()
+        .filter(|p| p.applicability == Applicability::Safe)
+        .count();
+    let verb = if wrote { "ported" } else { "would port" };
+    out.push_str(&format!(
+        "{verb} {} static{} ({safe} safe, {} unsafe fix{}); left {} alone\n",
+        plan.ported.len(),
+        if plan.ported.len() == 1 { "" } else { "s" },
+        plan.ported.len() - safe,
+        if plan.ported.len() - safe == 1 {
+            ""
+        } else {
+            "es"
+        },
+        plan.left.len()
+    ));
+    for p in &plan.ported {
+        out.push_str(&format!(
+            "  ported   {}:{} `{}` ({}, {})\n",
+            crate::diag::display_path(&p.file),
+            p.line,
+            p.name,
+            p.code,
+            p.applicability.as_str()
+        ));
+    }
+    for l in &plan.left {
+        out.push_str(&format!(
+            "  left     {}:{} `{}` ({}): {}\n",
+            crate::diag::display_path(&l.file),
+            l.line,
+            l.name,
+            l.code,
+            l.reason
+        ));
+    }
+    let hidden = plan.left.iter().filter(|l| l.needs_unsafe).count();
+    if hidden > 0 {
+        out.push_str(&format!(
+            "{hidden} more fix{} available with `--unsafe-fixes`\n",
+            if hidden == 1 { " is" } else { "es are" }
+        ));
+    }
+    out
+}

@@ -1,0 +1,166 @@
+//! Like `cargo fix`: a dirty git tree is refused unless `--allow-dirty`, and after writing the package is
+//! built (`cargo check --all-targets`); the statics whose edits the compiler's errors point at are
+//! restored and the build is checked again.
+
+use super::{edits, Plan};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Files under `dir` with uncommitted changes, as `git status --porcelain` lists them; empty outside a
+/// git work tree.
+pub fn dirty_files(dir: &Path) -> Vec<String> {
+    let output = Command::new("git")
+        .arg("status")
+        .arg("--porcelain")
+        .arg("--untracked-files=no")
+        .arg("--")
+        .arg(".")
+        .current_dir(dir)
+        .output();
+    match output {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.get(3..).unwrap_or(l).to_owned())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One compiler error: the file and byte range of its primary span, and its message.
+#[derive(Clone, Debug)]
+pub struct BuildError {
+    /// The file, as cargo names it (relative to the workspace root).
+    pub file: String,
+    /// Byte range in the file as written.
+    pub range: std::ops::Range<usize>,
+    /// The rendered message.
+    pub message: String,
+}
+
+/// Runs `cargo check --all-targets` on the package of `manifest`; the errors, or `Ok(vec![])`.
+pub fn cargo_check(manifest: &Path) -> std::io::Result<(bool, Vec<BuildError>)> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "check",
+            "--all-targets",
+            "--message-format",
+            "json",
+            "--quiet",
+        ])
+        .arg("--manifest-path")
+        .arg(manifest)
+        .output()?;
+    let mut errors = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if value["reason"] != "compiler-message" || value["message"]["level"] != "error" {
+            continue;
+        }
+        let message = value["message"]["rendered"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let spans = value["message"]["spans"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut any = false;
+        for span in spans {
+            let (Some(file), Some(start), Some(end)) = (
+                span["file_name"].as_str(),
+                span["byte_start"].as_u64(),
+                span["byte_end"].as_u64(),
+            ) else {
+                continue;
+            };
+            any = true;
+            errors.push(BuildError {
+                file: file.to_owned(),
+                range: start as usize..end as usize,
+                message: message.clone(),
+            });
+        }
+        if !any {
+            errors.push(BuildError {
+                file: String::new(),
+                range: 0..0,
+                message,
+            });
+        }
+    }
+    Ok((out.status.success(), errors))
+}
+
+/// The statics (file, name) of `plan` that the errors point at (an error on a line one of their edits
+/// wrote), each with the first line of the first such error. When the errors point at none, every
+/// ported static is blamed.
+pub fn blame(
+    plan: &Plan,
+    manifest: &Path,
+    errors: &[BuildError],
+) -> BTreeMap<(PathBuf, String), String> {
+    let mut blamed = BTreeMap::new();
+    let headline = |e: &BuildError| e.message.lines().next().unwrap_or_default().to_owned();
+    for error in errors {
+        let Some(path) = locate(manifest, &error.file) else {
+            continue;
+        };
+        let Some((original, _)) = plan.files.get(&path) else {
+            continue;
+        };
+        // Replay the edits of the file to learn where each static's edits landed in the new text.
+        let Some(owned) = plan.file_edits.get(&path) else {
+            continue;
+        };
+        let all: Vec<_> = owned.iter().map(|(_, e)| e.clone()).collect();
+        let Some((new, ranges)) = edits::apply(original, &all) else {
+            continue;
+        };
+        let line_span = |r: &std::ops::Range<usize>| {
+            let start = new[..r.start.min(new.len())].matches('\n').count();
+            let end = new[..r.end.min(new.len())].matches('\n').count();
+            start..=end
+        };
+        let error_lines = line_span(&error.range);
+        for (range, (owner, _)) in ranges.iter().zip(owned) {
+            let Some(owner) = *owner else { continue };
+            let lines = line_span(range);
+            if lines.start() <= error_lines.end() && error_lines.start() <= lines.end() {
+                let p = &plan.ported[owner];
+                blamed
+                    .entry((p.file.clone(), p.name.clone()))
+                    .or_insert_with(|| headline(error));
+            }
+        }
+    }
+    if blamed.is_empty() {
+        for p in &plan.ported {
+            let first = errors.first().map(headline).unwrap_or_default();
+            blamed.insert((p.file.clone(), p.name.clone()), first);
+        }
+    }
+    blamed
+}
+
+fn locate(manifest: &Path, name: &str) -> Option<PathBuf> {
+    if name.is_empty() {
+        return None;
+    }
+    let given = Path::new(name);
+    if given.is_absolute() {
+        return Some(super::krate::absolute(given));
+    }
+    let mut dir = manifest.parent();
+    while let Some(d) = dir {
+        let candidate = d.join(given);
+        if candidate.exists() {
+            return Some(super::krate::absolute(&candidate));
+        }
+        dir = d.parent();
+    }
+    None
+}
