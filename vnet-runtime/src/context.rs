@@ -1,4 +1,5 @@
-//! The current instance of each thread: CURVNET_SET / CURVNET_RESTORE.
+//! The current instance of each thread: CURVNET_SET / CURVNET_RESTORE,
+//! the *pins* teardown checks, and the graveyard of deferred frees.
 //!
 //! The access path reads one thread-local, the current block's base pointer
 //! (`Ctx::base`). Everything else here exists so that teardown can tell
@@ -12,14 +13,20 @@
 //! * an instance is *pinned* while it is on some thread's stack. A guard leaked
 //!   with `mem::forget` leaves its instance pinned until an outer guard
 //!   restores past it or the thread exits. Teardown never frees a pinned
-//!   instance (see `instance::retire`).
+//!   instance: its free waits in the graveyard ([`defer_free`]).
 //!
-//! **Why plain stores suffice:** a thread can only push an instance while it
-//! borrows a handle to it. Ending that borrow and dropping the last handle
-//! involves synchronization (the handle's reference count is released with
-//! `Release` and the final drop acquires it, and moving a borrow's end across
-//! threads needs a join or a lock), so every push that matters happens-before
-//! the final drop that scans the records.
+//! This module knows nothing of instances: a pin is an opaque address (the
+//! instance's), and a deferred free is that address with the function that
+//! frees it. So it sits below `instance` and the lifecycle, and imports
+//! neither.
+//!
+//! **Why plain stores suffice for the free:** a thread can only push an
+//! instance while it borrows a handle to it. Ending that borrow and dropping
+//! the last handle involves synchronization (the handle's reference count is
+//! released with `Release` and the final drop acquires it, and moving a
+//! borrow's end across threads needs a join or a lock), so every push that
+//! matters happens-before the final drop that scans the records. Entering
+//! versus *destroying* needs one more fence: see `instance::state`.
 
 #[cfg(feature = "vimage")]
 pub use imp::CurVnetGuard;
@@ -31,15 +38,33 @@ mod imp {
     use std::cell::Cell;
     use std::marker::PhantomData;
     use std::ptr;
-    use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
+    use std::sync::atomic::Ordering::*;
 
     use parking_lot::Mutex;
 
-    use crate::instance::Instance;
+    use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
     use crate::Vnet;
 
     /// How deep `curvnet_set` may nest on one thread.
+    #[cfg(not(loom))]
     pub(crate) const MAX_DEPTH: usize = 64;
+    /// Under loom, records are model objects: a short stack keeps every
+    /// execution within loom's branch bound (the protocol does not depend
+    /// on the stack's length).
+    #[cfg(loom)]
+    pub(crate) const MAX_DEPTH: usize = 2;
+
+    /// The address that identifies a pinned instance (its `Instance`).
+    pub(crate) type PinId = *const ();
+
+    /// Set in a stack slot whose entry pins its instance without making it
+    /// current (`V_X.with_in`): it does not count for `current_pin`.
+    const PIN_ONLY: usize = 1;
+
+    #[inline(always)]
+    fn untag(slot: *mut ()) -> PinId {
+        slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+    }
 
     /// Per-thread state read on every access: the current block's base
     /// (null when no instance is current), and this thread's record.
@@ -47,13 +72,20 @@ mod imp {
         base: Cell<*mut u8>,
         record: Cell<*const ThreadRecord>,
         pushes: Cell<u64>,
+        /// How many `vnet_foreach` loops this thread is inside.
+        foreach_depth: Cell<u32>,
     }
 
     thread_local! {
         // Const-initialized and without `Drop`, so `with` is a bare
         // thread-local load with no lazy-init or destructor state check.
         static CTX: Ctx = const {
-            Ctx { base: Cell::new(ptr::null_mut()), record: Cell::new(ptr::null()), pushes: Cell::new(0) }
+            Ctx {
+                base: Cell::new(ptr::null_mut()),
+                record: Cell::new(ptr::null()),
+                pushes: Cell::new(0),
+                foreach_depth: Cell::new(0),
+            }
         };
         // Touched once per thread (when its record is allocated); its `Drop`
         // hands the record back at thread exit.
@@ -62,15 +94,17 @@ mod imp {
 
     /// A thread's stack of current instances, visible to teardown.
     pub(crate) struct ThreadRecord {
-        depth: AtomicUsize,
-        stack: [AtomicPtr<Instance>; MAX_DEPTH],
+        pub(crate) depth: AtomicUsize,
+        pub(crate) stack: [AtomicPtr<()>; MAX_DEPTH],
         /// Push serial of each stack slot, so a stale guard (one whose slot
         /// was truncated and reused) can tell it is stale. Owner-only.
         serial: [AtomicU64; MAX_DEPTH],
         /// Instances a restore went past (their guards were leaked or dropped
         /// out of order). A `V_` borrow taken while one of them was current
         /// may still be alive, so they stay pinned until the thread exits.
-        orphans: Mutex<Vec<*const Instance>>,
+        orphans: Mutex<Vec<PinId>>,
+        /// Whether `orphans` may be non-empty, so scans skip its lock.
+        has_orphans: AtomicBool,
     }
 
     // SAFETY: the raw pointers in `orphans` are only compared, never
@@ -80,13 +114,54 @@ mod imp {
     unsafe impl Send for ThreadRecord {}
 
     impl ThreadRecord {
-        fn new() -> Self {
+        pub(crate) fn new() -> Self {
             ThreadRecord {
                 depth: AtomicUsize::new(0),
-                stack: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_DEPTH],
-                serial: [const { AtomicU64::new(0) }; MAX_DEPTH],
+                stack: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+                serial: std::array::from_fn(|_| AtomicU64::new(0)),
                 orphans: Mutex::new(Vec::new()),
+                has_orphans: AtomicBool::new(false),
             }
+        }
+
+        /// Publishes `pin` at `index` (the stack's depth): plain stores, the
+        /// slot before the depth that makes it visible to scans.
+        #[inline(always)]
+        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
+            let tagged = pin
+                .cast_mut()
+                .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
+            self.stack[index].store(tagged, Relaxed);
+            self.depth.store(index + 1, Release);
+        }
+
+        /// Truncates the stack to `index` entries (unpins what was above).
+        /// Release: this thread's uses of the instances come before any
+        /// teardown or free that sees them unpinned.
+        #[inline(always)]
+        pub(crate) fn truncate(&self, index: usize) {
+            self.depth.store(index, Release);
+        }
+
+        /// Adds this record's pins (its stack and orphans) to `out`.
+        pub(crate) fn pins_into(&self, out: &mut Vec<PinId>) {
+            // Acquire pairs with the Release stores of `depth`: a restore
+            // that unpinned an instance comes after that thread's last use.
+            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+            out.extend(self.stack[..depth].iter().map(|s| untag(s.load(Relaxed))));
+            if self.has_orphans.load(Acquire) {
+                out.extend(self.orphans.lock().iter().copied());
+            }
+        }
+
+        /// Whether `pin` is on this record's stack or among its orphans.
+        pub(crate) fn has_pin(&self, pin: PinId) -> bool {
+            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+            self.stack[..depth]
+                .iter()
+                .any(|slot| ptr::eq(untag(slot.load(Relaxed)), pin))
+                || (self.has_orphans.load(Acquire)
+                    && self.orphans.lock().iter().any(|o| ptr::eq(*o, pin)))
         }
     }
 
@@ -115,10 +190,11 @@ mod imp {
             let record = unsafe { &*record };
             record.depth.store(0, Release);
             record.orphans.lock().clear();
+            record.has_orphans.store(false, Release);
             CTX.with(|c| c.base.set(ptr::null_mut()));
             RECORDS.lock().free.push(record);
             // Instances this thread had pinned may now be freed.
-            crate::instance::sweep_graveyard();
+            sweep_graveyard();
         }
     }
 
@@ -160,8 +236,12 @@ mod imp {
         CTX.with(|c| c.base.get())
     }
 
-    /// The current instance, if any.
-    pub(crate) fn current_instance() -> Option<&'static Instance> {
+    /// The pin of the current instance, if any.
+    ///
+    /// An instance on this thread's stack is pinned, so it is not freed
+    /// while it stays there; callers use the pin only transiently on this
+    /// thread, before any restore can unpin it.
+    pub(crate) fn current_pin() -> Option<PinId> {
         let (base, record) = CTX.with(|c| (c.base.get(), c.record.get()));
         // A null base with a non-empty stack: values are being dropped
         // (`clear_base`), when no instance counts as current.
@@ -171,44 +251,70 @@ mod imp {
         // SAFETY: records are leaked `&'static` values.
         let record = unsafe { &*record };
         let depth = record.depth.load(Relaxed);
-        let top = record.stack[depth.checked_sub(1)?].load(Relaxed);
-        // SAFETY: an instance on this thread's stack is pinned, so it is not
-        // freed while it stays there; the caller only uses it transiently on
-        // this thread, before any restore can unpin it.
-        Some(unsafe { &*top })
+        Some(
+            record.stack[depth.checked_sub(1)?]
+                .load(Relaxed)
+                .cast_const(),
+        )
     }
 
-    /// Whether `instance` is the current instance of this thread.
-    pub(crate) fn is_current(instance: &Instance) -> bool {
-        current_instance().is_some_and(|top| ptr::eq(top, instance))
+    /// Whether `pin` is the current instance of this thread.
+    #[inline]
+    pub(crate) fn is_current(pin: PinId) -> bool {
+        current_pin().is_some_and(|top| ptr::eq(top, pin))
     }
 
     /// Makes "no instance" current for `V_` accesses (values being dropped)
     /// and returns what was current, for [`restore_base`].
     pub(crate) fn clear_base() -> *mut u8 {
-        // Not even the default-instance policy's vnet0 while dropping.
-        crate::policy::enter_drop();
         CTX.with(|c| c.base.replace(ptr::null_mut()))
     }
 
     /// Undoes [`clear_base`].
     pub(crate) fn restore_base(base: *mut u8) {
         CTX.with(|c| c.base.set(base));
-        crate::policy::leave_drop();
     }
 
-    /// Whether `instance` is on some thread's stack.
-    pub(crate) fn is_pinned(instance: *const Instance) -> bool {
-        let records = RECORDS.lock();
-        records.all.iter().any(|record| {
-            // Acquire pairs with the Release stores of `depth`: a restore
-            // that unpinned `instance` comes after that thread's last use.
-            let depth = record.depth.load(Acquire).min(MAX_DEPTH);
-            record.stack[..depth]
-                .iter()
-                .any(|slot| ptr::eq(slot.load(Relaxed), instance))
-                || record.orphans.lock().iter().any(|o| ptr::eq(*o, instance))
-        })
+    /// Whether `pin` is on some thread's stack. Costs one pass over the
+    /// registered threads' stacks (live depth only): O(threads × depth),
+    /// independent of how many instances exist.
+    pub(crate) fn is_pinned(pin: PinId) -> bool {
+        RECORDS.lock().all.iter().any(|record| record.has_pin(pin))
+    }
+
+    /// Every pinned address, sorted: one pass over the registered threads,
+    /// for checking a whole subtree against it (`destroy`).
+    pub(crate) fn pinned() -> Vec<PinId> {
+        let mut out = Vec::new();
+        for record in &RECORDS.lock().all {
+            record.pins_into(&mut out);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether this thread is inside `vnet_foreach` (the instance list is
+    /// read-locked: creating, destroying, or loading and unloading modules
+    /// would deadlock against a writer).
+    pub(crate) fn inside_foreach() -> bool {
+        CTX.with(|c| c.foreach_depth.get()) > 0
+    }
+
+    /// Marks this thread as inside `vnet_foreach` until dropped.
+    pub(crate) struct ForeachScope(());
+
+    impl ForeachScope {
+        pub(crate) fn enter() -> Self {
+            CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() + 1));
+            ForeachScope(())
+        }
+    }
+
+    impl Drop for ForeachScope {
+        fn drop(&mut self) {
+            CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() - 1));
+        }
     }
 
     /// Restores the previously current instance when dropped.
@@ -232,49 +338,45 @@ mod imp {
         }
     }
 
-    /// Makes `instance` current on this thread (the push half of CURVNET_SET).
-    /// Debug builds record a push over a *different* current instance, with
-    /// the caller's location (FreeBSD's `VNET_DEBUG` recursion log).
-    #[cfg_attr(debug_assertions, track_caller)]
+    /// Pushes `pin` with block `base` on this thread's stack and makes `base`
+    /// current (the push half of CURVNET_SET): plain stores only. `name`
+    /// names the instance in the panic when the stack is full.
     #[inline]
-    pub(crate) fn push<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
-        #[cfg(debug_assertions)]
-        if let Some(outer) = current_instance() {
-            if !ptr::eq(outer, instance) {
-                crate::trace::log_recursion(
-                    std::panic::Location::caller(),
-                    outer.name(),
-                    instance.name(),
-                );
-            }
-        }
-        push_quiet(instance)
+    pub(crate) fn push<'a>(
+        pin: PinId,
+        base: *mut u8,
+        name: impl FnOnce() -> String,
+    ) -> CurVnetGuard<'a> {
+        push_entry(pin, base, false, name)
     }
 
-    /// [`push`] without the recursion record (CURVNET_SET_QUIET), for the
-    /// lifecycle's own switches.
+    /// Pins `pin` on this thread's stack without making it current (the
+    /// current base and instance stay): for `V_X.with_in`, so that `destroy`
+    /// sees the instance in use. Dropping the guard unpins it.
     #[inline]
-    pub(crate) fn push_quiet<'a>(instance: &'a Instance) -> CurVnetGuard<'a> {
-        push_with_base(instance, instance.base())
+    pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
+        push_entry(pin, current_base(), true, name)
     }
 
-    /// [`push_quiet`] with the instance's block base supplied by the caller
-    /// (`vnet_foreach` keeps it beside the list, saving a pointer chase).
-    #[inline]
-    pub(crate) fn push_with_base<'a>(instance: &'a Instance, base: *mut u8) -> CurVnetGuard<'a> {
+    #[inline(always)]
+    fn push_entry<'a>(
+        pin: PinId,
+        base: *mut u8,
+        pin_only: bool,
+        name: impl FnOnce() -> String,
+    ) -> CurVnetGuard<'a> {
         let record = record();
         let index = record.depth.load(Relaxed);
         if index == MAX_DEPTH {
-            depth_exceeded(instance);
+            depth_exceeded(name());
         }
         let serial = CTX.with(|c| {
             let serial = c.pushes.get() + 1;
             c.pushes.set(serial);
             serial
         });
-        record.stack[index].store(ptr::from_ref(instance).cast_mut(), Relaxed);
         record.serial[index].store(serial, Relaxed);
-        record.depth.store(index + 1, Release);
+        record.push_slot(index, pin, pin_only);
         let prev_base = CTX.with(|c| c.base.replace(base));
         CurVnetGuard {
             index,
@@ -286,11 +388,10 @@ mod imp {
 
     #[cold]
     #[inline(never)]
-    fn depth_exceeded(instance: &Instance) -> ! {
+    fn depth_exceeded(name: String) -> ! {
         panic!(
-            "curvnet_set nested more than {MAX_DEPTH} deep on this thread (setting vnet `{}`): \
-             are guards being leaked with mem::forget?",
-            instance.name()
+            "curvnet_set nested more than {MAX_DEPTH} deep on this thread (setting vnet `{name}`): \
+             are guards being leaked with mem::forget?"
         )
     }
 
@@ -305,9 +406,7 @@ mod imp {
                 if self.index + 1 != depth {
                     restore_past(record, self.index, depth);
                 }
-                // Release: this thread's uses of the instance come before any
-                // teardown that sees it unpinned.
-                record.depth.store(self.index, Release);
+                record.truncate(self.index);
                 CTX.with(|c| c.base.set(self.prev_base));
                 if self.index + 1 != depth && !std::thread::panicking() {
                     out_of_order(depth - self.index - 1);
@@ -324,10 +423,11 @@ mod imp {
     fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
         let mut orphans = record.orphans.lock();
         for slot in &record.stack[index + 1..depth] {
-            orphans.push(slot.load(Relaxed).cast_const());
+            orphans.push(untag(slot.load(Relaxed)));
         }
         orphans.sort_unstable();
         orphans.dedup();
+        record.has_orphans.store(true, Release);
     }
 
     #[cold]
@@ -339,6 +439,119 @@ mod imp {
              the context was restored anyway. Drop guards in reverse order, and bind futures \
              with `Vnet::bind` instead of holding a guard across `.await`"
         )
+    }
+
+    /// A free that waits until its pin is on no thread's stack.
+    pub(crate) struct Deferred {
+        pin: PinId,
+        free: unsafe fn(PinId),
+    }
+
+    /// Frees whose object was pinned when its last owner went. The scans of
+    /// the thread records are parameters, so the loom models run this same
+    /// code against their own records.
+    pub(crate) struct Graveyard(crate::sync::Mutex<Vec<Deferred>>);
+
+    // SAFETY: the pointers are owned by the graveyard (no owner remains).
+    unsafe impl Send for Graveyard {}
+    // SAFETY: as above; the list is behind a mutex.
+    unsafe impl Sync for Graveyard {}
+
+    impl Graveyard {
+        #[cfg(not(loom))]
+        pub(crate) const fn new() -> Self {
+            Graveyard(crate::sync::Mutex::new(Vec::new()))
+        }
+
+        #[cfg(loom)]
+        pub(crate) fn new() -> Self {
+            Graveyard(crate::sync::Mutex::new(Vec::new()))
+        }
+
+        /// The last owner of `pin` is gone: call `free(pin)` now, or park
+        /// it until a sweep finds it unpinned. `is_pinned` scans the
+        /// records for `pin`; `pinned` lists every pin (for the sweep).
+        ///
+        /// # Safety
+        /// `free(pin)` must be sound once nothing pins `pin`, and nothing but
+        /// the graveyard may call it after this.
+        pub(crate) unsafe fn defer_free(
+            &self,
+            pin: PinId,
+            free: unsafe fn(PinId),
+            is_pinned: impl Fn(PinId) -> bool,
+            pinned: impl FnOnce() -> Vec<PinId>,
+        ) {
+            if is_pinned(pin) {
+                self.0.lock().push(Deferred { pin, free });
+            } else {
+                // SAFETY: no owner remains and no thread pins it (contract).
+                unsafe { free(pin) };
+                self.sweep(pinned);
+            }
+        }
+
+        /// Runs the frees whose object is no longer pinned anywhere.
+        pub(crate) fn sweep(&self, pinned: impl FnOnce() -> Vec<PinId>) {
+            let ready: Vec<Deferred> = {
+                let mut waiting = self.0.lock();
+                if waiting.is_empty() {
+                    return;
+                }
+                let pinned = pinned();
+                let (ready, still) = waiting
+                    .drain(..)
+                    .partition(|d| pinned.binary_search(&d.pin).is_err());
+                *waiting = still;
+                ready
+            };
+            for d in ready {
+                // SAFETY: `defer_free`'s contract; it is no longer pinned.
+                unsafe { (d.free)(d.pin) };
+            }
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+    }
+
+    #[cfg(not(loom))]
+    static GRAVEYARD: Graveyard = Graveyard::new();
+
+    #[cfg(not(loom))]
+    fn graveyard() -> &'static Graveyard {
+        &GRAVEYARD
+    }
+
+    #[cfg(loom)]
+    loom::lazy_static! {
+        static ref GRAVEYARD: Graveyard = Graveyard::new();
+    }
+
+    #[cfg(loom)]
+    fn graveyard() -> &'static Graveyard {
+        &GRAVEYARD
+    }
+
+    /// The last owner of `pin` is gone: call `free(pin)` now, or once no
+    /// thread has it pinned (at a later sweep: a thread exit or a destroy).
+    ///
+    /// # Safety
+    /// As [`Graveyard::defer_free`].
+    pub(crate) unsafe fn defer_free(pin: PinId, free: unsafe fn(PinId)) {
+        // SAFETY: the caller's contract.
+        unsafe { graveyard().defer_free(pin, free, is_pinned, pinned) }
+    }
+
+    /// Runs the graveyard's frees whose object is no longer pinned anywhere.
+    pub(crate) fn sweep_graveyard() {
+        graveyard().sweep(pinned);
+    }
+
+    /// Number of frees waiting in the graveyard.
+    pub(crate) fn graveyard_len() -> usize {
+        graveyard().len()
     }
 }
 

@@ -80,10 +80,10 @@ impl<F: Future> Future for Bound<F> {
 
 impl<F> Drop for Bound<F> {
     fn drop(&mut self) {
-        // Enter the instance unless it is gone (then there is nothing to
-        // enter; the future's locals see no instance current).
-        let _guard =
-            (self.vnet.state() == crate::VnetState::Live).then(|| crate::curvnet_set(&self.vnet));
+        // Enter the instance unless it is gone or going (then there is
+        // nothing to enter; the future's locals see no instance current).
+        // Never a panic here: a destroy racing this drop just wins.
+        let _guard = self.vnet.try_push_current();
         // SAFETY: dropped once, in place (it may be pinned), and never used again.
         unsafe { ManuallyDrop::drop(&mut self.future) };
     }

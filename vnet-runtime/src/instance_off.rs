@@ -154,6 +154,10 @@ impl Vnet {
         }
     }
 
+    pub(crate) fn try_push_current(&self) -> Option<CurVnetGuard<'_>> {
+        Some(self.push_current())
+    }
+
     /// Always [`Error::Vnet0`]: vnet0 is never destroyed.
     pub fn destroy(self) -> Result<(), Error> {
         Err(Error::Vnet0)

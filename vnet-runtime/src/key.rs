@@ -97,13 +97,29 @@ impl<T> VnetKey<T> {
 
     /// Calls `f` with this static's value in `vnet`, without making it current.
     ///
+    /// The instance is pinned for the call: a concurrent
+    /// [`Vnet::destroy`] fails with `Busy` meanwhile (or, if it started
+    /// first, this call panics), so `f` never sees the instance's teardown.
+    ///
     /// # Panics
-    /// When `vnet` was destroyed.
+    /// When `vnet` was destroyed, or is being destroyed or created by
+    /// another thread (from its own hooks, where it is current, it works).
     pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
         let instance = vnet.instance();
-        if instance.state() == crate::VnetState::Destroyed {
-            destroyed_vnet(self.name, instance.name());
-        }
+        // Pinned for the call, so a concurrent `destroy` is refused (Busy)
+        // rather than running the teardown hooks beside `f`; already
+        // current on this thread (its own hooks), it is pinned already.
+        let _pin = if crate::context::is_current(instance.pin()) {
+            if instance.state() == crate::VnetState::Destroyed {
+                destroyed_vnet(self.name, instance.name());
+            }
+            None
+        } else {
+            match vnet.try_pin() {
+                Some(pin) => Some(pin),
+                None => unusable_vnet(self.name, instance.name(), instance.state()),
+            }
+        };
         let offset = self.offset.load(Relaxed);
         // SAFETY: the borrowed handle keeps the instance's values alive (they
         // are dropped only after the last handle is gone); offset as in `with`.
@@ -176,4 +192,21 @@ impl<T> std::fmt::Debug for VnetKey<T> {
 #[inline(never)]
 fn destroyed_vnet(name: &str, vnet: &str) -> ! {
     panic!("V_{name} accessed in vnet `{vnet}`, which was destroyed")
+}
+
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn unusable_vnet(name: &str, vnet: &str, state: crate::VnetState) -> ! {
+    match state {
+        crate::VnetState::Destroyed => destroyed_vnet(name, vnet),
+        crate::VnetState::Creating => panic!(
+            "V_{name} accessed in vnet `{vnet}` from another thread while it is being created \
+             (only its own init hooks use it now)"
+        ),
+        _ => panic!(
+            "V_{name} accessed in vnet `{vnet}` while it is being destroyed \
+             (only its own teardown hooks use it now)"
+        ),
+    }
 }

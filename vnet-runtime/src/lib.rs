@@ -92,12 +92,16 @@ mod instance;
 mod instrument;
 mod key;
 mod lifecycle;
+#[cfg(all(test, loom, feature = "vimage"))]
+mod loom_tests;
 // Work owned by an instance or module, stopped before teardown (issue 10).
 mod owned;
 mod policy;
 pub mod prelude;
 pub mod registry;
 pub mod subsystem;
+#[cfg(feature = "vimage")]
+mod sync;
 mod test_support;
 pub mod thread;
 pub mod trace;
@@ -116,6 +120,9 @@ pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::graveyard_len;
+#[cfg(feature = "vimage")]
+#[doc(hidden)]
+pub use instance::list::check_consistency as check_instance_index;
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
@@ -143,10 +150,14 @@ pub const VIMAGE: bool = cfg!(feature = "vimage");
 /// (CURVNET_SET; dropping the guard is CURVNET_RESTORE). Guards nest.
 ///
 /// Setting and restoring are a few plain stores to this thread's context: no
-/// locking, no atomic read-modify-write, no reference counting.
+/// locking, no atomic read-modify-write, no reference counting. Setting adds
+/// one fence, so that a concurrent [`Vnet::destroy`] either sees this thread
+/// in the instance (and fails with [`Error::Busy`]) or is seen by it (and
+/// this call panics): the body never runs beside the teardown hooks.
 ///
 /// # Panics
-/// When `vnet` was destroyed.
+/// When `vnet` was destroyed, or is being destroyed (or created) by another
+/// thread.
 ///
 /// ```
 /// use vnet_runtime::{curvnet_set, Vnet};

@@ -89,7 +89,7 @@ pub(crate) fn set_boot_options(modules: Option<Vec<String>>) -> Result<(), Error
 /// Every live instance, in creation order.
 #[cfg(feature = "vimage")]
 fn instances() -> Vec<Vnet> {
-    Vnet::list()
+    crate::instance::list::snapshot()
 }
 
 #[cfg(not(feature = "vimage"))]
@@ -101,7 +101,8 @@ fn instances() -> Vec<Vnet> {
 /// lifecycle's own switch, FreeBSD's `CURVNET_SET_QUIET`).
 #[cfg(feature = "vimage")]
 fn in_instance<R>(vnet: &Vnet, f: impl FnOnce() -> R) -> R {
-    let _guard = crate::context::push_quiet(vnet.instance());
+    let i = vnet.instance();
+    let _guard = crate::context::push(i.pin(), i.base(), || i.name().to_owned());
     f()
 }
 

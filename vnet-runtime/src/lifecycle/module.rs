@@ -174,7 +174,7 @@ pub fn unload_forced(name: &str) -> Result<(), Error> {
 /// concurrent create, which holds the lifecycle lock and waits for the list.
 fn refuse_inside_foreach() -> Result<(), Error> {
     #[cfg(feature = "vimage")]
-    if crate::instance::inside_foreach() {
+    if crate::context::inside_foreach() {
         return Err(Error::InsideForeach);
     }
     Ok(())
@@ -211,7 +211,7 @@ fn refuse_inside_step(name: &str, what: &str) -> Result<(), Error> {
 pub fn shutdown() {
     #[cfg(feature = "vimage")]
     assert!(
-        !crate::instance::inside_foreach(),
+        !crate::context::inside_foreach(),
         "module::shutdown() cannot run inside vnet_foreach (the instance list is read-locked)"
     );
     assert!(
