@@ -523,6 +523,13 @@ fn many_threads_keep_the_lifecycle_invariants() {
     assert_eq!(DROPPED.load(SeqCst), ARMED.load(SeqCst), "values dropped");
     let violations = VIOLATIONS.lock().unwrap_or_else(|e| e.into_inner());
     assert!(violations.is_empty(), "{}", violations.join("\n"));
+    let window = WINDOW.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        window.is_empty(),
+        "enter overlapped teardown:\n{}",
+        window.join("\n")
+    );
+    drop(window);
     module::load("stress_a").unwrap();
 }
 
@@ -530,7 +537,6 @@ fn many_threads_keep_the_lifecycle_invariants() {
 /// instances in a loop (the reproduction in issue 9): no `enter` body may
 /// run in an instance being torn down, nor find it not live.
 #[test]
-#[ignore = "the destroy/enter window is open on this branch; issue 9's protocol (branch issue-8) closes it: un-ignore at merge"]
 fn enter_never_overlaps_teardown() {
     let _serial = boot();
     WINDOW.lock().unwrap_or_else(|e| e.into_inner()).clear();
