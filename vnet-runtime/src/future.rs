@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -38,16 +39,38 @@ use crate::Vnet;
 pub struct Bound<F> {
     vnet: Vnet,
     future: ManuallyDrop<F>,
+    phase: Phase,
+}
+
+/// Where a [`Bound`] is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not polled yet, or its instance was not plainly live at the first
+    /// poll: every poll goes through the full enter protocol.
+    Unpinned,
+    /// Holds its instance in use (`Vnet::try_pin_future`): polls only
+    /// switch the current instance, and `destroy` is refused until the end.
+    Pinned,
+    /// Finished: the inner future was dropped, the instance let go.
+    Done,
 }
 
 impl Vnet {
     /// Binds `future` to this instance: each poll runs with it current, and
     /// so does dropping it (a cancelled task's locals are dropped in their
     /// instance).
+    ///
+    /// From its first poll until it finishes (or is dropped), the future
+    /// keeps its instance in use, as a guard does: [`Vnet::destroy`] is
+    /// refused with [`Error::Busy`](crate::Error::Busy) meanwhile, so no poll
+    /// ever runs beside the instance's teardown. Tasks that must stop when
+    /// their instance goes are made with
+    /// [`owned_by`](crate::VnetFutureExt::owned_by), which destroy cancels.
     pub fn bind<F: Future>(&self, future: F) -> Bound<F> {
         Bound {
             vnet: self.clone(),
             future: ManuallyDrop::new(future),
+            phase: Phase::Unpinned,
         }
     }
 }
@@ -69,22 +92,70 @@ impl<F: Future> Future for Bound<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of
-        // `self` (no method hands it out by value or `&mut`), `Drop` drops it
-        // in place, and `Bound` is `Unpin` only when `F` is (auto trait).
+        // `self` (no method hands it out by value or `&mut`), it is dropped
+        // in place (on completion or in `Drop`), and `Bound` is `Unpin` only
+        // when `F` is (auto trait).
         let this = unsafe { self.get_unchecked_mut() };
-        let _guard = crate::curvnet_set(&this.vnet);
+        assert!(this.phase != Phase::Done, "`Bound` polled after completion");
+        if this.phase == Phase::Unpinned && this.vnet.try_pin_future() {
+            this.phase = Phase::Pinned;
+        }
+        let guard = match this.phase {
+            // The future holds the instance in use: no fence per poll.
+            Phase::Pinned => this.vnet.push_pinned(),
+            // Not plainly live (its own hooks, or going): the full protocol,
+            // which refuses with a clear panic when it may not be entered.
+            _ => crate::curvnet_set(&this.vnet),
+        };
         // SAFETY: see above; `this.future` stays where it is.
-        unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
+        let poll = unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx);
+        if poll.is_ready() {
+            // Dropped now, in place and in the instance, so the instance is
+            // let go as soon as the work is done. `Done` first: should the
+            // drop panic, neither a later poll nor `Drop` touches it again.
+            let was = std::mem::replace(&mut this.phase, Phase::Done);
+            let future = &mut this.future;
+            // SAFETY: dropped once, in place (see above).
+            let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }));
+            drop(guard);
+            if was == Phase::Pinned {
+                this.vnet.unpin_future();
+            }
+            if let Err(panic) = dropped {
+                resume_unwind(panic);
+            }
+        }
+        poll
     }
 }
 
 impl<F> Drop for Bound<F> {
     fn drop(&mut self) {
-        // Enter the instance unless it is gone or going (then there is
-        // nothing to enter; the future's locals see no instance current).
-        // Never a panic here: a destroy racing this drop just wins.
-        let _guard = self.vnet.try_push_current();
-        // SAFETY: dropped once, in place (it may be pinned), and never used again.
-        unsafe { ManuallyDrop::drop(&mut self.future) };
+        match self.phase {
+            Phase::Done => {}
+            Phase::Pinned => {
+                // Still held in use: the instance is live, enter it plainly.
+                let guard = self.vnet.push_pinned();
+                let future = &mut self.future;
+                // SAFETY: dropped once, in place (it may be pinned), and never used again.
+                let dropped =
+                    catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }));
+                drop(guard);
+                // Let go of the instance even when the future's drop panicked.
+                self.vnet.unpin_future();
+                if let Err(panic) = dropped {
+                    resume_unwind(panic);
+                }
+            }
+            Phase::Unpinned => {
+                // Enter the instance unless it is gone or going (then there
+                // is nothing to enter; the future's locals see no instance
+                // current). Never a panic here: a destroy racing this drop
+                // just wins.
+                let _guard = self.vnet.try_push_current();
+                // SAFETY: dropped once, in place (it may be pinned), and never used again.
+                unsafe { ManuallyDrop::drop(&mut self.future) };
+            }
+        }
     }
 }

@@ -64,6 +64,10 @@ pub(crate) struct Instance {
     children: AtomicUsize,
     /// A [`VnetState`], or `state::CLOSING` (see [`state`]).
     pub(crate) state: AtomicU8,
+    /// Bound futures that have started and not finished: each keeps the
+    /// instance in use (destroy is refused with `Busy`), so their polls need
+    /// no fence (see [`state`]).
+    pub(crate) futures: AtomicUsize,
     /// Position in the instance list's slots while listed (owned by the
     /// list's write lock).
     slot: AtomicUsize,

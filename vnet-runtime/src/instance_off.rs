@@ -158,6 +158,16 @@ impl Vnet {
         Some(self.push_current())
     }
 
+    pub(crate) fn try_pin_future(&self) -> bool {
+        true
+    }
+
+    pub(crate) fn unpin_future(&self) {}
+
+    pub(crate) fn push_pinned(&self) -> CurVnetGuard<'_> {
+        self.push_current()
+    }
+
     /// Always [`Error::Vnet0`]: vnet0 is never destroyed.
     pub fn destroy(self) -> Result<(), Error> {
         Err(Error::Vnet0)

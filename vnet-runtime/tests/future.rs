@@ -61,3 +61,56 @@ fn every_poll_runs_in_the_bound_instance_on_any_thread() {
     tenant.destroy().unwrap();
     other.destroy().unwrap();
 }
+
+/// A bound future keeps its instance in use from its first poll to its end,
+/// as a guard does: destroy is refused meanwhile, so no poll can run beside
+/// the teardown; finishing or dropping it lets the instance go.
+#[test]
+fn a_started_bound_future_keeps_destroy_out_until_it_ends() {
+    let unpolled = Vnet::create("fut-in-use-unpolled").unwrap();
+    let task = unpolled.bind(YieldOnce(false));
+    // Not polled yet: nothing holds the instance.
+    unpolled.clone().destroy().unwrap();
+    drop(task);
+
+    let done = Vnet::create("fut-in-use-done").unwrap();
+    let mut task = done.bind(YieldOnce(false));
+    assert!(poll_once(&mut task).is_pending());
+    assert!(
+        matches!(
+            done.clone().destroy(),
+            Err(vnet_runtime::Error::Busy { .. })
+        ),
+        "a pending bound future keeps its instance in use"
+    );
+    assert!(poll_once(&mut task).is_ready());
+    // Finished: let go at once, even before the `Bound` itself is dropped.
+    done.clone().destroy().unwrap();
+    drop(task);
+
+    let dropped = Vnet::create("fut-in-use-dropped").unwrap();
+    let mut task = dropped.bind(YieldOnce(false));
+    assert!(poll_once(&mut task).is_pending());
+    assert!(matches!(
+        dropped.clone().destroy(),
+        Err(vnet_runtime::Error::Busy { .. })
+    ));
+    drop(task); // cancelled: let go
+    dropped.destroy().unwrap();
+}
+
+/// A child's pending bound future keeps the parent's destroy out too.
+#[test]
+fn a_childs_bound_future_keeps_the_parent_in_use() {
+    let parent = Vnet::create("fut-parent").unwrap();
+    let child = Vnet::builder("fut-child").parent(&parent).create().unwrap();
+    let mut task = child.bind(YieldOnce(false));
+    assert!(poll_once(&mut task).is_pending());
+    assert!(matches!(
+        parent.clone().destroy(),
+        Err(vnet_runtime::Error::Busy { .. })
+    ));
+    assert!(poll_once(&mut task).is_ready());
+    parent.destroy().unwrap();
+    assert_eq!(child.state(), vnet_runtime::VnetState::Destroyed);
+}

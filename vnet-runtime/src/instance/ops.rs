@@ -268,6 +268,7 @@ impl Vnet {
             children_max,
             children: AtomicUsize::new(0),
             state: AtomicU8::new(VnetState::Creating as u8),
+            futures: AtomicUsize::new(0),
             slot: AtomicUsize::new(usize::MAX),
             handle: Weak::new(),
         }))
@@ -350,6 +351,46 @@ impl Vnet {
         }
     }
 
+    /// Keeps this instance in use for a bound future, from its first poll
+    /// to its end: `destroy` is refused with `Busy` until
+    /// [`Vnet::unpin_future`]. The enter side of the protocol in
+    /// [`super::state`], paid once per future instead of once per poll.
+    /// `false` (nothing held) when the instance is not plainly live.
+    #[inline]
+    pub(crate) fn try_pin_future(&self) -> bool {
+        let instance = self.instance();
+        if instance.state.load(Acquire) != state::LIVE {
+            return false;
+        }
+        instance.futures.fetch_add(1, Relaxed);
+        if state::admit(&instance.state) {
+            true
+        } else {
+            instance.futures.fetch_sub(1, Release);
+            false
+        }
+    }
+
+    /// Ends what [`Vnet::try_pin_future`] began.
+    #[inline]
+    pub(crate) fn unpin_future(&self) {
+        self.instance().futures.fetch_sub(1, Release);
+    }
+
+    /// Makes this instance current for a poll of a future that holds it in
+    /// use ([`Vnet::try_pin_future`]): `destroy` cannot start its teardown
+    /// meanwhile, so the push needs neither the fence nor the state check.
+    #[inline]
+    pub(crate) fn push_pinned(&self) -> context::CurVnetGuard<'_> {
+        let instance = self.instance();
+        debug_assert!(instance.futures.load(Relaxed) > 0);
+        #[cfg(debug_assertions)]
+        log_recursion(instance);
+        context::push(instance.pin(), instance.base(), || {
+            instance.name().to_owned()
+        })
+    }
+
     /// Pins this instance on this thread without making it current, for
     /// `V_X.with_in`: `destroy` is refused while the guard lives. `None`
     /// when it may not be used (as [`Vnet::try_push_current`]).
@@ -425,9 +466,10 @@ impl Vnet {
             let states: Vec<_> = doomed.iter().map(|v| &v.instance().state).collect();
             let closed = state::close(&states, || {
                 let pinned = context::pinned();
-                doomed
-                    .iter()
-                    .position(|v| pinned.binary_search(&v.instance().pin()).is_ok())
+                doomed.iter().position(|v| {
+                    v.instance().futures.load(Relaxed) > 0
+                        || pinned.binary_search(&v.instance().pin()).is_ok()
+                })
             });
             if let Err(busy) = closed {
                 return Err(Error::Busy {
