@@ -48,11 +48,9 @@ enum Phase {
     /// Not polled yet, or its instance was not plainly live at the first
     /// poll: every poll goes through the full enter protocol.
     Unpinned,
-    /// Holds its instance in use (`Vnet::try_pin_future`): polls only
-    /// switch the current instance, and `destroy` is refused until the end.
+    /// Holds its instance in use (`Vnet::try_pin_future`) until dropped:
+    /// polls only switch the current instance, and `destroy` is refused.
     Pinned,
-    /// Finished: the inner future was dropped, the instance let go.
-    Done,
 }
 
 impl Vnet {
@@ -60,8 +58,9 @@ impl Vnet {
     /// so does dropping it (a cancelled task's locals are dropped in their
     /// instance).
     ///
-    /// From its first poll until it finishes (or is dropped), the future
-    /// keeps its instance in use, as a guard does: [`Vnet::destroy`] is
+    /// From its first poll until it is dropped (executors drop a task's
+    /// future when it completes), the future keeps its instance in use, as a
+    /// guard does: [`Vnet::destroy`] is
     /// refused with [`Error::Busy`](crate::Error::Busy) meanwhile, so no poll
     /// ever runs beside the instance's teardown. Tasks that must stop when
     /// their instance goes are made with
@@ -92,11 +91,9 @@ impl<F: Future> Future for Bound<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of
-        // `self` (no method hands it out by value or `&mut`), it is dropped
-        // in place (on completion or in `Drop`), and `Bound` is `Unpin` only
-        // when `F` is (auto trait).
+        // `self` (no method hands it out by value or `&mut`), `Drop` drops it
+        // in place, and `Bound` is `Unpin` only when `F` is (auto trait).
         let this = unsafe { self.get_unchecked_mut() };
-        assert!(this.phase != Phase::Done, "`Bound` polled after completion");
         if this.phase == Phase::Unpinned && this.vnet.try_pin_future() {
             this.phase = Phase::Pinned;
         }
@@ -109,22 +106,7 @@ impl<F: Future> Future for Bound<F> {
         };
         // SAFETY: see above; `this.future` stays where it is.
         let poll = unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx);
-        if poll.is_ready() {
-            // Dropped now, in place and in the instance, so the instance is
-            // let go as soon as the work is done. `Done` first: should the
-            // drop panic, neither a later poll nor `Drop` touches it again.
-            let was = std::mem::replace(&mut this.phase, Phase::Done);
-            let future = &mut this.future;
-            // SAFETY: dropped once, in place (see above).
-            let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }));
-            drop(guard);
-            if was == Phase::Pinned {
-                this.vnet.unpin_future();
-            }
-            if let Err(panic) = dropped {
-                resume_unwind(panic);
-            }
-        }
+        drop(guard);
         poll
     }
 }
@@ -132,7 +114,6 @@ impl<F: Future> Future for Bound<F> {
 impl<F> Drop for Bound<F> {
     fn drop(&mut self) {
         match self.phase {
-            Phase::Done => {}
             Phase::Pinned => {
                 // Still held in use: the instance is live, enter it plainly.
                 let guard = self.vnet.push_pinned();

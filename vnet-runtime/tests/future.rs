@@ -64,9 +64,9 @@ fn every_poll_runs_in_the_bound_instance_on_any_thread() {
 
 /// A bound future keeps its instance in use from its first poll to its end,
 /// as a guard does: destroy is refused meanwhile, so no poll can run beside
-/// the teardown; finishing or dropping it lets the instance go.
+/// the teardown; dropping it (finished or not) lets the instance go.
 #[test]
-fn a_started_bound_future_keeps_destroy_out_until_it_ends() {
+fn a_started_bound_future_keeps_destroy_out_until_dropped() {
     let unpolled = Vnet::create("fut-in-use-unpolled").unwrap();
     let task = unpolled.bind(YieldOnce(false));
     // Not polled yet: nothing holds the instance.
@@ -84,9 +84,8 @@ fn a_started_bound_future_keeps_destroy_out_until_it_ends() {
         "a pending bound future keeps its instance in use"
     );
     assert!(poll_once(&mut task).is_ready());
-    // Finished: let go at once, even before the `Bound` itself is dropped.
-    done.clone().destroy().unwrap();
-    drop(task);
+    drop(task); // finished and dropped, as an executor does: let go
+    done.destroy().unwrap();
 
     let dropped = Vnet::create("fut-in-use-dropped").unwrap();
     let mut task = dropped.bind(YieldOnce(false));
@@ -111,6 +110,7 @@ fn a_childs_bound_future_keeps_the_parent_in_use() {
         Err(vnet_runtime::Error::Busy { .. })
     ));
     assert!(poll_once(&mut task).is_ready());
+    drop(task);
     parent.destroy().unwrap();
     assert_eq!(child.state(), vnet_runtime::VnetState::Destroyed);
 }
