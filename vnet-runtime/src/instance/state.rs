@@ -7,7 +7,9 @@
 //! other (a store buffer delays the push past the scan), and the entered
 //! body then runs beside VNET_SYSUNINIT. The protocol is Dekker's:
 //!
-//! * **enter** (`curvnet_set`, `enter`, a bound future's poll, `with_in`)
+//! * **enter** (`curvnet_set`, `enter`, `with_in`, a bound future's first
+//!   poll — which publishes on the instance's `futures` counter instead of
+//!   a stack slot and holds the instance until the future is dropped)
 //!   publishes its pin (plain stores: the slot, then the depth with
 //!   `Release`), then a `SeqCst` fence, then loads the state word
 //!   ([`admit`]). `LIVE`: admitted. `CLOSING`: a destroy is checking; wait
