@@ -67,7 +67,7 @@ pub(crate) struct Instance {
     /// Bound futures that have started and not finished: each keeps the
     /// instance in use (destroy is refused with `Busy`), so their polls need
     /// no fence (see [`state`]).
-    pub(crate) futures: AtomicUsize,
+    pub(crate) futures: crate::sync::atomic::AtomicUsize,
     /// Position in the instance list's slots while listed (owned by the
     /// list's write lock).
     slot: AtomicUsize,

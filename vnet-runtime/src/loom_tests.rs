@@ -18,7 +18,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::context::{Graveyard, PinId, ThreadRecord};
-use crate::instance::state::{self, admit, close};
+use crate::instance::state::{self, admit, admit_counted, close};
 use crate::sync::atomic::{fence, AtomicU8};
 
 /// Runs `f` under loom (bounds from `LOOM_*` variables) and returns how
@@ -155,6 +155,53 @@ fn enter_racing_destroy(name: &str, enterers: usize, max_preemptions: Option<usi
         if closed.is_err() {
             // Busy means someone was pinned at the scan: an enter that got in.
             assert!(entered.iter().any(|e| *e), "Busy without an admitted enter");
+        }
+    });
+    assert!(n > 1);
+}
+
+/// A bound future's first poll (`Vnet::try_pin_future`: counted on the
+/// instance, not on a thread's stack) racing destroy, whose scan reads the
+/// counter after its fence: the future either holds the instance (destroy
+/// is `Busy`) or is refused; its polls never run beside the teardown.
+#[test]
+fn loom_bound_future_racing_destroy() {
+    let n = explore("bound_future_racing_destroy", || {
+        let world = Arc::new(EnterWorld {
+            state: AtomicU8::new(state::LIVE),
+            records: [ThreadRecord::new(), ThreadRecord::new()],
+            inside: AtomicUsize::new(0),
+            torn: AtomicBool::new(false),
+        });
+        let futures = Arc::new(AtomicUsize::new(0));
+        let poller = {
+            let (world, futures) = (world.clone(), futures.clone());
+            thread::spawn(move || {
+                if world.state.load(std::sync::atomic::Ordering::Acquire) != state::LIVE
+                    || !admit_counted(&futures, &world.state)
+                {
+                    return false;
+                }
+                // Two polls while held: no fence, no state check.
+                for _ in 0..2 {
+                    world.inside.fetch_add(1, SeqCst);
+                    assert!(!world.torn.load(SeqCst), "a poll saw the teardown started");
+                    world.inside.fetch_sub(1, SeqCst);
+                }
+                futures.fetch_sub(1, std::sync::atomic::Ordering::Release);
+                true
+            })
+        };
+        let closed = close(&[&world.state], || {
+            (futures.load(std::sync::atomic::Ordering::Relaxed) > 0).then_some(0)
+        });
+        if closed.is_ok() {
+            world.torn.store(true, SeqCst);
+            assert_eq!(world.inside.load(SeqCst), 0, "teardown beside a poll");
+        }
+        let held = poller.join().unwrap();
+        if closed.is_err() {
+            assert!(held, "Busy without a future holding the instance");
         }
     });
     assert!(n > 1);

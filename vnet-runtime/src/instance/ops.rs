@@ -268,7 +268,7 @@ impl Vnet {
             children_max,
             children: AtomicUsize::new(0),
             state: AtomicU8::new(VnetState::Creating as u8),
-            futures: AtomicUsize::new(0),
+            futures: crate::sync::atomic::AtomicUsize::new(0),
             slot: AtomicUsize::new(usize::MAX),
             handle: Weak::new(),
         }))
@@ -362,13 +362,7 @@ impl Vnet {
         if instance.state.load(Acquire) != state::LIVE {
             return false;
         }
-        instance.futures.fetch_add(1, Relaxed);
-        if state::admit(&instance.state) {
-            true
-        } else {
-            instance.futures.fetch_sub(1, Release);
-            false
-        }
+        state::admit_counted(&instance.futures, &instance.state)
     }
 
     /// Ends what [`Vnet::try_pin_future`] began.

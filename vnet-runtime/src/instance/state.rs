@@ -33,7 +33,7 @@
 
 use std::sync::atomic::Ordering::*;
 
-use crate::sync::atomic::{fence, AtomicU8};
+use crate::sync::atomic::{fence, AtomicU8, AtomicUsize};
 use crate::sync::yield_now;
 
 /// Its init hooks are running; not yet in the list.
@@ -57,6 +57,21 @@ pub(crate) fn admit(state: &AtomicU8) -> bool {
     fence(SeqCst);
     let now = state.load(Relaxed);
     now == LIVE || admit_slow(state, now)
+}
+
+/// The enter side for a holder published on a counter instead of a thread's
+/// stack (a bound future, for its whole life): count it, then [`admit`];
+/// `false`: the count is taken back and the caller refuses. The destroy
+/// side reads the counter in its scan, after its fence.
+#[inline]
+pub(crate) fn admit_counted(holders: &AtomicUsize, state: &AtomicU8) -> bool {
+    holders.fetch_add(1, Relaxed);
+    if admit(state) {
+        true
+    } else {
+        holders.fetch_sub(1, Release);
+        false
+    }
 }
 
 #[cold]
