@@ -309,7 +309,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     if args.show_order && args.message_format != Format::Human {
         bail!("--show-order prints a table: use it with --message-format human");
     }
-    let report = engine::check_paths(&paths, &options);
+    let (report, model, model_files) = engine::check_paths_with_model(&paths, &options);
     // `--fix`/`--diff`: the port, then what is left (see `fix::run`).
     if args.fix.fix || args.fix.diff {
         let run = crate::fix::run::FixRun {
@@ -349,11 +349,11 @@ fn check(args: CheckArgs) -> Result<u8> {
     }
     print_report(&report, args.message_format, args.color)?;
     if args.show_order {
-        let (model, files, _) = engine::model_paths(&paths, &options);
+        // The model the check built: `check` and the table see the same files.
         let sequences = crate::model::sequence::sequences(&model);
         let mut out = std::io::stdout().lock();
         writeln!(out, "\ninit order (cargo vnet-lint order):")?;
-        emit::order::render_table(&model, &sequences, &files, &mut out)?;
+        emit::order::render_table(&model, &sequences, &model_files, &mut out)?;
     }
     Ok(report.exit_code() as u8)
 }
