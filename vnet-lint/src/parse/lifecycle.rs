@@ -83,15 +83,16 @@ pub enum ConstExpr {
 }
 
 impl ConstExpr {
-    /// Reads a syn expression; parentheses, groups and `as` casts are transparent.
-    pub fn from_syn(expr: &syn::Expr) -> ConstExpr {
+    /// Reads a syn expression parsed from `src`; parentheses, groups and `as` casts are transparent.
+    /// What it does not evaluate keeps its text as written in `src`.
+    pub fn from_syn(expr: &syn::Expr, src: &str) -> ConstExpr {
         use syn::{BinOp, Expr, Lit};
         match expr {
             Expr::Lit(lit) => match &lit.lit {
                 Lit::Int(int) => int
                     .base10_parse::<u128>()
-                    .map_or_else(|_| ConstExpr::Unsupported(text(expr)), ConstExpr::Int),
-                _ => ConstExpr::Unsupported(text(expr)),
+                    .map_or_else(|_| ConstExpr::Unsupported(text(expr, src)), ConstExpr::Int),
+                _ => ConstExpr::Unsupported(text(expr, src)),
             },
             Expr::Path(path) if path.qself.is_none() => ConstExpr::Path(
                 path.path
@@ -100,11 +101,11 @@ impl ConstExpr {
                     .map(|s| s.ident.to_string())
                     .collect(),
             ),
-            Expr::Paren(inner) => ConstExpr::from_syn(&inner.expr),
-            Expr::Group(inner) => ConstExpr::from_syn(&inner.expr),
-            Expr::Cast(cast) => ConstExpr::from_syn(&cast.expr),
+            Expr::Paren(inner) => ConstExpr::from_syn(&inner.expr, src),
+            Expr::Group(inner) => ConstExpr::from_syn(&inner.expr, src),
+            Expr::Cast(cast) => ConstExpr::from_syn(&cast.expr, src),
             Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
-                ConstExpr::Neg(Box::new(ConstExpr::from_syn(&unary.expr)))
+                ConstExpr::Neg(Box::new(ConstExpr::from_syn(&unary.expr, src)))
             }
             Expr::Binary(bin) => {
                 let op = match bin.op {
@@ -118,21 +119,29 @@ impl ConstExpr {
                     BinOp::BitOr(_) => '|',
                     BinOp::BitAnd(_) => '&',
                     BinOp::BitXor(_) => '^',
-                    _ => return ConstExpr::Unsupported(text(expr)),
+                    _ => return ConstExpr::Unsupported(text(expr, src)),
                 };
                 ConstExpr::Binary(
                     op,
-                    Box::new(ConstExpr::from_syn(&bin.left)),
-                    Box::new(ConstExpr::from_syn(&bin.right)),
+                    Box::new(ConstExpr::from_syn(&bin.left, src)),
+                    Box::new(ConstExpr::from_syn(&bin.right, src)),
                 )
             }
-            _ => ConstExpr::Unsupported(text(expr)),
+            _ => ConstExpr::Unsupported(text(expr, src)),
         }
     }
 }
 
-fn text(expr: &syn::Expr) -> String {
-    quote::ToTokens::to_token_stream(expr).to_string()
+/// `expr` as written in `src` (its span's bytes; line breaks and the indentation after them become one
+/// space), or its tokens when the span is not a range of `src`.
+fn text(expr: &syn::Expr, src: &str) -> String {
+    use syn::spanned::Spanned;
+    match src.get(expr.span().byte_range()) {
+        Some(written) if !written.is_empty() => {
+            written.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+        }
+        _ => quote::ToTokens::to_token_stream(expr).to_string(),
+    }
 }
 
 /// A `const NAME: T = expr;` item.
@@ -312,6 +321,7 @@ pub fn collect(text: &str) -> Option<ModelFacts> {
     }
     let file = syn::parse_file(text).ok()?;
     let mut collector = Collector {
+        src: text,
         inline: Vec::new(),
         facts: ModelFacts::default(),
     };
@@ -319,12 +329,14 @@ pub fn collect(text: &str) -> Option<ModelFacts> {
     Some(collector.facts)
 }
 
-struct Collector {
+struct Collector<'src> {
+    /// The file's text, for expressions the facts keep as written.
+    src: &'src str,
     inline: Vec<String>,
     facts: ModelFacts,
 }
 
-impl Collector {
+impl Collector<'_> {
     fn items(&mut self, items: &[syn::Item]) {
         for item in items {
             self.item(item);
@@ -346,7 +358,7 @@ impl Collector {
             syn::Item::Const(c) => self.facts.consts.push(ConstDef {
                 inline: self.inline.clone(),
                 name: c.ident.to_string(),
-                expr: ConstExpr::from_syn(&c.expr),
+                expr: ConstExpr::from_syn(&c.expr, self.src),
             }),
             syn::Item::Use(u) => {
                 let mut prefix = Vec::new();
@@ -445,7 +457,7 @@ impl Collector {
             };
             let attr_name = last.ident.to_string();
             let args = match &attr.meta {
-                syn::Meta::List(list) => split_args(list.tokens.clone()),
+                syn::Meta::List(list) => split_args(list.tokens.clone(), self.src),
                 _ => Vec::new(),
             };
             if let Some(kind) = HookKind::from_attribute(&attr_name) {
@@ -571,7 +583,7 @@ enum Arg {
 }
 
 /// Splits attribute tokens at top-level commas and reads each part.
-fn split_args(tokens: TokenStream) -> Vec<Arg> {
+fn split_args(tokens: TokenStream, src: &str) -> Vec<Arg> {
     let mut parts: Vec<Vec<TokenTree>> = vec![Vec::new()];
     for tree in tokens {
         match &tree {
@@ -589,14 +601,14 @@ fn split_args(tokens: TokenStream) -> Vec<Arg> {
                 if eq.as_char() == '=' && !rest.is_empty() {
                     let value: TokenStream = rest.iter().cloned().collect();
                     let value = syn::parse2::<syn::Expr>(value)
-                        .map(|e| ConstExpr::from_syn(&e))
+                        .map(|e| ConstExpr::from_syn(&e, src))
                         .unwrap_or_else(|_| ConstExpr::Unsupported(String::new()));
                     return Some(Arg::Named(name.to_string(), value));
                 }
             }
             if let [TokenTree::Ident(name), TokenTree::Group(group)] = part.as_slice() {
                 if name == "depend" {
-                    let inner = split_args(group.stream())
+                    let inner = split_args(group.stream(), src)
                         .into_iter()
                         .filter_map(|a| match a {
                             Arg::Positional(e, _) => Some(e),
@@ -608,7 +620,7 @@ fn split_args(tokens: TokenStream) -> Vec<Arg> {
             }
             let stream: TokenStream = part.into_iter().collect();
             let expr = syn::parse2::<syn::Expr>(stream).ok()?;
-            Some(Arg::Positional(ConstExpr::from_syn(&expr), span))
+            Some(Arg::Positional(ConstExpr::from_syn(&expr, src), span))
         })
         .collect()
 }
