@@ -319,7 +319,7 @@ pub fn collect(text: &str) -> Option<ModelFacts> {
     if crate::parse::prefilter::too_deep(text.as_bytes()).is_some() {
         return None;
     }
-    let file = syn::parse_file(text).ok()?;
+    let file = syn::parse_file(&crate::parse::source::blank_prelude(text)).ok()?;
     let mut collector = Collector {
         src: text,
         inline: Vec::new(),
