@@ -69,10 +69,25 @@ fn names_between_constants_agree_and_use_the_nearest() {
             );
         }
     }
-    assert_eq!(vnet_lint::model::keys::order_name(0xfffffff - 2), "SI_ORDER_ANY-2");
-    assert_eq!(vnet_lint::model::keys::order_name(0xfffffff - 65), "SI_ORDER_ANY-65");
-    assert_eq!(vnet_lint::model::keys::order_name(0x1000000 + 1), "SI_ORDER_MIDDLE+1");
+    assert_eq!(
+        vnet_lint::model::keys::order_name(0xfffffff - 2),
+        "SI_ORDER_ANY-2"
+    );
+    assert_eq!(
+        vnet_lint::model::keys::order_name(0xfffffff - 65),
+        "SI_ORDER_ANY-65"
+    );
+    assert_eq!(
+        vnet_lint::model::keys::order_name(0x1000000 + 1),
+        "SI_ORDER_MIDDLE+1"
+    );
     // Halfway between SI_SUB_VNET (0x21E0000) and SI_SUB_INTRINSIC (0x2200000): the one below.
-    assert_eq!(vnet_lint::model::keys::subsystem_name(0x21F0000), "SI_SUB_VNET+65536");
-    assert_eq!(vnet_lint::model::keys::subsystem_name(0x21F0001), "SI_SUB_INTRINSIC-65535");
+    assert_eq!(
+        vnet_lint::model::keys::subsystem_name(0x21F0000),
+        "SI_SUB_VNET+65536"
+    );
+    assert_eq!(
+        vnet_lint::model::keys::subsystem_name(0x21F0001),
+        "SI_SUB_INTRINSIC-65535"
+    );
 }

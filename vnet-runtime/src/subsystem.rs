@@ -189,7 +189,10 @@ mod tests {
         assert_eq!(subsystem_name(0x21F0000), "SI_SUB_VNET+65536");
         assert_eq!(subsystem_name(0x21F0001), "SI_SUB_INTRINSIC-65535");
         assert_eq!(subsystem_name(SI_SUB_VNET - 1), "SI_SUB_VNET-1");
-        assert_eq!(subsystem_name(SI_SUB_PROTO_BEGIN + 3), "SI_SUB_PROTO_BEGIN+3");
+        assert_eq!(
+            subsystem_name(SI_SUB_PROTO_BEGIN + 3),
+            "SI_SUB_PROTO_BEGIN+3"
+        );
     }
 
     #[test]
