@@ -367,7 +367,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 Kind::Lock => "unsafe fix: `static mut` becomes a `Mutex` (uses take the lock)".into(),
                 Kind::UnmutAtomic => "unsafe fix: `static mut` loses `mut`".into(),
                 Kind::Lazy => "unsafe fix: `lazy_static!` becomes `LazyLock` (initialized once per instance)".into(),
-                Kind::Plain => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
+                Kind::Plain if public => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
+                Kind::Plain => "unsafe fix: a `Once` guards other state, which then initializes once per instance; port what it guards too".into(),
             };
             leave(format!("{why}; run with `--unsafe-fixes`"), true);
             continue;
