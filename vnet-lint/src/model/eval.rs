@@ -119,6 +119,11 @@ impl Scopes {
                 .ok_or_else(overflow)
             }
             ConstExpr::Path(path) => self.path_value(scope, path, depth + 1),
+            ConstExpr::Cast(ty, inner) => {
+                let value = self.eval_wide(scope, inner, depth + 1)?;
+                Ok(crate::parse::lifecycle::int_bits(ty)
+                    .map_or(value, |(bits, signed)| cast(value, bits, signed)))
+            }
         }
     }
 
@@ -280,6 +285,19 @@ fn runtime_value(module: &[String], name: &str) -> Option<i128> {
     }
 }
 
+/// `value as T` for an integer type of `bits` bits: the low bits, sign-extended when `signed`.
+fn cast(value: i128, bits: u32, signed: bool) -> i128 {
+    if bits >= 128 {
+        return value;
+    }
+    let low = value & ((1i128 << bits) - 1);
+    if signed && low >> (bits - 1) & 1 == 1 {
+        low - (1i128 << bits)
+    } else {
+        low
+    }
+}
+
 fn join(a: &[String], b: &[String]) -> Vec<String> {
     a.iter().chain(b).cloned().collect()
 }
@@ -298,6 +316,7 @@ pub fn show(expr: &ConstExpr) -> String {
             format!("{} {op} {}", show(a), show(b))
         }
         ConstExpr::Neg(a) => format!("-{}", show(a)),
+        ConstExpr::Cast(ty, a) => format!("{} as {ty}", show(a)),
         ConstExpr::Unsupported(text) => text.clone(),
     }
 }
@@ -349,5 +368,31 @@ mod tests {
             Ok(1)
         );
         assert_eq!(s.eval(&["c".to_owned()], &path("F")), Ok(2));
+    }
+
+    /// `as` to an integer type truncates or sign-extends as rustc does: `0x1_0000_0005u64 as u32`
+    /// is 5, a valid key, not a value "out of range".
+    #[test]
+    fn integer_casts_truncate_and_sign_extend() {
+        let s = scopes(&[(
+            &["a"],
+            "pub const T: u32 = (0x1_0000_0005u64 as u32);
+             pub const U: u32 = (-1i32 as u8) as u32;
+             pub const S: u32 = ((0xffu32 as i8) as i64 + 300) as u32;
+             pub const W: u32 = 7u8 as u32 + 1 as u64 as u32;
+             pub const F: u32 = 3 as f64 as u32;",
+        )]);
+        let a = vec!["a".to_owned()];
+        assert_eq!(s.eval(&a, &path("T")), Ok(5));
+        assert_eq!(s.eval(&a, &path("U")), Ok(255));
+        assert_eq!(s.eval(&a, &path("S")), Ok(299));
+        assert_eq!(s.eval(&a, &path("W")), Ok(8));
+        assert_eq!(s.eval(&a, &path("F")), Ok(3));
+        // Without a cast, a value past `u32` is still out of range.
+        let s = scopes(&[(&["a"], "pub const X: u64 = 0x1_0000_0005;")]);
+        assert!(matches!(
+            s.eval(&a, &path("X")),
+            Err(EvalError::OutOfRange(_))
+        ));
     }
 }

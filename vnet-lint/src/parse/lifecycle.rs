@@ -78,6 +78,9 @@ pub enum ConstExpr {
     Binary(char, Box<ConstExpr>, Box<ConstExpr>),
     /// `-a`.
     Neg(Box<ConstExpr>),
+    /// `a as T` for an integer type `T` (`u8` … `u128`, `i8` … `i128`, `usize`, `isize`): the value
+    /// is truncated or sign-extended as Rust does. Casts to other types are transparent.
+    Cast(String, Box<ConstExpr>),
     /// Anything else (a `const fn` call, a block…), with its text.
     Unsupported(String),
 }
@@ -103,7 +106,25 @@ impl ConstExpr {
             ),
             Expr::Paren(inner) => ConstExpr::from_syn(&inner.expr, src),
             Expr::Group(inner) => ConstExpr::from_syn(&inner.expr, src),
-            Expr::Cast(cast) => ConstExpr::from_syn(&cast.expr, src),
+            Expr::Cast(cast) => {
+                let inner = ConstExpr::from_syn(&cast.expr, src);
+                match &*cast.ty {
+                    syn::Type::Path(p)
+                        if p.qself.is_none()
+                            && p.path
+                                .get_ident()
+                                .is_some_and(|i| int_bits(&i.to_string()).is_some()) =>
+                    {
+                        let ty = p
+                            .path
+                            .get_ident()
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        ConstExpr::Cast(ty, Box::new(inner))
+                    }
+                    _ => inner,
+                }
+            }
             Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
                 ConstExpr::Neg(Box::new(ConstExpr::from_syn(&unary.expr, src)))
             }
@@ -130,6 +151,28 @@ impl ConstExpr {
             _ => ConstExpr::Unsupported(text(expr, src)),
         }
     }
+}
+
+/// The width and signedness of the integer type named `ty` (`usize`/`isize` as 64 bits).
+///
+/// ```
+/// assert_eq!(vnet_lint::parse::lifecycle::int_bits("u32"), Some((32, false)));
+/// assert_eq!(vnet_lint::parse::lifecycle::int_bits("f64"), None);
+/// ```
+pub fn int_bits(ty: &str) -> Option<(u32, bool)> {
+    Some(match ty {
+        "u8" => (8, false),
+        "u16" => (16, false),
+        "u32" => (32, false),
+        "u64" | "usize" => (64, false),
+        "u128" => (128, false),
+        "i8" => (8, true),
+        "i16" => (16, true),
+        "i32" => (32, true),
+        "i64" | "isize" => (64, true),
+        "i128" => (128, true),
+        _ => return None,
+    })
 }
 
 /// `expr` as written in `src` (its span's bytes; line breaks and the indentation after them become one
