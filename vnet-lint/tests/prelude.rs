@@ -1,6 +1,7 @@
 //! A byte order mark or a `#!` line before the code: syn drops them before lexing, so spans counted
 //! from after them. Findings pointed that many bytes early and `--fix` wrote its edits into the middle
-//! of tokens. Every offset must be the file's own.
+//! of tokens. Every offset must be the file's own. And a file with `\r\n` line endings keeps them
+//! where `--fix` writes new lines.
 
 use std::path::Path;
 use vnet_lint::engine::{check_paths, Options};
@@ -60,6 +61,10 @@ fn an_unevaluable_key_is_quoted_as_written_after_a_bom() {
 }
 
 fn fixed(root: &Path, prelude: &str) -> String {
+    fixed_text(root, &format!("{prelude}{CODE}"))
+}
+
+fn fixed_text(root: &Path, text: &str) -> String {
     std::fs::create_dir_all(root.join("src")).expect("mkdir");
     std::fs::write(
         root.join("Cargo.toml"),
@@ -67,7 +72,7 @@ fn fixed(root: &Path, prelude: &str) -> String {
     )
     .expect("write");
     let lib = root.join("src/lib.rs");
-    std::fs::write(&lib, format!("{prelude}{CODE}")).expect("write");
+    std::fs::write(&lib, text).expect("write");
     let report = check_paths(&[root.join("src")], &Options::default());
     let plan = plan(
         &targets(&report),
@@ -96,4 +101,12 @@ fn fix_edits_land_on_the_same_tokens_after_a_bom_or_shebang() {
             "{prelude:?}"
         );
     }
+}
+
+#[test]
+fn fix_keeps_crlf_line_endings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let plain = fixed(&tmp.path().join("lf"), "");
+    let crlf = fixed_text(&tmp.path().join("crlf"), &CODE.replace('\n', "\r\n"));
+    assert_eq!(crlf, plain.replace('\n', "\r\n"));
 }
