@@ -18,6 +18,8 @@ struct Scope {
 pub struct Scopes {
     scopes: HashMap<Vec<String>, Scope>,
     crates: Vec<String>,
+    /// Per crate, the names its hook attributes give the runtime (`crate = rt`, a `Cargo.toml` rename).
+    runtime_aliases: HashMap<String, Vec<String>>,
 }
 
 /// Why a value could not be computed.
@@ -54,6 +56,12 @@ impl Scopes {
         if let Some(krate) = module.first() {
             if !self.crates.contains(krate) {
                 self.crates.push(krate.clone());
+            }
+            let aliases = self.runtime_aliases.entry(krate.clone()).or_default();
+            for alias in &facts.runtime_aliases {
+                if !aliases.contains(alias) {
+                    aliases.push(alias.clone());
+                }
             }
         }
         self.scopes.entry(module.to_vec()).or_default();
@@ -248,6 +256,15 @@ impl Scopes {
                     });
                 } else if self.crates.contains(first) {
                     vec![first.clone()]
+                } else if scope
+                    .first()
+                    .and_then(|krate| self.runtime_aliases.get(krate))
+                    .is_some_and(|aliases| aliases.contains(first))
+                {
+                    // The runtime under the name `Cargo.toml` gives it (`crate = rt` on the hooks).
+                    let mut full = vec!["vnet_runtime".to_owned()];
+                    full.extend(rest.iter().cloned());
+                    return self.module(scope, &full, depth + 1);
                 } else {
                     return None;
                 }
@@ -394,5 +411,35 @@ mod tests {
             s.eval(&a, &path("X")),
             Err(EvalError::OutOfRange(_))
         ));
+    }
+
+    /// A runtime renamed in `Cargo.toml` (`rt = { package = "vnet-runtime" }`) is named on every hook
+    /// attribute (`crate = rt`); paths and imports through `rt::subsystem` are the runtime's.
+    #[test]
+    fn a_runtime_renamed_in_cargo_toml_resolves() {
+        let s = scopes(&[
+            (
+                &["a"],
+                "use rt::subsystem::SI_SUB_PSEUDO as PS;
+                 #[rt::sysinit(PS, rt::subsystem::SI_ORDER_ANY - 1, crate = rt)] fn init() {}",
+            ),
+            (
+                &["a", "keys"],
+                "use rt::subsystem::*; pub const K: u32 = SI_ORDER_SECOND;",
+            ),
+            (&["b"], "use rt::subsystem::SI_SUB_PSEUDO as PS;"),
+        ]);
+        let a = vec!["a".to_owned()];
+        assert_eq!(s.eval(&a, &path("PS")), Ok(0x700_0000));
+        assert_eq!(
+            s.eval(&a, &path("rt::subsystem::SI_ORDER_ANY")),
+            Ok(0xfff_ffff)
+        );
+        assert_eq!(s.eval(&a, &path("keys::K")), Ok(1));
+        // Another crate that never names `rt` on a hook: `rt` is nothing known there.
+        assert_eq!(
+            s.eval(&["b".to_owned()], &path("PS")),
+            Err(EvalError::Unresolved("PS".into()))
+        );
     }
 }

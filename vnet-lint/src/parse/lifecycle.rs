@@ -345,6 +345,10 @@ pub struct ModelFacts {
     pub spawned_accesses: Vec<SpawnedAccess>,
     /// `#[vnet]` statics declared here, by accessor name (`V_RULES`).
     pub vnet_statics: Vec<String>,
+    /// Names a hook or module attribute gives the runtime crate (`crate = rt`): a dependency renamed
+    /// in `Cargo.toml` needs it on every attribute, so paths through it (`rt::subsystem::…`) are the
+    /// runtime's.
+    pub runtime_aliases: Vec<String>,
 }
 
 /// Byte markers without which a file has no fact the model needs (checked before parsing).
@@ -503,6 +507,20 @@ impl Collector<'_> {
                 syn::Meta::List(list) => split_args(list.tokens.clone(), self.src),
                 _ => Vec::new(),
             };
+            if HookKind::from_attribute(&attr_name).is_some() || attr_name == "vnet_module" {
+                for arg in &args {
+                    if let Arg::Named(n, ConstExpr::Path(path)) = arg {
+                        if let ([alias], "crate") = (path.as_slice(), n.as_str()) {
+                            let own = ["crate", "self", "super", "vnet_runtime"];
+                            if !own.contains(&alias.as_str())
+                                && !self.facts.runtime_aliases.contains(alias)
+                            {
+                                self.facts.runtime_aliases.push(alias.clone());
+                            }
+                        }
+                    }
+                }
+            }
             if let Some(kind) = HookKind::from_attribute(&attr_name) {
                 if let Some(hook) = self.hook(kind, &name, f, &args, item_start, &body.facts) {
                     self.facts.hooks.push(hook);
