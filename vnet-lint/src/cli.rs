@@ -320,14 +320,31 @@ fn check(args: CheckArgs) -> Result<u8> {
             no_verify: args.fix.no_verify,
             runtime_path: args.fix.runtime_path.clone(),
         };
-        let changed = crate::fix::run::run(
+        let mut outcome = crate::fix::run::run(
             &report,
             &run,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         )?;
         if run.diff {
-            return Ok(u8::from(changed));
+            return Ok(u8::from(outcome.changed));
+        }
+        // A static whose use sat inside another's rewritten use is ported in a further round, on a
+        // fresh report of the written files, so that a second `--fix` changes nothing. The tree is
+        // now dirty with the fix's own edits.
+        let mut again = run.clone();
+        again.allow_dirty = true;
+        for _ in 0..crate::fix::run::MAX_NESTED_ROUNDS {
+            if !outcome.again {
+                break;
+            }
+            let report = engine::check_paths(&paths, &options);
+            outcome = crate::fix::run::run(
+                &report,
+                &again,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
         }
         let remaining = engine::check_paths(&paths, &options);
         print_report(&remaining, args.message_format, args.color)?;

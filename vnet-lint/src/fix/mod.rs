@@ -157,6 +157,10 @@ pub struct LeftAlone {
     pub needs_unsafe: bool,
 }
 
+/// How the reason of a static left alone because one of its uses lies inside another static's
+/// rewritten use starts (`--fix` ports it in a further round, see [`Plan::has_nested_left`]).
+const NESTED_USE: &str = "a use of it lies inside a rewritten use of";
+
 /// What a fix run would do.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -177,6 +181,13 @@ impl Plan {
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.manifests.is_empty()
+    }
+
+    /// Whether a static was left alone only because a use of it lies inside another static's
+    /// rewritten use: once this plan is written, a new plan ports it (`--fix` runs rounds until
+    /// none is left, so that a second run changes nothing).
+    pub fn has_nested_left(&self) -> bool {
+        self.left.iter().any(|l| l.reason.starts_with(NESTED_USE))
     }
 
     /// The unified diff of every change.
@@ -413,8 +424,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 name: decl.name.clone(),
                 code: decl.code,
                 reason: format!(
-                    "a use of it lies inside a rewritten use of `{}` in the same expression; port \
-                     them one at a time (split the expression)",
+                    "{NESTED_USE} `{}` in the same expression; `--fix` ports it in a further round, \
+                     once that use is rewritten",
                     other.name
                 ),
                 needs_unsafe: false,
