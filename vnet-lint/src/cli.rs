@@ -309,7 +309,7 @@ fn check(args: CheckArgs) -> Result<u8> {
     if args.show_order && args.message_format != Format::Human {
         bail!("--show-order prints a table: use it with --message-format human");
     }
-    let report = engine::check_paths(&paths, &options);
+    let (report, model, model_files) = engine::check_paths_with_model(&paths, &options);
     // `--fix`/`--diff`: the port, then what is left (see `fix::run`).
     if args.fix.fix || args.fix.diff {
         let run = crate::fix::run::FixRun {
@@ -320,14 +320,31 @@ fn check(args: CheckArgs) -> Result<u8> {
             no_verify: args.fix.no_verify,
             runtime_path: args.fix.runtime_path.clone(),
         };
-        let changed = crate::fix::run::run(
+        let mut outcome = crate::fix::run::run(
             &report,
             &run,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         )?;
         if run.diff {
-            return Ok(u8::from(changed));
+            return Ok(u8::from(outcome.changed));
+        }
+        // A static whose use sat inside another's rewritten use is ported in a further round, on a
+        // fresh report of the written files, so that a second `--fix` changes nothing. The tree is
+        // now dirty with the fix's own edits.
+        let mut again = run.clone();
+        again.allow_dirty = true;
+        for _ in 0..crate::fix::run::MAX_NESTED_ROUNDS {
+            if !outcome.again {
+                break;
+            }
+            let report = engine::check_paths(&paths, &options);
+            outcome = crate::fix::run::run(
+                &report,
+                &again,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )?;
         }
         let remaining = engine::check_paths(&paths, &options);
         print_report(&remaining, args.message_format, args.color)?;
@@ -349,11 +366,11 @@ fn check(args: CheckArgs) -> Result<u8> {
     }
     print_report(&report, args.message_format, args.color)?;
     if args.show_order {
-        let (model, files, _) = engine::model_paths(&paths, &options);
+        // The model the check built: `check` and the table see the same files.
         let sequences = crate::model::sequence::sequences(&model);
         let mut out = std::io::stdout().lock();
         writeln!(out, "\ninit order (cargo vnet-lint order):")?;
-        emit::order::render_table(&model, &sequences, &files, &mut out)?;
+        emit::order::render_table(&model, &sequences, &model_files, &mut out)?;
     }
     Ok(report.exit_code() as u8)
 }

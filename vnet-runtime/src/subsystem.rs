@@ -132,12 +132,17 @@ pub const fn is_vnet_subsystem(subsystem: u32) -> bool {
     subsystem > SI_SUB_VNET && subsystem <= SI_SUB_VNET_DONE
 }
 
-/// `value` as the nearest named constant at or below it, plus the rest:
-/// `SI_SUB_PROTO_BEGIN`, `SI_ORDER_ANY+64`, or hex when below every name.
+/// `value` as the nearest named constant with a signed offset: `SI_SUB_PROTO_BEGIN`,
+/// `SI_ORDER_ANY+64`, `SI_ORDER_ANY-2`; at equal distance the constant below wins.
 fn symbolic(table: &[(&str, u32)], value: u32) -> String {
-    match table.iter().rev().find(|(_, v)| *v <= value) {
+    // The nearest name by distance; on a tie the one below wins (it comes first in the sorted table).
+    let nearest = table
+        .iter()
+        .min_by_key(|(_, v)| (i64::from(*v) - i64::from(value)).unsigned_abs());
+    match nearest {
         Some((name, v)) if *v == value => (*name).to_owned(),
-        Some((name, v)) => format!("{name}+{}", value - v),
+        Some((name, v)) if *v < value => format!("{name}+{}", value - v),
+        Some((name, v)) => format!("{name}-{}", v - value),
         None => format!("{value:#x}"),
     }
 }
@@ -159,6 +164,8 @@ pub fn subsystem_name(subsystem: u32) -> String {
 /// use vnet_runtime::subsystem::*;
 /// assert_eq!(order_name(SI_ORDER_ANY + 64), "SI_ORDER_ANY+64");
 /// assert_eq!(order_name(SI_ORDER_SECOND), "SI_ORDER_SECOND");
+/// assert_eq!(order_name(SI_ORDER_ANY - 2), "SI_ORDER_ANY-2");
+/// assert_eq!(order_name(SI_ORDER_MIDDLE + 2), "SI_ORDER_MIDDLE+2");
 /// ```
 pub fn order_name(order: u32) -> String {
     symbolic(ORDERS, order)
@@ -167,6 +174,26 @@ pub fn order_name(order: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_use_the_nearest_constant_with_a_signed_offset() {
+        assert_eq!(order_name(SI_ORDER_ANY - 2), "SI_ORDER_ANY-2");
+        assert_eq!(order_name(SI_ORDER_MIDDLE - 1), "SI_ORDER_MIDDLE-1");
+        assert_eq!(order_name(SI_ORDER_EIGHTH + 1), "SI_ORDER_EIGHTH+1");
+        assert_eq!(order_name(u32::MAX), "SI_ORDER_ANY+4026531840");
+        // Halfway between MIDDLE (0x1000000) and ANY (0xfffffff) is not an integer; one below
+        // the tie point goes to MIDDLE, one above to ANY.
+        assert_eq!(order_name(0x87fffff), "SI_ORDER_MIDDLE+125829119");
+        assert_eq!(order_name(0x8800000), "SI_ORDER_ANY-125829119");
+        // An exact tie (halfway between SI_SUB_VNET and SI_SUB_INTRINSIC) goes to the one below.
+        assert_eq!(subsystem_name(0x21F0000), "SI_SUB_VNET+65536");
+        assert_eq!(subsystem_name(0x21F0001), "SI_SUB_INTRINSIC-65535");
+        assert_eq!(subsystem_name(SI_SUB_VNET - 1), "SI_SUB_VNET-1");
+        assert_eq!(
+            subsystem_name(SI_SUB_PROTO_BEGIN + 3),
+            "SI_SUB_PROTO_BEGIN+3"
+        );
+    }
 
     #[test]
     fn tables_are_sorted_and_unique() {

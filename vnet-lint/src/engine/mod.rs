@@ -79,6 +79,8 @@ pub struct Analysis {
     /// `#[vnet]` statics with the file they are in.
     pub vnet_statics: Vec<(FileId, VnetStatic)>,
     texts: Vec<Option<String>>,
+    /// The init-order model the run built, and every file it read (for `check --show-order`).
+    order: (crate::model::Model, Vec<PathBuf>),
 }
 
 /// Runs the analyses over the walked files.
@@ -174,13 +176,14 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         .iter()
         .map(|path| options.include_tests || !is_test_file(path, &test_files))
         .collect();
-    let (_, _, model_findings) = order::run(&files, &texts, &selected, options);
+    let (model, model_files, model_findings) = order::run(&files, &texts, &selected, options);
     findings.extend(model_findings);
     Analysis {
         files,
         findings,
         vnet_statics,
         texts,
+        order: (model, model_files),
     }
 }
 
@@ -320,10 +323,20 @@ fn read_and_analyze(
 
 /// Lints `paths` (files or directories) with `options`.
 pub fn check_paths(paths: &[PathBuf], options: &Options) -> Report {
+    check_paths_with_model(paths, options).0
+}
+
+/// Lints `paths` like [`check_paths`], and also returns the init-order model the run built with
+/// every file it read (what `check --show-order` prints, without building the model twice).
+pub fn check_paths_with_model(
+    paths: &[PathBuf],
+    options: &Options,
+) -> (Report, crate::model::Model, Vec<PathBuf>) {
     let mut walked = crate::discover::walk::collect(paths, options.include_tests);
     let errors = std::mem::take(&mut walked.errors);
-    let analysis = analyze(walked, options);
-    report(analysis, errors, options)
+    let mut analysis = analyze(walked, options);
+    let (model, files) = std::mem::take(&mut analysis.order);
+    (report(analysis, errors, options), model, files)
 }
 
 /// The report pass over what the run found.
@@ -375,6 +388,7 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
         findings,
         vnet_statics: Vec::new(),
         texts: vec![Some(text.to_owned())],
+        order: Default::default(),
     };
     report(analysis, Vec::new(), options)
 }
@@ -410,6 +424,7 @@ pub fn model_paths(
         findings,
         vnet_statics: Vec::new(),
         texts,
+        order: Default::default(),
     };
     (model, all, report(analysis, errors, options))
 }

@@ -421,7 +421,14 @@ pub fn from_static(
         if let Some(reason) = not_sync(&s.ty) {
             return Err(refuse(reason));
         }
-        (Kind::Plain, Applicability::Safe)
+        if is_bare_once(&s.ty) {
+            // A `Once` holds no value: it guards other state, which may stay process-wide (rayon's
+            // `THE_REGISTRY_SET` guards a `static mut`). Per instance, that state is initialized
+            // again in every instance: a change of behaviour, so never applied silently.
+            (Kind::Plain, Applicability::Unsafe)
+        } else {
+            (Kind::Plain, Applicability::Safe)
+        }
     };
     let item = node_range(s);
     let head = match &s.vis {
@@ -499,6 +506,19 @@ pub fn from_lazy(
         kind: Kind::Lazy,
         applicability: Applicability::Unsafe,
     })
+}
+
+/// Whether `ty` is a `Once` without generic arguments (`std::sync::Once`, `parking_lot::Once`): a
+/// guard holding no value, unlike `OnceLock<T>` or `spin::Once<T>`.
+pub fn is_bare_once(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Once" && s.arguments.is_none()),
+        _ => false,
+    }
 }
 
 fn last_ident(ty: &syn::Type) -> Option<String> {

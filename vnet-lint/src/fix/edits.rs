@@ -43,8 +43,12 @@ impl Edit {
 }
 
 /// Applies `edits` to `original`. Returns the new text and, for each edit in the order given, its range
-/// in the new text; `None` when two edits overlap or one lies outside the text.
+/// in the new text; `None` when two edits overlap or one lies outside the text. In a file whose lines
+/// end in `\r\n` (its first line break says), the line breaks the edits write do too.
 pub fn apply(original: &str, edits: &[Edit]) -> Option<(String, Vec<Range<usize>>)> {
+    let crlf = original
+        .find('\n')
+        .is_some_and(|at| original[..at].ends_with('\r'));
     let mut order: Vec<usize> = (0..edits.len()).collect();
     order.sort_by_key(|&i| (edits[i].range.start, edits[i].range.end, i));
     let mut out = String::with_capacity(original.len() + 256);
@@ -61,7 +65,11 @@ pub fn apply(original: &str, edits: &[Edit]) -> Option<(String, Vec<Range<usize>
         }
         out.push_str(&original[at..edit.range.start]);
         let start = out.len();
-        out.push_str(&edit.text);
+        if crlf {
+            push_crlf(&mut out, &edit.text);
+        } else {
+            out.push_str(&edit.text);
+        }
         new_ranges[i] = start..out.len();
         at = edit.range.end;
     }
@@ -69,9 +77,42 @@ pub fn apply(original: &str, edits: &[Edit]) -> Option<(String, Vec<Range<usize>
     Some((out, new_ranges))
 }
 
+/// Appends `text` with every `\n` not already after a `\r` written as `\r\n`.
+fn push_crlf(out: &mut String, text: &str) {
+    let mut previous = None;
+    for c in text.chars() {
+        if c == '\n' && previous != Some('\r') {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_files_get_crlf_line_breaks() {
+        let text = "use a;\r\nstatic X: u8 = 0;\r\n";
+        let (out, ranges) = apply(
+            text,
+            &[
+                Edit::new(8..8, "#[vnet]\n"),
+                Edit::new(6..6, "\nuse b;\r\n"),
+            ],
+        )
+        .expect("no overlap");
+        assert_eq!(
+            out,
+            "use a;\r\nuse b;\r\n\r\n#[vnet]\r\nstatic X: u8 = 0;\r\n"
+        );
+        assert_eq!(&out[ranges[0].clone()], "#[vnet]\r\n");
+        // A file with `\n` line breaks keeps them.
+        let (out, _) = apply("a;\nb;\n", &[Edit::new(3..3, "c;\n")]).expect("ok");
+        assert_eq!(out, "a;\nc;\nb;\n");
+    }
 
     #[test]
     fn untouched_bytes_stay_identical() {

@@ -157,6 +157,10 @@ pub struct LeftAlone {
     pub needs_unsafe: bool,
 }
 
+/// How the reason of a static left alone because one of its uses lies inside another static's
+/// rewritten use starts (`--fix` ports it in a further round, see [`Plan::has_nested_left`]).
+const NESTED_USE: &str = "a use of it lies inside a rewritten use of";
+
 /// What a fix run would do.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -177,6 +181,13 @@ impl Plan {
     /// Whether the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.manifests.is_empty()
+    }
+
+    /// Whether a static was left alone only because a use of it lies inside another static's
+    /// rewritten use: once this plan is written, a new plan ports it (`--fix` runs rounds until
+    /// none is left, so that a second run changes nothing).
+    pub fn has_nested_left(&self) -> bool {
+        self.left.iter().any(|l| l.reason.starts_with(NESTED_USE))
     }
 
     /// The unified diff of every change.
@@ -209,7 +220,7 @@ impl Plan {
 /// do): the fix keeps byte ranges only, never spans of an earlier parse.
 pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
     proc_macro2::extra::invalidate_current_thread_spans();
-    syn::parse_file(text)
+    syn::parse_file(&crate::parse::source::blank_prelude(text))
 }
 
 /// Stack of the thread planning runs on: parsing recurses, like the lint's workers.
@@ -367,7 +378,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 Kind::Lock => "unsafe fix: `static mut` becomes a `Mutex` (uses take the lock)".into(),
                 Kind::UnmutAtomic => "unsafe fix: `static mut` loses `mut`".into(),
                 Kind::Lazy => "unsafe fix: `lazy_static!` becomes `LazyLock` (initialized once per instance)".into(),
-                Kind::Plain => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
+                Kind::Plain if public => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
+                Kind::Plain => "unsafe fix: a `Once` guards other state, which then initializes once per instance; port what it guards too".into(),
             };
             leave(format!("{why}; run with `--unsafe-fixes`"), true);
             continue;
@@ -412,8 +424,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 name: decl.name.clone(),
                 code: decl.code,
                 reason: format!(
-                    "a use of it lies inside a rewritten use of `{}` in the same expression; port \
-                     them one at a time (split the expression)",
+                    "{NESTED_USE} `{}` in the same expression; `--fix` ports it in a further round, \
+                     once that use is rewritten",
                     other.name
                 ),
                 needs_unsafe: false,

@@ -28,14 +28,28 @@ pub struct FixRun {
 /// Rounds of build-and-restore before giving up and restoring everything.
 const MAX_ROUNDS: usize = 4;
 
+/// Further `--fix` rounds for statics whose uses sat inside other statics' rewritten uses (one
+/// round per level of nesting).
+pub const MAX_NESTED_ROUNDS: usize = 4;
+
+/// What one fix round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Whether anything was (or would be) changed.
+    pub changed: bool,
+    /// Whether statics were left alone only because a use of each lies inside a rewritten use of
+    /// another: after writing, another round (on a fresh report) ports them.
+    pub again: bool,
+}
+
 /// Runs the fix for the findings of `report`. Writes the diff (with `--diff`) to `out` and the summary
-/// to `err`. Returns whether anything was (or would be) changed.
+/// to `err`.
 pub fn run(
     report: &Report,
     run: &FixRun,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<bool> {
+) -> Result<Outcome> {
     let targets = targets(report);
     let mut options = FixOptions {
         unsafe_fixes: run.unsafe_fixes,
@@ -50,11 +64,14 @@ pub fn run(
     if run.diff || !run.fix {
         write!(out, "{}", current.diff())?;
         write!(err, "{}", summary(&current, false))?;
-        return Ok(!current.is_empty());
+        return Ok(Outcome {
+            changed: !current.is_empty(),
+            again: false,
+        });
     }
     if current.is_empty() {
         write!(err, "{}", summary(&current, true))?;
-        return Ok(false);
+        return Ok(Outcome::default());
     }
     let manifests = manifests_of(&current);
     if !run.allow_dirty {
@@ -124,7 +141,10 @@ pub fn run(
         }
     }
     write!(err, "{}", summary(&current, true))?;
-    Ok(!current.is_empty())
+    Ok(Outcome {
+        changed: !current.is_empty(),
+        again: !current.is_empty() && current.has_nested_left(),
+    })
 }
 
 /// The package manifests of the files a plan changes.

@@ -18,6 +18,8 @@ struct Scope {
 pub struct Scopes {
     scopes: HashMap<Vec<String>, Scope>,
     crates: Vec<String>,
+    /// Per crate, the names its hook attributes give the runtime (`crate = rt`, a `Cargo.toml` rename).
+    runtime_aliases: HashMap<String, Vec<String>>,
 }
 
 /// Why a value could not be computed.
@@ -54,6 +56,12 @@ impl Scopes {
         if let Some(krate) = module.first() {
             if !self.crates.contains(krate) {
                 self.crates.push(krate.clone());
+            }
+            let aliases = self.runtime_aliases.entry(krate.clone()).or_default();
+            for alias in &facts.runtime_aliases {
+                if !aliases.contains(alias) {
+                    aliases.push(alias.clone());
+                }
             }
         }
         self.scopes.entry(module.to_vec()).or_default();
@@ -119,6 +127,11 @@ impl Scopes {
                 .ok_or_else(overflow)
             }
             ConstExpr::Path(path) => self.path_value(scope, path, depth + 1),
+            ConstExpr::Cast(ty, inner) => {
+                let value = self.eval_wide(scope, inner, depth + 1)?;
+                Ok(crate::parse::lifecycle::int_bits(ty)
+                    .map_or(value, |(bits, signed)| cast(value, bits, signed)))
+            }
         }
     }
 
@@ -243,6 +256,15 @@ impl Scopes {
                     });
                 } else if self.crates.contains(first) {
                     vec![first.clone()]
+                } else if scope
+                    .first()
+                    .and_then(|krate| self.runtime_aliases.get(krate))
+                    .is_some_and(|aliases| aliases.contains(first))
+                {
+                    // The runtime under the name `Cargo.toml` gives it (`crate = rt` on the hooks).
+                    let mut full = vec!["vnet_runtime".to_owned()];
+                    full.extend(rest.iter().cloned());
+                    return self.module(scope, &full, depth + 1);
                 } else {
                     return None;
                 }
@@ -281,6 +303,19 @@ fn runtime_value(module: &[String], name: &str) -> Option<i128> {
     }
 }
 
+/// `value as T` for an integer type of `bits` bits: the low bits, sign-extended when `signed`.
+fn cast(value: i128, bits: u32, signed: bool) -> i128 {
+    if bits >= 128 {
+        return value;
+    }
+    let low = value & ((1i128 << bits) - 1);
+    if signed && low >> (bits - 1) & 1 == 1 {
+        low - (1i128 << bits)
+    } else {
+        low
+    }
+}
+
 fn join(a: &[String], b: &[String]) -> Vec<String> {
     a.iter().chain(b).cloned().collect()
 }
@@ -299,6 +334,7 @@ pub fn show(expr: &ConstExpr) -> String {
             format!("{} {op} {}", show(a), show(b))
         }
         ConstExpr::Neg(a) => format!("-{}", show(a)),
+        ConstExpr::Cast(ty, a) => format!("{} as {ty}", show(a)),
         ConstExpr::Unsupported(text) => text.clone(),
     }
 }
@@ -355,6 +391,62 @@ mod tests {
         assert_eq!(
             s.eval(&["d".to_owned()], &path("G")),
             Ok(0x800_0000 + 0x0fff_ffff)
+        );
+    }
+
+    /// `as` to an integer type truncates or sign-extends as rustc does: `0x1_0000_0005u64 as u32`
+    /// is 5, a valid key, not a value "out of range".
+    #[test]
+    fn integer_casts_truncate_and_sign_extend() {
+        let s = scopes(&[(
+            &["a"],
+            "pub const T: u32 = (0x1_0000_0005u64 as u32);
+             pub const U: u32 = (-1i32 as u8) as u32;
+             pub const S: u32 = ((0xffu32 as i8) as i64 + 300) as u32;
+             pub const W: u32 = 7u8 as u32 + 1 as u64 as u32;
+             pub const F: u32 = 3 as f64 as u32;",
+        )]);
+        let a = vec!["a".to_owned()];
+        assert_eq!(s.eval(&a, &path("T")), Ok(5));
+        assert_eq!(s.eval(&a, &path("U")), Ok(255));
+        assert_eq!(s.eval(&a, &path("S")), Ok(299));
+        assert_eq!(s.eval(&a, &path("W")), Ok(8));
+        assert_eq!(s.eval(&a, &path("F")), Ok(3));
+        // Without a cast, a value past `u32` is still out of range.
+        let s = scopes(&[(&["a"], "pub const X: u64 = 0x1_0000_0005;")]);
+        assert!(matches!(
+            s.eval(&a, &path("X")),
+            Err(EvalError::OutOfRange(_))
+        ));
+    }
+
+    /// A runtime renamed in `Cargo.toml` (`rt = { package = "vnet-runtime" }`) is named on every hook
+    /// attribute (`crate = rt`); paths and imports through `rt::subsystem` are the runtime's.
+    #[test]
+    fn a_runtime_renamed_in_cargo_toml_resolves() {
+        let s = scopes(&[
+            (
+                &["a"],
+                "use rt::subsystem::SI_SUB_PSEUDO as PS;
+                 #[rt::sysinit(PS, rt::subsystem::SI_ORDER_ANY - 1, crate = rt)] fn init() {}",
+            ),
+            (
+                &["a", "keys"],
+                "use rt::subsystem::*; pub const K: u32 = SI_ORDER_SECOND;",
+            ),
+            (&["b"], "use rt::subsystem::SI_SUB_PSEUDO as PS;"),
+        ]);
+        let a = vec!["a".to_owned()];
+        assert_eq!(s.eval(&a, &path("PS")), Ok(0x700_0000));
+        assert_eq!(
+            s.eval(&a, &path("rt::subsystem::SI_ORDER_ANY")),
+            Ok(0xfff_ffff)
+        );
+        assert_eq!(s.eval(&a, &path("keys::K")), Ok(1));
+        // Another crate that never names `rt` on a hook: `rt` is nothing known there.
+        assert_eq!(
+            s.eval(&["b".to_owned()], &path("PS")),
+            Err(EvalError::Unresolved("PS".into()))
         );
     }
 }

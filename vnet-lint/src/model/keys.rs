@@ -119,12 +119,18 @@ pub fn is_vnet_subsystem(subsystem: u32) -> bool {
     subsystem > SI_SUB_VNET && subsystem <= SI_SUB_VNET_DONE
 }
 
-/// `value` as the nearest named constant at or below it plus the rest, exactly as the runtime's trace
-/// lines write it: `SI_SUB_PROTO_BEGIN`, `SI_ORDER_ANY+64`, or hex when below every name.
+/// `value` as the nearest named constant with a signed offset, exactly as the runtime's trace lines
+/// write it: `SI_SUB_PROTO_BEGIN`, `SI_ORDER_ANY+64`, `SI_ORDER_ANY-2`; at equal distance the
+/// constant below wins.
 fn symbolic(table: &[(&str, u32)], value: u32) -> String {
-    match table.iter().rev().find(|(_, v)| *v <= value) {
+    // The nearest name by distance; on a tie the one below wins (it comes first in the sorted table).
+    let nearest = table
+        .iter()
+        .min_by_key(|(_, v)| (i64::from(*v) - i64::from(value)).unsigned_abs());
+    match nearest {
         Some((name, v)) if *v == value => (*name).to_owned(),
-        Some((name, v)) => format!("{name}+{}", value - v),
+        Some((name, v)) if *v < value => format!("{name}+{}", value - v),
+        Some((name, v)) => format!("{name}-{}", v - value),
         None => format!("{value:#x}"),
     }
 }
@@ -142,6 +148,7 @@ pub fn subsystem_name(value: u32) -> String {
 ///
 /// ```
 /// assert_eq!(vnet_lint::model::keys::order_name(0xfffffff), "SI_ORDER_ANY");
+/// assert_eq!(vnet_lint::model::keys::order_name(0xfffffff - 2), "SI_ORDER_ANY-2");
 /// ```
 pub fn order_name(value: u32) -> String {
     symbolic(ORDERS, value)

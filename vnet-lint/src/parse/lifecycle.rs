@@ -78,20 +78,24 @@ pub enum ConstExpr {
     Binary(char, Box<ConstExpr>, Box<ConstExpr>),
     /// `-a`.
     Neg(Box<ConstExpr>),
+    /// `a as T` for an integer type `T` (`u8` … `u128`, `i8` … `i128`, `usize`, `isize`): the value
+    /// is truncated or sign-extended as Rust does. Casts to other types are transparent.
+    Cast(String, Box<ConstExpr>),
     /// Anything else (a `const fn` call, a block…), with its text.
     Unsupported(String),
 }
 
 impl ConstExpr {
-    /// Reads a syn expression; parentheses, groups and `as` casts are transparent.
-    pub fn from_syn(expr: &syn::Expr) -> ConstExpr {
+    /// Reads a syn expression parsed from `src`; parentheses, groups and `as` casts are transparent.
+    /// What it does not evaluate keeps its text as written in `src`.
+    pub fn from_syn(expr: &syn::Expr, src: &str) -> ConstExpr {
         use syn::{BinOp, Expr, Lit};
         match expr {
             Expr::Lit(lit) => match &lit.lit {
                 Lit::Int(int) => int
                     .base10_parse::<u128>()
-                    .map_or_else(|_| ConstExpr::Unsupported(text(expr)), ConstExpr::Int),
-                _ => ConstExpr::Unsupported(text(expr)),
+                    .map_or_else(|_| ConstExpr::Unsupported(text(expr, src)), ConstExpr::Int),
+                _ => ConstExpr::Unsupported(text(expr, src)),
             },
             Expr::Path(path) if path.qself.is_none() => ConstExpr::Path(
                 path.path
@@ -100,11 +104,29 @@ impl ConstExpr {
                     .map(|s| s.ident.to_string())
                     .collect(),
             ),
-            Expr::Paren(inner) => ConstExpr::from_syn(&inner.expr),
-            Expr::Group(inner) => ConstExpr::from_syn(&inner.expr),
-            Expr::Cast(cast) => ConstExpr::from_syn(&cast.expr),
+            Expr::Paren(inner) => ConstExpr::from_syn(&inner.expr, src),
+            Expr::Group(inner) => ConstExpr::from_syn(&inner.expr, src),
+            Expr::Cast(cast) => {
+                let inner = ConstExpr::from_syn(&cast.expr, src);
+                match &*cast.ty {
+                    syn::Type::Path(p)
+                        if p.qself.is_none()
+                            && p.path
+                                .get_ident()
+                                .is_some_and(|i| int_bits(&i.to_string()).is_some()) =>
+                    {
+                        let ty = p
+                            .path
+                            .get_ident()
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        ConstExpr::Cast(ty, Box::new(inner))
+                    }
+                    _ => inner,
+                }
+            }
             Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
-                ConstExpr::Neg(Box::new(ConstExpr::from_syn(&unary.expr)))
+                ConstExpr::Neg(Box::new(ConstExpr::from_syn(&unary.expr, src)))
             }
             Expr::Binary(bin) => {
                 let op = match bin.op {
@@ -118,21 +140,51 @@ impl ConstExpr {
                     BinOp::BitOr(_) => '|',
                     BinOp::BitAnd(_) => '&',
                     BinOp::BitXor(_) => '^',
-                    _ => return ConstExpr::Unsupported(text(expr)),
+                    _ => return ConstExpr::Unsupported(text(expr, src)),
                 };
                 ConstExpr::Binary(
                     op,
-                    Box::new(ConstExpr::from_syn(&bin.left)),
-                    Box::new(ConstExpr::from_syn(&bin.right)),
+                    Box::new(ConstExpr::from_syn(&bin.left, src)),
+                    Box::new(ConstExpr::from_syn(&bin.right, src)),
                 )
             }
-            _ => ConstExpr::Unsupported(text(expr)),
+            _ => ConstExpr::Unsupported(text(expr, src)),
         }
     }
 }
 
-fn text(expr: &syn::Expr) -> String {
-    quote::ToTokens::to_token_stream(expr).to_string()
+/// The width and signedness of the integer type named `ty` (`usize`/`isize` as 64 bits).
+///
+/// ```
+/// assert_eq!(vnet_lint::parse::lifecycle::int_bits("u32"), Some((32, false)));
+/// assert_eq!(vnet_lint::parse::lifecycle::int_bits("f64"), None);
+/// ```
+pub fn int_bits(ty: &str) -> Option<(u32, bool)> {
+    Some(match ty {
+        "u8" => (8, false),
+        "u16" => (16, false),
+        "u32" => (32, false),
+        "u64" | "usize" => (64, false),
+        "u128" => (128, false),
+        "i8" => (8, true),
+        "i16" => (16, true),
+        "i32" => (32, true),
+        "i64" | "isize" => (64, true),
+        "i128" => (128, true),
+        _ => return None,
+    })
+}
+
+/// `expr` as written in `src` (its span's bytes; line breaks and the indentation after them become one
+/// space), or its tokens when the span is not a range of `src`.
+fn text(expr: &syn::Expr, src: &str) -> String {
+    use syn::spanned::Spanned;
+    match src.get(expr.span().byte_range()) {
+        Some(written) if !written.is_empty() => {
+            written.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+        }
+        _ => quote::ToTokens::to_token_stream(expr).to_string(),
+    }
 }
 
 /// A `const NAME: T = expr;` item.
@@ -293,6 +345,10 @@ pub struct ModelFacts {
     pub spawned_accesses: Vec<SpawnedAccess>,
     /// `#[vnet]` statics declared here, by accessor name (`V_RULES`).
     pub vnet_statics: Vec<String>,
+    /// Names a hook or module attribute gives the runtime crate (`crate = rt`): a dependency renamed
+    /// in `Cargo.toml` needs it on every attribute, so paths through it (`rt::subsystem::…`) are the
+    /// runtime's.
+    pub runtime_aliases: Vec<String>,
 }
 
 /// Byte markers without which a file has no fact the model needs (checked before parsing).
@@ -310,8 +366,9 @@ pub fn collect(text: &str) -> Option<ModelFacts> {
     if crate::parse::prefilter::too_deep(text.as_bytes()).is_some() {
         return None;
     }
-    let file = syn::parse_file(text).ok()?;
+    let file = syn::parse_file(&crate::parse::source::blank_prelude(text)).ok()?;
     let mut collector = Collector {
+        src: text,
         inline: Vec::new(),
         facts: ModelFacts::default(),
     };
@@ -319,12 +376,14 @@ pub fn collect(text: &str) -> Option<ModelFacts> {
     Some(collector.facts)
 }
 
-struct Collector {
+struct Collector<'src> {
+    /// The file's text, for expressions the facts keep as written.
+    src: &'src str,
     inline: Vec<String>,
     facts: ModelFacts,
 }
 
-impl Collector {
+impl Collector<'_> {
     fn items(&mut self, items: &[syn::Item]) {
         for item in items {
             self.item(item);
@@ -346,7 +405,7 @@ impl Collector {
             syn::Item::Const(c) => self.facts.consts.push(ConstDef {
                 inline: self.inline.clone(),
                 name: c.ident.to_string(),
-                expr: ConstExpr::from_syn(&c.expr),
+                expr: ConstExpr::from_syn(&c.expr, self.src),
             }),
             syn::Item::Use(u) => {
                 let mut prefix = Vec::new();
@@ -445,9 +504,23 @@ impl Collector {
             };
             let attr_name = last.ident.to_string();
             let args = match &attr.meta {
-                syn::Meta::List(list) => split_args(list.tokens.clone()),
+                syn::Meta::List(list) => split_args(list.tokens.clone(), self.src),
                 _ => Vec::new(),
             };
+            if HookKind::from_attribute(&attr_name).is_some() || attr_name == "vnet_module" {
+                for arg in &args {
+                    if let Arg::Named(n, ConstExpr::Path(path)) = arg {
+                        if let ([alias], "crate") = (path.as_slice(), n.as_str()) {
+                            let own = ["crate", "self", "super", "vnet_runtime"];
+                            if !own.contains(&alias.as_str())
+                                && !self.facts.runtime_aliases.contains(alias)
+                            {
+                                self.facts.runtime_aliases.push(alias.clone());
+                            }
+                        }
+                    }
+                }
+            }
             if let Some(kind) = HookKind::from_attribute(&attr_name) {
                 if let Some(hook) = self.hook(kind, &name, f, &args, item_start, &body.facts) {
                     self.facts.hooks.push(hook);
@@ -571,7 +644,7 @@ enum Arg {
 }
 
 /// Splits attribute tokens at top-level commas and reads each part.
-fn split_args(tokens: TokenStream) -> Vec<Arg> {
+fn split_args(tokens: TokenStream, src: &str) -> Vec<Arg> {
     let mut parts: Vec<Vec<TokenTree>> = vec![Vec::new()];
     for tree in tokens {
         match &tree {
@@ -589,14 +662,14 @@ fn split_args(tokens: TokenStream) -> Vec<Arg> {
                 if eq.as_char() == '=' && !rest.is_empty() {
                     let value: TokenStream = rest.iter().cloned().collect();
                     let value = syn::parse2::<syn::Expr>(value)
-                        .map(|e| ConstExpr::from_syn(&e))
+                        .map(|e| ConstExpr::from_syn(&e, src))
                         .unwrap_or_else(|_| ConstExpr::Unsupported(String::new()));
                     return Some(Arg::Named(name.to_string(), value));
                 }
             }
             if let [TokenTree::Ident(name), TokenTree::Group(group)] = part.as_slice() {
                 if name == "depend" {
-                    let inner = split_args(group.stream())
+                    let inner = split_args(group.stream(), src)
                         .into_iter()
                         .filter_map(|a| match a {
                             Arg::Positional(e, _) => Some(e),
@@ -608,7 +681,7 @@ fn split_args(tokens: TokenStream) -> Vec<Arg> {
             }
             let stream: TokenStream = part.into_iter().collect();
             let expr = syn::parse2::<syn::Expr>(stream).ok()?;
-            Some(Arg::Positional(ConstExpr::from_syn(&expr), span))
+            Some(Arg::Positional(ConstExpr::from_syn(&expr, src), span))
         })
         .collect()
 }

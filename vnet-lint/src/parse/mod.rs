@@ -11,6 +11,7 @@ pub mod macros;
 pub mod mod_decls;
 pub mod prefilter;
 pub mod shape;
+pub mod source;
 
 mod items;
 
@@ -175,6 +176,7 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
 /// `Fn(…)`, `FnMut(…)` or `FnOnce(…)`, `dyn` is put in front of it and the tokens are parsed again, so
 /// that valid 2015 code is read; any other error is the file's.
 fn parse_file(text: &str) -> syn::Result<syn::File> {
+    let text = &*source::blank_prelude(text);
     let first = match syn::parse_file(text) {
         Ok(file) => return Ok(file),
         Err(error) => error,

@@ -47,7 +47,9 @@ declare_rule! {
     /// lock, a once or lazy cell, a crate type holding them), so the declaration only gains `#[vnet]` and
     /// every use in the crate goes through the accessor, `NAME.m(a)` → `V_NAME.with(|name| name.m(a))`,
     /// `f(&NAME)` → `V_NAME.with(|name| f(name))`. A `pub` static of a library is an **unsafe** fix (other
-    /// crates naming it must switch to `V_NAME`). The static is left alone, with the reason, when a borrow
+    /// crates naming it must switch to `V_NAME`), and so is a bare `Once` (it guards other state, which
+    /// then initializes once per instance: port what it guards too). The static is left alone, with the
+    /// reason, when a borrow
     /// of it outlives the expression (`let g = NAME.lock().unwrap();`), a use sits in a macro the fix cannot
     /// read or a `macro_rules!` transcriber, it is used in a constant context, it is declared inside an
     /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, or the crate is `no_std`.
