@@ -186,12 +186,13 @@ fn clusters<'a>(
 }
 
 /// Module dependency edges as (from module, to module) names.
-fn dependencies(model: &Model) -> Vec<(String, String)> {
+/// Every resolved dependency as (dependent module, dependency) indices into `model.modules`.
+fn dependencies(model: &Model) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    for m in &model.modules {
+    for (a, m) in model.modules.iter().enumerate() {
         for d in &m.depends {
-            if let Some(r) = d.resolved {
-                out.push((m.name.clone(), model.modules[r].name.clone()));
+            if let Some(b) = d.resolved {
+                out.push((a, b));
             }
         }
     }
@@ -238,13 +239,7 @@ pub fn render_dot(model: &Model, sequences: &[Sequence], out: &mut dyn Write) ->
             )?;
         }
     }
-    for (from, to) in dependencies(model) {
-        let (Some(a), Some(b)) = (
-            model.modules.iter().position(|m| m.name == from),
-            model.modules.iter().position(|m| m.name == to),
-        ) else {
-            continue;
-        };
+    for (a, b) in dependencies(model) {
         writeln!(
             out,
             "  m{a}_modeventload -> m{b}_modeventload [style=dashed, label=\"depends on\"];"
@@ -286,13 +281,7 @@ pub fn render_mermaid(
             )?;
         }
     }
-    for (from, to) in dependencies(model) {
-        let (Some(a), Some(b)) = (
-            model.modules.iter().position(|m| m.name == from),
-            model.modules.iter().position(|m| m.name == to),
-        ) else {
-            continue;
-        };
+    for (a, b) in dependencies(model) {
         writeln!(
             out,
             "  m{a}_modeventload -.->|depends on| m{b}_modeventload"

@@ -431,10 +431,7 @@ pub fn from_static(
         }
     };
     let item = node_range(s);
-    let head = match &s.vis {
-        syn::Visibility::Inherited => range(s.static_token.span).start,
-        vis => node_range(vis).start,
-    };
+    let head = head_start(&s.vis, s.static_token.span);
     Ok(Decl {
         name,
         file: file.to_path_buf(),
@@ -459,6 +456,14 @@ pub fn from_static(
     })
 }
 
+/// Where a static's head starts: its visibility, or `static` when it has none.
+fn head_start(vis: &syn::Visibility, static_token: proc_macro2::Span) -> usize {
+    match vis {
+        syn::Visibility::Inherited => range(static_token).start,
+        vis => node_range(vis).start,
+    }
+}
+
 /// Classifies a `lazy_static!` item found for a finding.
 #[allow(clippy::too_many_arguments)]
 pub fn from_lazy(
@@ -479,14 +484,8 @@ pub fn from_lazy(
         .attrs
         .first()
         .map(|a| range(a.span()).start)
-        .unwrap_or_else(|| match &s.vis {
-            syn::Visibility::Inherited => range(s.static_token.span).start,
-            vis => node_range(vis).start,
-        });
-    let head = match &s.vis {
-        syn::Visibility::Inherited => range(s.static_token.span).start,
-        vis => node_range(vis).start,
-    };
+        .unwrap_or_else(|| head_start(&s.vis, s.static_token.span));
+    let head = head_start(&s.vis, s.static_token.span);
     Ok(Decl {
         name,
         file: file.to_path_buf(),
