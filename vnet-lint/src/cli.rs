@@ -13,7 +13,8 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-/// Finds mutable globals that are not per instance (`#[vnet]`), for porting code to vnet.
+/// Checks code ported to vnet: mutable globals that are not per instance (`#[vnet]`), lifecycle hooks
+/// and modules that run in the wrong order, and code that loses the current instance.
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo-vnet-lint",
@@ -30,10 +31,10 @@ pub struct Cli {
     pub check: CheckArgs,
 }
 
-/// Subcommands. Future families add theirs here (`order`).
+/// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Report unvirtualized globals (the default).
+    /// Report unvirtualized globals, init-order mistakes and lost instances (the default).
     Check(CheckArgs),
     /// List every `#[vnet]` static: name, module path, file:line.
     List(ListArgs),

@@ -91,14 +91,6 @@ pub mod rules;
 #[cfg(test)]
 mod testing;
 
-// The paths these modules had before the passes were split out.
-pub use discover::{walk, workspace};
-pub use model::types as resolve;
-pub use parse as analysis;
-pub use parse::directives as suppress;
-pub use parse::prefilter;
-pub use report::config;
-
 /// Lints the contents of one file, given as bytes, as if read from `path` — the entry point for
 /// fuzzing and for embedding. Everything is checked, test code and `macro_rules!` bodies included.
 /// Bytes that are not UTF-8 are decoded lossily (the file walker reports such a file as `VN001`

@@ -127,7 +127,7 @@ fn ten_thousand_deep_nesting() {
 
 #[test]
 fn nesting_just_under_the_limit_parses() {
-    let depth = vnet_lint::prefilter::MAX_NESTING - 1;
+    let depth = vnet_lint::parse::prefilter::MAX_NESTING - 1;
     let text = format!(
         "static mut X: u32 = {}1{};\n",
         "(".repeat(depth),
@@ -179,7 +179,7 @@ fn deep_generics_pointer_types_and_keyword_chains_are_parse_errors_not_crashes()
 
 #[test]
 fn generics_pointers_and_closures_just_under_the_limit_parse() {
-    let depth = vnet_lint::prefilter::MAX_NESTING - 1;
+    let depth = vnet_lint::parse::prefilter::MAX_NESTING - 1;
     let text = format!(
         "static mut X: {}{}u32{} = 0;\nconst F: i32 = {}1;\n",
         "Vec<".repeat(depth),

@@ -1,5 +1,5 @@
 //! Every rule fixture: the diagnostics match the fixture's `// Expect:` header, and the human, JSON and
-//! SARIF renderings match their snapshots. `INSTA_GLOB_FILTER=static_mut/*` selects one rule.
+//! SARIF renderings of the fixtures with findings match their snapshots. `INSTA_GLOB_FILTER=static_mut/*` selects one rule.
 
 mod common;
 
@@ -44,6 +44,10 @@ fn fixtures_match_their_headers_and_snapshots() {
                 .collect();
             actual.sort();
             assert_eq!(actual, common::expected(&text), "{}", path.display());
+            // A fixture without findings has nothing to render: its `// Expect:` header says so.
+            if report.diagnostics.is_empty() {
+                return;
+            }
 
             insta::assert_snapshot!("human", emit::human::render_to_string(&report));
             let json: Vec<String> = report

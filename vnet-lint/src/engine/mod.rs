@@ -5,8 +5,6 @@
 
 mod order;
 
-pub use order::run as run_order_pass;
-
 use crate::diag::{FileId, Finding, Report};
 use crate::discover::walk::Walked;
 use crate::model::files::{insert_typedefs, is_test_file, module_names, test_files};

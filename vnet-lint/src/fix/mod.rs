@@ -219,8 +219,9 @@ impl Plan {
 /// Parses a file for the fix. Clears this thread's proc-macro2 span table first (as the lint's workers
 /// do): the fix keeps byte ranges only, never spans of an earlier parse.
 pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
-    proc_macro2::extra::invalidate_current_thread_spans();
-    syn::parse_file(&crate::parse::source::blank_prelude(text))
+    crate::parse::parse_source(text).map_err(|e| {
+        e.unwrap_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "nested too deeply"))
+    })
 }
 
 /// Stack of the thread planning runs on: parsing recurses, like the lint's workers.

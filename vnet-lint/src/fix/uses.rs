@@ -251,7 +251,7 @@ fn collect_imports(
         }
         fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
             let mut found = Vec::new();
-            flatten_use(&u.tree, &mut Vec::new(), &mut found);
+            flatten_use(&u.tree, &mut found);
             for (segments, alias, leaf, glob) in found {
                 let empty = HashMap::new();
                 let targets = resolve_prefix(&segments, &self.module, self.krate, &empty);
@@ -281,39 +281,12 @@ fn collect_imports(
 
 type FlatUse = (Vec<String>, String, Range<usize>, bool);
 
-fn flatten_use(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<FlatUse>) {
-    match tree {
-        syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
-            flatten_use(&p.tree, prefix, out);
-            prefix.pop();
-        }
-        syn::UseTree::Name(n) => {
-            let mut path = prefix.clone();
-            let name = n.ident.to_string();
-            if name == "self" {
-                return;
-            }
-            path.push(name.clone());
-            out.push((path, name, n.ident.span().byte_range(), false));
-        }
-        syn::UseTree::Rename(r) => {
-            let mut path = prefix.clone();
-            path.push(r.ident.to_string());
-            out.push((
-                path,
-                r.rename.to_string(),
-                r.ident.span().byte_range(),
-                false,
-            ));
-        }
-        syn::UseTree::Glob(_) => {
-            out.push((prefix.clone(), String::new(), 0..0, true));
-        }
-        syn::UseTree::Group(g) => {
-            for tree in &g.items {
-                flatten_use(tree, prefix, out);
-            }
+fn flatten_use(tree: &syn::UseTree, out: &mut Vec<FlatUse>) {
+    for u in crate::parse::uses::flatten(tree) {
+        match u.alias {
+            _ if u.is_self => {}
+            Some(name) => out.push((u.path, name, u.span, false)),
+            None => out.push((u.path, String::new(), 0..0, true)),
         }
     }
 }

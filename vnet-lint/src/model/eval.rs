@@ -3,7 +3,8 @@
 //! `super`, `crate`, other crates of the selection, and the runtime's `subsystem` module), then integer
 //! arithmetic is done with overflow checks. A name that cannot be resolved is an error naming it.
 
-use crate::parse::lifecycle::{ConstExpr, ModelFacts, UseFact};
+use crate::parse::lifecycle::const_expr::ConstExpr;
+use crate::parse::lifecycle::{ModelFacts, UseFact};
 use std::collections::HashMap;
 
 /// One module's scope: its constants and `use` declarations.
@@ -129,7 +130,7 @@ impl Scopes {
             ConstExpr::Path(path) => self.path_value(scope, path, depth + 1),
             ConstExpr::Cast(ty, inner) => {
                 let value = self.eval_wide(scope, inner, depth + 1)?;
-                Ok(crate::parse::lifecycle::int_bits(ty)
+                Ok(crate::parse::lifecycle::const_expr::int_bits(ty)
                     .map_or(value, |(bits, signed)| cast(value, bits, signed)))
             }
         }

@@ -14,7 +14,8 @@ pub mod keys;
 pub mod sequence;
 pub mod types;
 
-use crate::parse::lifecycle::{BodyFacts, ConstExpr, HookKind, ModelFacts};
+use crate::parse::lifecycle::const_expr::ConstExpr;
+use crate::parse::lifecycle::{BodyFacts, HookKind, ModelFacts};
 use std::collections::BTreeMap;
 use std::ops::Range;
 

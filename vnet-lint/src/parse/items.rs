@@ -318,38 +318,21 @@ impl Collector {
 impl Collector {
     /// Records the names a `use` tree brings in, with the first segment of their path and the segment
     /// before the name.
-    fn use_tree(&mut self, tree: &syn::UseTree, first: Option<&str>, parent: Option<&str>) {
-        match tree {
-            syn::UseTree::Path(path) => {
-                let segment = path.ident.to_string();
-                let first = first.map_or_else(|| segment.clone(), str::to_owned);
-                self.use_tree(&path.tree, Some(&first), Some(&segment));
-            }
-            syn::UseTree::Group(group) => group
-                .items
-                .iter()
-                .for_each(|tree| self.use_tree(tree, first, parent)),
-            syn::UseTree::Name(name) => {
-                let local = name.ident.to_string();
-                let first = first.map_or_else(|| local.clone(), str::to_owned);
-                self.facts.imports.push(Import {
-                    original: local.clone(),
-                    local,
-                    first,
-                    parent: parent.map(str::to_owned),
-                });
-            }
-            syn::UseTree::Rename(rename) => {
-                let original = rename.ident.to_string();
-                let first = first.map_or_else(|| original.clone(), str::to_owned);
-                self.facts.imports.push(Import {
-                    local: rename.rename.to_string(),
-                    original,
-                    first,
-                    parent: parent.map(str::to_owned),
-                });
-            }
-            syn::UseTree::Glob(_) => {}
+    fn use_tree(&mut self, tree: &syn::UseTree) {
+        for flat in super::uses::flatten(tree) {
+            let (Some(local), Some(original)) = (flat.alias, flat.path.last()) else {
+                continue;
+            };
+            self.facts.imports.push(Import {
+                original: original.clone(),
+                local,
+                first: flat.path[0].clone(),
+                parent: flat
+                    .path
+                    .len()
+                    .checked_sub(2)
+                    .map(|i| flat.path[i].clone()),
+            });
         }
     }
 }
@@ -371,7 +354,7 @@ impl<'ast> Visit<'ast> for Collector {
                 syn::visit::visit_item_mod(self, module);
                 self.modules.pop();
             }
-            syn::Item::Use(item) => self.use_tree(&item.tree, None, None),
+            syn::Item::Use(item) => self.use_tree(&item.tree),
             syn::Item::Type(alias) => {
                 self.facts.typedefs.push((
                     alias.ident.to_string(),

@@ -12,6 +12,7 @@ pub mod mod_decls;
 pub mod prefilter;
 pub mod shape;
 pub mod source;
+pub mod uses;
 
 mod items;
 
@@ -130,18 +131,18 @@ pub struct ParseFailure {
 /// Parses `text` (file `file`) and collects its facts. Never panics on any input; a file that does not
 /// parse yields a `parse-error` finding. Call on a thread with a large stack (see `engine`).
 pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
-    forget_earlier_spans();
     let mut facts = FileFacts::default();
-    if let Some(at) = prefilter::too_deep(text.as_bytes()) {
-        facts.parse_failure = Some(ParseFailure {
-            span: at..at + 1,
-            label: None,
-        });
-        return facts;
-    }
-    let syntax = match parse_file(text) {
+    let syntax = match parse_source(text) {
         Ok(syntax) => syntax,
-        Err(error) => {
+        Err(None) => {
+            let at = prefilter::too_deep(text.as_bytes()).unwrap_or_default();
+            facts.parse_failure = Some(ParseFailure {
+                span: at..at + 1,
+                label: None,
+            });
+            return facts;
+        }
+        Err(Some(error)) => {
             let span = byte_range(error.span());
             // An empty span (end of input) still needs one character to point at, never half of one.
             let span = if span.is_empty() {
@@ -169,6 +170,23 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
     };
     collector.visit_file(&syntax);
     collector.facts
+}
+
+/// The one parse entry point of every pass (the globals, the resolver and the order model, `--fix`):
+/// forgets the spans of earlier files on this thread, refuses input nested too deeply to parse on the
+/// worker's stack (`Err(None)`), and parses with [`parse_file`]'s repair. Call on a thread with a large
+/// stack.
+///
+/// ```
+/// assert!(vnet_lint::parse::parse_source("fn f(g: Box<Fn(u8)>) {}").is_ok());
+/// assert!(vnet_lint::parse::parse_source("fn f(").is_err());
+/// ```
+pub fn parse_source(text: &str) -> Result<syn::File, Option<syn::Error>> {
+    forget_earlier_spans();
+    if prefilter::too_deep(text.as_bytes()).is_some() {
+        return Err(None);
+    }
+    parse_file(text).map_err(Some)
 }
 
 /// Parses a whole file. Edition 2015 code may write a trait object without `dyn` (`Box<Fn(u8) + Send>`),
@@ -245,11 +263,7 @@ fn parse_error_label(error: &syn::Error) -> String {
 /// Parses `text` for its type definitions, imports and modules only, for resolving names used by statics
 /// in other files.
 pub fn typedefs(text: &str) -> FileFacts {
-    forget_earlier_spans();
-    if prefilter::too_deep(text.as_bytes()).is_some() {
-        return FileFacts::default();
-    }
-    let Ok(syntax) = parse_file(text) else {
+    let Ok(syntax) = parse_source(text) else {
         return FileFacts::default();
     };
     let facts = FileFacts::default();

@@ -13,7 +13,7 @@ declare_rule! {
     /// `[min, max]`, and no dependency cycle exists.
     ///
     /// ## Why is this bad?
-    /// The runtime refuses to load such a module at boot, and every module that needs it. The seed's own
+    /// The runtime refuses to load such a module at boot, and every module that needs it. FreeBSD's porting guide's own
     /// sample once declared `MODULE_DEPEND(dummynet, ipfw, …)` in `mymod`'s file: the dependency was
     /// declared under the wrong module name and nothing said so.
     ///

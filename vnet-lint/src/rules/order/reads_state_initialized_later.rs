@@ -18,7 +18,7 @@ declare_rule! {
     /// ## Why is this bad?
     /// Hooks run in `(subsystem, order)` order, across every module, in one sequence. A hook keyed before
     /// the hook that sets state up reads the declared initial value (or a half-built table); a hook that
-    /// uses a module it does not depend on runs whether or not that module loaded. The seed: "good foot
+    /// uses a module it does not depend on runs whether or not that module loaded. FreeBSD's porting guide: "good foot
     /// shooting material if you get it wrong".
     ///
     /// ## Example

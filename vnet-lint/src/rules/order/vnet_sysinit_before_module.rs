@@ -13,7 +13,7 @@ declare_rule! {
     /// `#[vnet_module]` key and after every `#[sysinit]` of that module.
     ///
     /// ## Why is this bad?
-    /// The seed orders them `MODULE`, then `SYSINIT` "a bit later", then `VNET` "later still" on purpose:
+    /// FreeBSD's order puts them `MODULE`, then `SYSINIT` "a bit later", then `VNET` "later still" on purpose:
     /// the per-instance init uses what the module's load event and its once-per-process init set up. A
     /// VNET_SYSINIT keyed earlier runs first, on every instance, against state that does not exist yet.
     ///
@@ -87,7 +87,7 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 keys::order_name(hook.order.value)
             ))
             .with_help(format!(
-                "key it after {what}'s ({}, {}): the seed's order is MODULE, then SYSINIT (\"a bit \
+                "key it after {what}'s ({}, {}): FreeBSD's order is MODULE, then SYSINIT (\"a bit \
                  later\"), then VNET (\"later still\"), e.g. the module's order + 2",
                 sub.written, order.written
             )),
