@@ -39,8 +39,10 @@ fn findings() -> BTreeSet<String> {
 
 #[test]
 fn holdout_findings_are_exactly_the_marked_lines() {
-    let expected: BTreeSet<String> =
-        include_str!("holdout/expected.txt").lines().map(str::to_owned).collect();
+    let expected: BTreeSet<String> = include_str!("holdout/expected.txt")
+        .lines()
+        .map(str::to_owned)
+        .collect();
     let actual = findings();
     let missed: Vec<&String> = expected.difference(&actual).collect();
     let extra: Vec<&String> = actual.difference(&expected).collect();

@@ -69,6 +69,7 @@ pub fn run(
     // Module paths only of the files that are parsed (finding a crate may read its manifest).
     let mut modules: HashMap<usize, Vec<String>> = HashMap::new();
 
+    let renames = cargo_renames(&roots);
     let mut parsed: Vec<Option<ModelFacts>> = vec![None; all_files.len()];
     let mut tried = vec![false; all_files.len()];
     let mut wanted: Vec<usize> = (0..all_files.len())
@@ -112,10 +113,50 @@ pub fn run(
             .iter()
             .all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty())
         {
-            model = Model::build(inputs);
+            model = Model::build_with(inputs, &renames);
             break;
         }
-        model = Model::build(inputs);
+        model = Model::build_with(inputs, &renames);
+        // The context rules' calls resolve through modules too: look them up now, so that the modules
+        // they go into are read in this round.
+        for (i, facts) in parsed.iter().enumerate() {
+            let (Some(facts), Some(module)) = (facts, modules.get(&i)) else {
+                continue;
+            };
+            let calls = facts
+                .spawned_accesses
+                .iter()
+                .filter_map(|a| Some((a.path.as_ref()?, &a.inline)));
+            for (path, inline) in calls {
+                let scope: Vec<String> = module.iter().chain(inline).cloned().collect();
+                let _ = model.names.resolve(&scope, path);
+            }
+        }
+        // Modules a path went into that no file read declares: read their files.
+        let mut more: Vec<usize> = Vec::new();
+        for missed in model.names.misses() {
+            let Some((_, inner)) = missed.split_first() else {
+                continue;
+            };
+            if inner.is_empty() {
+                continue;
+            }
+            let stem = inner.join("/");
+            let suffixes = [format!("{stem}.rs"), format!("{stem}/mod.rs")];
+            for i in 0..all_files.len() {
+                if tried[i] || more.contains(&i) {
+                    continue;
+                }
+                let path = all_files[i].to_string_lossy().replace('\\', "/");
+                if suffixes
+                    .iter()
+                    .any(|s| path.ends_with(&format!("/{s}")) || path == *s)
+                    && module_of(&all_files[i], &roots, &mut cache) == missed
+                {
+                    more.push(i);
+                }
+            }
+        }
         // Names that did not resolve: parse the files that spell them.
         let names: Vec<String> = model
             .problems
@@ -128,7 +169,7 @@ pub fn run(
                 _ => None,
             })
             .collect();
-        if names.is_empty() || round == ROUNDS {
+        if (names.is_empty() && more.is_empty()) || round == ROUNDS {
             break;
         }
         let finders: Vec<_> = names
@@ -138,18 +179,31 @@ pub fn run(
         wanted = (0..all_files.len())
             .filter(|&i| !tried[i])
             .filter(|&i| {
-                all_texts[i].is_some_and(|t| finders.iter().any(|f| f.find(t.as_bytes()).is_some()))
+                more.contains(&i)
+                    || all_texts[i]
+                        .is_some_and(|t| finders.iter().any(|f| f.find(t.as_bytes()).is_some()))
             })
             .collect();
     }
 
+    let here = std::env::current_dir().unwrap_or_default();
+    for (i, facts) in parsed.iter().enumerate() {
+        if facts.is_some() {
+            let path = &all_files[i];
+            let shown = path.strip_prefix(&here).unwrap_or(path);
+            model
+                .file_names
+                .insert(i, shown.to_string_lossy().replace('\\', "/"));
+        }
+    }
     let mut located: Vec<(Finding, usize)> = crate::rules::order::check(&model)
         .into_iter()
         .map(|l| (l.finding, l.item_start))
         .collect();
     for (i, facts) in parsed.iter().enumerate() {
         if let (Some(facts), true) = (facts, reported[i]) {
-            located.extend(crate::rules::context::check(i, facts));
+            let module = modules.get(&i).cloned().unwrap_or_default();
+            located.extend(crate::rules::context::check(&model, i, &module, facts));
         }
     }
     let mut directives: HashMap<usize, Directives> = HashMap::new();
@@ -206,4 +260,36 @@ fn module_of(
             .map(|s| s.to_string_lossy().replace('-', "_"))
             .unwrap_or_default()],
     }
+}
+
+/// The dependencies each crate renames in its `Cargo.toml` (`rt = { package = "vnet-runtime" }`):
+/// `(crate, name in code, package)`.
+fn cargo_renames(roots: &[&SourceRoot]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for root in roots {
+        if seen.contains(&root.package_dir) {
+            continue;
+        }
+        seen.push(root.package_dir.clone());
+        let Ok(text) = std::fs::read_to_string(root.package_dir.join("Cargo.toml")) else {
+            continue;
+        };
+        let Ok(manifest) = text.parse::<toml::Table>() else {
+            continue;
+        };
+        let tables = ["dependencies", "dev-dependencies", "build-dependencies"];
+        for deps in tables.iter().filter_map(|t| manifest.get(*t)?.as_table()) {
+            for (alias, spec) in deps {
+                if let Some(package) = spec.get("package").and_then(|p| p.as_str()) {
+                    out.push((
+                        root.crate_name.clone(),
+                        alias.replace('-', "_"),
+                        package.replace('-', "_"),
+                    ));
+                }
+            }
+        }
+    }
+    out
 }

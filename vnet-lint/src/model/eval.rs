@@ -87,7 +87,23 @@ impl Scopes {
 
     /// Evaluates `expr` as written in module `scope`.
     pub fn eval(&self, scope: &[String], expr: &ConstExpr) -> Result<u32, EvalError> {
-        let value = self.eval_wide(scope, expr, 0)?;
+        self.eval_in(scope, expr, false)
+    }
+
+    /// Evaluates `expr` written as an argument of a hook or module attribute in module `scope`: the
+    /// runtime's attributes resolve `SI_SUB_*`/`SI_ORDER_*` names themselves, so these need no import
+    /// (a name the module defines or imports still wins).
+    pub fn eval_attribute(&self, scope: &[String], expr: &ConstExpr) -> Result<u32, EvalError> {
+        self.eval_in(scope, expr, true)
+    }
+
+    fn eval_in(
+        &self,
+        scope: &[String],
+        expr: &ConstExpr,
+        attribute: bool,
+    ) -> Result<u32, EvalError> {
+        let value = self.eval_wide(scope, expr, 0, attribute)?;
         u32::try_from(value).map_err(|_| EvalError::OutOfRange(show(expr)))
     }
 
@@ -96,6 +112,7 @@ impl Scopes {
         scope: &[String],
         expr: &ConstExpr,
         depth: usize,
+        attribute: bool,
     ) -> Result<i128, EvalError> {
         if depth > MAX_DEPTH {
             return Err(EvalError::Unsupported(show(expr)));
@@ -105,12 +122,12 @@ impl Scopes {
             ConstExpr::Int(v) => i128::try_from(*v).map_err(|_| overflow()),
             ConstExpr::Unsupported(text) => Err(EvalError::Unsupported(text.clone())),
             ConstExpr::Neg(inner) => self
-                .eval_wide(scope, inner, depth + 1)?
+                .eval_wide(scope, inner, depth + 1, attribute)?
                 .checked_neg()
                 .ok_or_else(overflow),
             ConstExpr::Binary(op, a, b) => {
-                let a = self.eval_wide(scope, a, depth + 1)?;
-                let b = self.eval_wide(scope, b, depth + 1)?;
+                let a = self.eval_wide(scope, a, depth + 1, attribute)?;
+                let b = self.eval_wide(scope, b, depth + 1, attribute)?;
                 let shift = || u32::try_from(b).ok().filter(|s| *s < 64);
                 match op {
                     '+' => a.checked_add(b),
@@ -127,9 +144,19 @@ impl Scopes {
                 }
                 .ok_or_else(overflow)
             }
-            ConstExpr::Path(path) => self.path_value(scope, path, depth + 1),
+            ConstExpr::Path(path) => {
+                let value = self.path_value(scope, path, depth + 1);
+                match (&value, path.as_slice()) {
+                    (Err(EvalError::Unresolved(_)), [name]) if attribute => {
+                        super::keys::value(name)
+                            .filter(|_| name.starts_with("SI_"))
+                            .map_or(value, |v| Ok(i128::from(v)))
+                    }
+                    _ => value,
+                }
+            }
             ConstExpr::Cast(ty, inner) => {
-                let value = self.eval_wide(scope, inner, depth + 1)?;
+                let value = self.eval_wide(scope, inner, depth + 1, attribute)?;
                 Ok(crate::parse::lifecycle::const_expr::int_bits(ty)
                     .map_or(value, |(bits, signed)| cast(value, bits, signed)))
             }
@@ -175,7 +202,7 @@ impl Scopes {
     ) -> Option<Result<i128, EvalError>> {
         let s = self.scopes.get(scope)?;
         if let Some(expr) = s.consts.get(name) {
-            return Some(self.eval_wide(scope, expr, depth + 1));
+            return Some(self.eval_wide(scope, expr, depth + 1, false));
         }
         for u in s.uses.iter().filter(|u| u.alias.as_deref() == Some(name)) {
             if let Some((last, module)) = u.path.split_last() {

@@ -11,11 +11,13 @@
 pub mod eval;
 pub mod files;
 pub mod keys;
+pub mod names;
 pub mod sequence;
 pub mod types;
 
 use crate::parse::lifecycle::const_expr::ConstExpr;
 use crate::parse::lifecycle::{BodyFacts, HookKind, ModelFacts};
+use names::{Named, Names};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -151,9 +153,55 @@ pub struct Hook {
     pub order_span: Range<usize>,
     /// Its module.
     pub unit: Unit,
+    /// What its body does (`#[vnet]` statics imported under other names resolved to their accessors).
+    pub body: BodyFacts,
+    /// Its module path as segments (crate first), where its paths resolve.
+    pub scope: Vec<String>,
+    /// `#[vnet]` statics used through the functions it calls, in other modules and crates too.
+    pub reach: Vec<Reach>,
+}
+
+/// A free function of the selection.
+#[derive(Clone, Debug)]
+pub struct Function {
+    /// Its file.
+    pub file: FileId,
+    /// One-based line of its name.
+    pub line: usize,
     /// What its body does.
     pub body: BodyFacts,
 }
+
+/// A `#[vnet]` static a hook uses through the functions it calls.
+#[derive(Clone, Debug)]
+pub struct Reach {
+    /// The accessor (`V_RT_NUMFIBS`).
+    pub accessor: String,
+    /// Whether the function that uses it changes it.
+    pub writes: bool,
+    /// Byte range of the call in the hook's body.
+    pub call: Range<usize>,
+    /// The calls followed, as written (`tables::indirect()`, `numfibs()`).
+    pub via: Vec<String>,
+    /// The file of the function that uses it.
+    pub file: FileId,
+    /// One-based line of that function's name.
+    pub line: usize,
+}
+
+impl Reach {
+    /// The calls followed, joined for a message: `` `a()` → `b()` ``.
+    pub fn path(&self) -> String {
+        self.via
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+}
+
+/// How deep calls are followed from a hook.
+const MAX_CALL_DEPTH: usize = 8;
 
 /// The runtime's total order of steps: subsystem, order, kind rank (`MODEVENT(load)` 0, `SYSINIT`/
 /// `SYSUNINIT` 1, `VNET_SYSINIT`/`VNET_SYSUNINIT` 2), unit name (the base as the empty name), function
@@ -229,8 +277,13 @@ pub struct Model {
     pub hooks: Vec<Hook>,
     /// Problems found while building.
     pub problems: Vec<Problem>,
-    /// Per function (crate, name): what its body does, for rules that follow calls.
-    pub functions: BTreeMap<(String, String), BodyFacts>,
+    /// Per function (module path, name): where it is and what its body does, for rules that follow
+    /// calls.
+    pub functions: BTreeMap<(Vec<String>, String), Function>,
+    /// What paths name, in every module read.
+    pub names: Names,
+    /// How messages name each file (set by the engine; `file N` when unset).
+    pub file_names: BTreeMap<FileId, String>,
     /// Per `#[vnet]` accessor (`V_RULES`): the crates that declare a static of that name.
     pub vnet_statics: BTreeMap<String, Vec<String>>,
 }
@@ -264,11 +317,25 @@ impl Model {
 
     /// Builds the model from every file's facts.
     pub fn build(files: Vec<ModelFile>) -> Model {
+        Model::build_with(files, &[])
+    }
+
+    /// Builds the model from every file's facts and the dependencies renamed in each crate's
+    /// `Cargo.toml` (`(crate, name in code, package)`).
+    pub fn build_with(files: Vec<ModelFile>, renames: &[(String, String, String)]) -> Model {
         let mut scopes = eval::Scopes::default();
+        let mut names = Names::default();
+        for (krate, alias, target) in renames {
+            names.add_rename(krate, alias, target);
+        }
         for f in &files {
             scopes.add(&f.module, &f.facts);
+            names.add(&f.module, &f.facts);
         }
-        let mut model = Model::default();
+        let mut model = Model {
+            names,
+            ..Model::default()
+        };
         let key = |model: &mut Model,
                    scope: &[String],
                    expr: &ConstExpr,
@@ -276,7 +343,7 @@ impl Model {
                    span: &Range<usize>,
                    what: &'static str|
          -> Option<Key> {
-            match scopes.eval(scope, expr) {
+            match scopes.eval_attribute(scope, expr) {
                 Ok(value) => Some(Key {
                     value,
                     written: eval::show(expr),
@@ -295,17 +362,21 @@ impl Model {
         let mut raw_hooks = Vec::new();
         for f in &files {
             let krate = f.module.first().cloned().unwrap_or_default();
-            for accessor in &f.facts.vnet_statics {
+            for (accessor, _) in &f.facts.vnet_statics {
                 let owners = model.vnet_statics.entry(accessor.clone()).or_default();
                 if !owners.contains(&krate) {
                     owners.push(krate.clone());
                 }
             }
-            for (name, _inline, body) in &f.facts.functions {
+            for func in &f.facts.functions {
                 model
                     .functions
-                    .entry((krate.clone(), name.clone()))
-                    .or_insert_with(|| body.clone());
+                    .entry((join(&f.module, &func.inline), func.name.clone()))
+                    .or_insert_with(|| Function {
+                        file: f.file,
+                        line: func.line,
+                        body: func.body.clone(),
+                    });
             }
             for m in &f.facts.modules {
                 let scope: Vec<String> = f.module.iter().chain(&m.inline).cloned().collect();
@@ -407,6 +478,8 @@ impl Model {
                         order_span: h.order_span.clone(),
                         unit: Unit::Base,
                         body: h.body.clone(),
+                        scope: scope.clone(),
+                        reach: Vec::new(),
                     },
                     h.module.clone(),
                 ));
@@ -415,9 +488,73 @@ impl Model {
         model.modules.sort_by(|a, b| {
             (&a.name, &a.module_path, a.site.line).cmp(&(&b.name, &b.module_path, b.site.line))
         });
+        for (hook, _) in &mut raw_hooks {
+            model.resolve_receivers(&hook.scope, &mut hook.body);
+            hook.reach = model.reach(&hook.scope, &hook.body);
+        }
         model.resolve_modules();
         model.assign_hooks(raw_hooks);
         model
+    }
+
+    /// Adds to `body`'s reads and writes the `#[vnet]` statics its receivers name under other names.
+    fn resolve_receivers(&self, scope: &[String], body: &mut BodyFacts) {
+        for (path, span, writes) in &body.receivers {
+            if let Some(Named::Vnet(_, accessor)) = self.names.resolve(scope, path) {
+                if !body.reads.iter().any(|(n, _)| *n == accessor) {
+                    body.reads.push((accessor.clone(), span.clone()));
+                }
+                if *writes && !body.writes.iter().any(|(n, _)| *n == accessor) {
+                    body.writes.push((accessor, span.clone()));
+                }
+            }
+        }
+    }
+
+    /// The `#[vnet]` statics `body` (written in module `scope`) uses through the functions it calls,
+    /// followed through the resolver into other modules and crates, `MAX_CALL_DEPTH` calls deep, each
+    /// function once.
+    fn reach(&self, scope: &[String], body: &BodyFacts) -> Vec<Reach> {
+        let mut out: Vec<Reach> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        // (scope, body, the call in the hook, the calls so far)
+        let mut work: Vec<(Vec<String>, BodyFacts, Option<Range<usize>>, Vec<String>)> =
+            vec![(scope.to_vec(), body.clone(), None, Vec::new())];
+        while let Some((scope, body, top, via)) = work.pop() {
+            if via.len() >= MAX_CALL_DEPTH {
+                continue;
+            }
+            for (path, span) in &body.call_paths {
+                let Some(Named::Fn(module, name)) = self.names.resolve(&scope, path) else {
+                    continue;
+                };
+                if !seen.insert((module.clone(), name.clone())) {
+                    continue;
+                }
+                let Some(function) = self.functions.get(&(module.clone(), name.clone())) else {
+                    continue;
+                };
+                let mut callee = function.body.clone();
+                self.resolve_receivers(&module, &mut callee);
+                let top = top.clone().unwrap_or_else(|| span.clone());
+                let mut via = via.clone();
+                via.push(format!("{}()", path.join("::")));
+                for (accessor, _) in &callee.reads {
+                    if !out.iter().any(|r| r.accessor == *accessor && r.call == top) {
+                        out.push(Reach {
+                            accessor: accessor.clone(),
+                            writes: callee.writes.iter().any(|(w, _)| w == accessor),
+                            call: top.clone(),
+                            via: via.clone(),
+                            file: function.file,
+                            line: function.line,
+                        });
+                    }
+                }
+                work.push((module, callee, Some(top), via));
+            }
+        }
+        out
     }
 
     /// Duplicates, dependencies, versions and cycles, as the runtime's catalog checks them.
@@ -614,6 +751,19 @@ impl Model {
         }
     }
 
+    /// How messages name file `file`.
+    pub fn file_name(&self, file: FileId) -> String {
+        self.file_names
+            .get(&file)
+            .cloned()
+            .unwrap_or_else(|| format!("file {file}"))
+    }
+
+    /// The crate of a module path.
+    pub fn crate_of(module: &[String]) -> &str {
+        module.first().map_or("", String::as_str)
+    }
+
     /// Whether hooks of `unit` may run: the base always, a module when usable.
     pub fn loads(&self, unit: Unit) -> bool {
         match unit {
@@ -621,4 +771,8 @@ impl Model {
             Unit::Module(m) => self.modules[m].usable,
         }
     }
+}
+
+fn join(a: &[String], b: &[String]) -> Vec<String> {
+    a.iter().chain(b).cloned().collect()
 }

@@ -327,11 +327,7 @@ impl Collector {
                 original: original.clone(),
                 local,
                 first: flat.path[0].clone(),
-                parent: flat
-                    .path
-                    .len()
-                    .checked_sub(2)
-                    .map(|i| flat.path[i].clone()),
+                parent: flat.path.len().checked_sub(2).map(|i| flat.path[i].clone()),
             });
         }
     }

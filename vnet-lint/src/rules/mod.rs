@@ -33,6 +33,7 @@ pub static RULES: &[&Rule] = &[
     &order::unregistered_handler::UnregisteredHandler::RULE,
     &context::guard_dropped_at_once::GuardDroppedAtOnce::RULE,
     &context::v_accessor_in_spawned_closure::VAccessorInSpawnedClosure::RULE,
+    &context::guard_held_across_await::GuardHeldAcrossAwait::RULE,
 ];
 
 /// Finds a rule by code (`VN102`, any case) or by name (`interior-mutable-static` or `interior_mutable_static`).

@@ -1,7 +1,7 @@
 //! The body visitor: what a function body reads, writes, calls and registers, the guards it drops and
 //! the closures it hands to spawns.
 
-use super::{BodyFacts, DroppedGuard, SpawnedAccess};
+use super::{AwaitedGuard, BodyFacts, DroppedGuard, SpawnedAccess};
 use proc_macro2::{TokenStream, TokenTree};
 use std::ops::Range;
 use syn::spanned::Spanned;
@@ -110,6 +110,7 @@ pub(super) struct BodyVisitor {
     pub(super) facts: BodyFacts,
     pub(super) dropped: Vec<DroppedGuard>,
     pub(super) spawned: Vec<SpawnedAccess>,
+    pub(super) awaited: Vec<AwaitedGuard>,
 }
 
 fn push_once(list: &mut Vec<(String, Range<usize>)>, name: String, span: Range<usize>) {
@@ -118,46 +119,129 @@ fn push_once(list: &mut Vec<(String, Range<usize>)>, name: String, span: Range<u
     }
 }
 
-/// Whether `expr` makes a current-instance guard (`curvnet_set(..)`, `vnet.enter_guard()`…).
-fn makes_guard(expr: &syn::Expr) -> bool {
+/// `Some(maker)` when `expr` makes a current-instance guard: `curvnet_set(…)` through any path (the
+/// path, for the rule to resolve), the `curvnet_set`/`set_current` methods or the `curvnet_set!` macro
+/// (`None`).
+fn makes_guard(expr: &syn::Expr) -> Option<Option<Vec<String>>> {
     match expr {
         syn::Expr::Call(call) => match &*call.func {
-            syn::Expr::Path(p) => p
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "curvnet_set"),
-            _ => false,
+            syn::Expr::Path(p) if p.path.segments.last()?.ident == "curvnet_set" => {
+                Some(Some(segments(&p.path)))
+            }
+            _ => None,
         },
-        syn::Expr::MethodCall(m) => m.method == "curvnet_set" || m.method == "set_current",
-        syn::Expr::Macro(m) => m
-            .mac
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "curvnet_set"),
-        _ => false,
+        syn::Expr::MethodCall(m) if m.method == "curvnet_set" || m.method == "set_current" => {
+            Some(None)
+        }
+        syn::Expr::Macro(m) if m.mac.path.segments.last()?.ident == "curvnet_set" => Some(None),
+        _ => None,
     }
 }
 
+/// Whether `ident` is written like a static (`FIBS`, `RT_TABLE2`).
+fn static_like(ident: &syn::Ident) -> bool {
+    let name = ident.to_string();
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn segments(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+/// The argument of `drop(arg)` (any path ending in `drop`, one argument).
+fn dropped_arg(expr: &syn::Expr) -> Option<&syn::Expr> {
+    let syn::Expr::Call(call) = expr else {
+        return None;
+    };
+    let syn::Expr::Path(p) = &*call.func else {
+        return None;
+    };
+    (p.path.segments.last()?.ident == "drop" && call.args.len() == 1).then(|| &call.args[0])
+}
+
+/// The first `.await` of `stmt` outside closures, `async` blocks and items (which do not run here).
+fn first_await(stmt: &syn::Stmt) -> Option<usize> {
+    struct Finder(Option<usize>);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_expr_await(&mut self, e: &'ast syn::ExprAwait) {
+            if self.0.is_none() {
+                self.0 = Some(e.await_token.span().start().line);
+            }
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut finder = Finder(None);
+    finder.visit_stmt(stmt);
+    finder.0
+}
+
 impl<'ast> Visit<'ast> for BodyVisitor {
-    fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
-        match stmt {
-            syn::Stmt::Local(local) => {
-                if let (syn::Pat::Wild(_), Some(init)) = (&local.pat, &local.init) {
-                    if makes_guard(&init.expr) {
-                        self.dropped.push(DroppedGuard {
-                            span: stmt.span().byte_range(),
-                            how: "`let _ = …`",
+    fn visit_block(&mut self, block: &'ast syn::Block) {
+        // Guards bound to a variable in this block, live until `drop(var)` or the block's end.
+        let mut live: Vec<(String, Range<usize>, Option<Vec<String>>)> = Vec::new();
+        for stmt in &block.stmts {
+            if !live.is_empty() {
+                if let Some(at) = first_await(stmt) {
+                    for (name, span, maker) in live.drain(..) {
+                        self.awaited.push(AwaitedGuard {
+                            span,
+                            await_line: at,
+                            name,
+                            maker,
+                            inline: Vec::new(),
                         });
                     }
                 }
             }
-            syn::Stmt::Expr(expr, Some(_)) if makes_guard(expr) => {
-                self.dropped.push(DroppedGuard {
-                    span: stmt.span().byte_range(),
-                    how: "a bare statement",
-                });
+            match stmt {
+                syn::Stmt::Local(local) => {
+                    if let (syn::Pat::Ident(id), Some(init)) = (&local.pat, &local.init) {
+                        if let Some(maker) = makes_guard(&init.expr) {
+                            live.push((id.ident.to_string(), stmt.span().byte_range(), maker));
+                        }
+                    }
+                }
+                syn::Stmt::Expr(expr, _) => {
+                    if let Some(syn::Expr::Path(p)) = dropped_arg(expr) {
+                        if let Some(var) = p.path.get_ident() {
+                            live.retain(|(name, _, _)| var != name);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        syn::visit::visit_block(self, block);
+    }
+
+    fn visit_stmt(&mut self, stmt: &'ast syn::Stmt) {
+        let mut dropped = |how: &'static str, maker: Option<Vec<String>>| {
+            self.dropped.push(DroppedGuard {
+                span: stmt.span().byte_range(),
+                how,
+                maker,
+                inline: Vec::new(),
+            });
+        };
+        match stmt {
+            syn::Stmt::Local(local) => {
+                if let (syn::Pat::Wild(_), Some(init)) = (&local.pat, &local.init) {
+                    if let Some(maker) = makes_guard(&init.expr) {
+                        dropped("`let _ = …`", maker);
+                    }
+                }
+            }
+            syn::Stmt::Expr(expr, Some(_)) => {
+                if let Some(maker) = makes_guard(expr) {
+                    dropped("a bare statement", maker);
+                } else if let Some(maker) = dropped_arg(expr).and_then(makes_guard) {
+                    dropped("`drop(…)`", maker);
+                }
             }
             _ => {}
         }
@@ -181,15 +265,11 @@ impl<'ast> Visit<'ast> for BodyVisitor {
                 } else if is_register(&name) {
                     push_once(&mut self.facts.registers, name.clone(), span.clone());
                 }
-                if SPAWNERS.contains(&name.as_str()) {
-                    let spawner = p
-                        .path
-                        .segments
-                        .iter()
-                        .map(|s| s.ident.to_string())
-                        .collect::<Vec<_>>()
-                        .join("::");
-                    self.spawned_closures(&spawner, call.args.iter());
+                // Which calls carry no instance is the rule's to say, once the path is resolved.
+                let path = segments(&p.path);
+                self.spawned_closures(&path.join("::"), Some(&path), call.args.iter());
+                if !self.facts.call_paths.iter().any(|(p, _)| *p == path) {
+                    self.facts.call_paths.push((path, span.clone()));
                 }
                 push_once(&mut self.facts.calls, name, span);
             }
@@ -200,17 +280,31 @@ impl<'ast> Visit<'ast> for BodyVisitor {
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
         let name = call.method.to_string();
         if let syn::Expr::Path(receiver) = &*call.receiver {
-            if let Some(accessor) = v_accessor(&receiver.path) {
-                let writes = call
-                    .args
+            let writes = || {
+                call.args
                     .iter()
-                    .any(|arg| calls_a_writer(&quote::ToTokens::to_token_stream(arg)));
-                if writes {
+                    .any(|arg| calls_a_writer(&quote::ToTokens::to_token_stream(arg)))
+            };
+            if let Some(accessor) = v_accessor(&receiver.path) {
+                if writes() {
                     push_once(
                         &mut self.facts.writes,
                         accessor,
                         receiver.span().byte_range(),
                     );
+                }
+            } else if receiver
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| static_like(&s.ident))
+            {
+                // Maybe a `#[vnet]` static imported under another name: the model resolves it.
+                let path = segments(&receiver.path);
+                if !self.facts.receivers.iter().any(|(p, _, _)| *p == path) {
+                    self.facts
+                        .receivers
+                        .push((path, receiver.span().byte_range(), writes()));
                 }
             }
         }
@@ -221,7 +315,7 @@ impl<'ast> Visit<'ast> for BodyVisitor {
             push_once(&mut self.facts.registers, name.clone(), span.clone());
         }
         if SPAWNERS.contains(&name.as_str()) {
-            self.spawned_closures(&format!(".{name}"), call.args.iter());
+            self.spawned_closures(&format!(".{name}"), None, call.args.iter());
         }
         syn::visit::visit_expr_method_call(self, call);
     }
@@ -230,21 +324,26 @@ impl<'ast> Visit<'ast> for BodyVisitor {
 impl BodyVisitor {
     /// Records `V_` accessors in closures handed to `spawner` when nothing in the closure enters an
     /// instance.
-    fn spawned_closures<'a>(&mut self, spawner: &str, args: impl Iterator<Item = &'a syn::Expr>) {
+    fn spawned_closures<'a>(
+        &mut self,
+        spawner: &str,
+        path: Option<&Vec<String>>,
+        args: impl Iterator<Item = &'a syn::Expr>,
+    ) {
         for arg in args {
             let closure = match arg {
                 syn::Expr::Closure(c) => &c.body,
                 syn::Expr::Async(a) => {
-                    self.spawned_in(spawner, &quote::ToTokens::to_token_stream(&a.block));
+                    self.spawned_in(spawner, path, &quote::ToTokens::to_token_stream(&a.block));
                     continue;
                 }
                 _ => continue,
             };
-            self.spawned_in(spawner, &quote::ToTokens::to_token_stream(closure));
+            self.spawned_in(spawner, path, &quote::ToTokens::to_token_stream(closure));
         }
     }
 
-    fn spawned_in(&mut self, spawner: &str, tokens: &TokenStream) {
+    fn spawned_in(&mut self, spawner: &str, path: Option<&Vec<String>>, tokens: &TokenStream) {
         fn walk(tokens: &TokenStream, enters: &mut bool, found: &mut Vec<(String, Range<usize>)>) {
             for tree in tokens.clone() {
                 match &tree {
@@ -270,6 +369,8 @@ impl BodyVisitor {
                     name,
                     span,
                     spawner: spawner.to_owned(),
+                    path: path.cloned(),
+                    inline: Vec::new(),
                 });
             }
         }

@@ -3,7 +3,7 @@
 use super::body::BodyVisitor;
 use super::const_expr::ConstExpr;
 use super::{
-    BodyFacts, ConstDef, DependFact, HookFact, HookKind, ModelFacts, ModuleFact, UseFact,
+    BodyFacts, ConstDef, DependFact, FnFact, HookFact, HookKind, ModelFacts, ModuleFact, UseFact,
 };
 use proc_macro2::{TokenStream, TokenTree};
 use std::ops::Range;
@@ -67,6 +67,17 @@ impl Collector<'_> {
                 }
             }
             syn::Item::Fn(f) => self.function(f),
+            syn::Item::Impl(i) => {
+                for item in &i.items {
+                    if let syn::ImplItem::Fn(f) = item {
+                        if !f.attrs.iter().any(crate::parse::cfg::is_test_attr) {
+                            let mut body = BodyVisitor::default();
+                            body.visit_block(&f.block);
+                            self.context_facts(&mut body);
+                        }
+                    }
+                }
+            }
             syn::Item::ExternCrate(e) => {
                 if let Some((_, rename)) = &e.rename {
                     self.facts.uses.push(UseFact {
@@ -82,7 +93,9 @@ impl Collector<'_> {
                     .iter()
                     .any(|a| a.path().segments.last().is_some_and(|s| s.ident == "vnet"));
                 if is_vnet {
-                    self.facts.vnet_statics.push(format!("V_{}", st.ident));
+                    self.facts
+                        .vnet_statics
+                        .push((format!("V_{}", st.ident), self.inline.clone()));
                 }
             }
             _ => {}
@@ -139,12 +152,44 @@ impl Collector<'_> {
         let name = f.sig.ident.to_string();
         let mut body = BodyVisitor::default();
         body.visit_block(&f.block);
-        self.facts.dropped_guards.append(&mut body.dropped);
-        self.facts.spawned_accesses.append(&mut body.spawned);
+        self.context_facts(&mut body);
         let item_start = f.attrs.first().map_or_else(
             || f.span().byte_range().start,
             |a| a.span().byte_range().start,
         );
+        self.function_attrs(f, &name, item_start, &body);
+        self.facts.functions.push(FnFact {
+            line: f.sig.ident.span().start().line,
+            name,
+            inline: self.inline.clone(),
+            body: body.facts,
+        });
+    }
+
+    /// The guards and spawned closures of one body, in this module.
+    fn context_facts(&mut self, body: &mut BodyVisitor) {
+        for mut guard in body.dropped.drain(..) {
+            guard.inline.clone_from(&self.inline);
+            self.facts.dropped_guards.push(guard);
+        }
+        for mut access in body.spawned.drain(..) {
+            access.inline.clone_from(&self.inline);
+            self.facts.spawned_accesses.push(access);
+        }
+        for mut guard in body.awaited.drain(..) {
+            guard.inline.clone_from(&self.inline);
+            self.facts.awaited_guards.push(guard);
+        }
+    }
+
+    /// Hooks and modules the attributes of `f` declare.
+    fn function_attrs(
+        &mut self,
+        f: &syn::ItemFn,
+        name: &str,
+        item_start: usize,
+        body: &BodyVisitor,
+    ) {
         for attr in &f.attrs {
             let Some(last) = attr.path().segments.last() else {
                 continue;
@@ -178,9 +223,6 @@ impl Collector<'_> {
                 }
             }
         }
-        self.facts
-            .functions
-            .push((name, self.inline.clone(), body.facts));
     }
 
     fn hook(

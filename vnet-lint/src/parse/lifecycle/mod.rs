@@ -105,6 +105,12 @@ pub struct BodyFacts {
     pub writes: Vec<(String, Range<usize>)>,
     /// Functions called by name (last path segment), first call's byte range.
     pub calls: Vec<(String, Range<usize>)>,
+    /// Functions called, by path as written (`route::numfibs`), first call's byte range: the
+    /// resolver follows them.
+    pub call_paths: Vec<(Vec<String>, Range<usize>)>,
+    /// Receivers of method calls named like statics but not `V_…` (`FIBS.with(…)` after
+    /// `use routing::V_FIBS as FIBS`): path, byte range, whether the call changes the value.
+    pub receivers: Vec<(Vec<String>, Range<usize>, bool)>,
     /// Calls whose name says they register a handler or callback (`register`, `subscribe`,
     /// `add_handler`, `eventhandler_register`…), by name.
     pub registers: Vec<(String, Range<usize>)>,
@@ -195,8 +201,28 @@ pub struct ModuleFact {
 pub struct DroppedGuard {
     /// Byte range of the statement.
     pub span: Range<usize>,
-    /// How it was written (`let _ = …` or a bare statement).
+    /// How it was written (`let _ = …`, a bare statement, `drop(…)`).
     pub how: &'static str,
+    /// The function called to make it (`curvnet_set`, `vnet_runtime::curvnet_set`); `None` for a
+    /// method or a macro.
+    pub maker: Option<Vec<String>>,
+    /// Inline `mod` blocks around it, for resolving `maker`.
+    pub inline: Vec<String>,
+}
+
+/// A current-instance guard held in a variable across an `.await`.
+#[derive(Clone, Debug)]
+pub struct AwaitedGuard {
+    /// Byte range of the `let` statement that makes it.
+    pub span: Range<usize>,
+    /// One-based line of the first `.await` it is held across.
+    pub await_line: usize,
+    /// The variable.
+    pub name: String,
+    /// The function called to make it; `None` for a method or a macro.
+    pub maker: Option<Vec<String>>,
+    /// Inline `mod` blocks around it.
+    pub inline: Vec<String>,
 }
 
 /// A `V_` accessor used inside a closure handed to a spawn, timer or callback registration.
@@ -206,8 +232,25 @@ pub struct SpawnedAccess {
     pub name: String,
     /// Byte range of the accessor.
     pub span: Range<usize>,
-    /// The call the closure was handed to (`thread::spawn`, `tokio::spawn`…).
+    /// The call the closure was handed to, as written (`thread::spawn`, `tokio::spawn`, `.spawn`).
     pub spawner: String,
+    /// The path of the function called (`None` for a method such as `.spawn`), for resolving it.
+    pub path: Option<Vec<String>>,
+    /// Inline `mod` blocks around it.
+    pub inline: Vec<String>,
+}
+
+/// A free function.
+#[derive(Clone, Debug)]
+pub struct FnFact {
+    /// Its name.
+    pub name: String,
+    /// Inline `mod` blocks around it.
+    pub inline: Vec<String>,
+    /// One-based line of its name.
+    pub line: usize,
+    /// What its body does.
+    pub body: BodyFacts,
 }
 
 /// Every fact of one file the model needs.
@@ -224,13 +267,17 @@ pub struct ModelFacts {
     /// Modules.
     pub modules: Vec<ModuleFact>,
     /// Every free function's body facts, by name (hooks and handlers included).
-    pub functions: Vec<(String, Vec<String>, BodyFacts)>,
+    pub functions: Vec<FnFact>,
     /// Guards dropped at once.
     pub dropped_guards: Vec<DroppedGuard>,
-    /// `V_` accessors in spawned closures that make no instance current.
+    /// `V_` accessors in closures handed to calls, where the closure makes no instance current (the
+    /// rule resolves the call to tell spawns that carry no instance).
     pub spawned_accesses: Vec<SpawnedAccess>,
-    /// `#[vnet]` statics declared here, by accessor name (`V_RULES`).
-    pub vnet_statics: Vec<String>,
+    /// Guards held across an `.await`.
+    pub awaited_guards: Vec<AwaitedGuard>,
+    /// `#[vnet]` statics declared here, by accessor name (`V_RULES`), with the inline `mod` blocks
+    /// around each.
+    pub vnet_statics: Vec<(String, Vec<String>)>,
     /// Names a hook or module attribute gives the runtime crate (`crate = rt`): a dependency renamed
     /// in `Cargo.toml` needs it on every attribute, so paths through it (`rt::subsystem::…`) are the
     /// runtime's.

@@ -1,12 +1,15 @@
 //! `VN301 guard-dropped-at-once`: a current-instance guard dropped as soon as it is made.
 
 use crate::diag::{FileId, Finding};
+use crate::model::Model;
 use crate::parse::lifecycle::ModelFacts;
 use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Checks for `let _ = curvnet_set(&vnet);` and `curvnet_set(&vnet);` as a bare statement.
+    /// Checks for `let _ = curvnet_set(&vnet);`, `curvnet_set(&vnet);` as a bare statement and
+    /// `drop(curvnet_set(&vnet));`, where `curvnet_set` is the runtime's however it is imported (a
+    /// function of the crate's own that happens to be named `curvnet_set` is not).
     ///
     /// ## Why is this bad?
     /// The guard restores the previous instance when it is dropped. `let _ =` and a bare statement drop
@@ -27,7 +30,8 @@ declare_rule! {
     /// ```
     ///
     /// ## Known problems
-    /// Guards made through other names (a wrapper function) are not followed.
+    /// Guards made through other names (a wrapper function, `curvnet_set` imported under another name)
+    /// are not followed.
     ///
     /// ## Configuration
     /// `// vnet-lint: allow(guard-dropped-at-once): reason` above the statement.
@@ -36,8 +40,17 @@ declare_rule! {
 }
 
 /// Reports guards dropped at once.
-pub(crate) fn check(file: FileId, facts: &ModelFacts, out: &mut Vec<(Finding, usize)>) {
+pub(crate) fn check(
+    model: &Model,
+    file: FileId,
+    module: &[String],
+    facts: &ModelFacts,
+    out: &mut Vec<(Finding, usize)>,
+) {
     for guard in &facts.dropped_guards {
+        if !super::is_guard_maker(model, module, &guard.inline, guard.maker.as_ref()) {
+            continue;
+        }
         out.push((
             Finding::new(
                 &GuardDroppedAtOnce::RULE,

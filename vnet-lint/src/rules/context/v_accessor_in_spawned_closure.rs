@@ -2,14 +2,20 @@
 //! callback registration, where nothing in the closure makes an instance current.
 
 use crate::diag::{FileId, Finding};
-use crate::parse::lifecycle::ModelFacts;
+use crate::model::names::Named;
+use crate::model::Model;
+use crate::parse::lifecycle::{ModelFacts, SpawnedAccess};
 use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Checks closures (and `async` blocks) passed to `thread::spawn`, task spawns, timers and callback
+    /// Checks closures (and `async` blocks) passed to spawns that carry no instance, timers and callback
     /// registrations for `V_` accessors, when nothing in the closure enters an instance
-    /// (`curvnet_set`, `enter`, `with_in`, `bind`, `vnet_foreach`).
+    /// (`curvnet_set`, `enter`, `with_in`, `bind`, `vnet_foreach`). The call is resolved, however it is
+    /// imported or re-exported: `std::thread::spawn`, `std::thread::Builder::spawn`, `tokio::spawn`,
+    /// `tokio::task::spawn_blocking`, `rayon::spawn` and other crates' `spawn`s carry no instance; the
+    /// runtime's `thread::spawn`, `spawn_in` and `spawn_scoped` carry the current one and are never
+    /// reported, nor are futures bound with `.in_vnet(…)`/`.in_current_vnet()`.
     ///
     /// ## Why is this bad?
     /// The current instance belongs to a thread. The closure runs later, on another thread, where no
@@ -28,7 +34,8 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Closures passed by variable are not followed; an instance entered by a function the closure calls
-    /// is not seen.
+    /// is not seen. Methods (`builder.spawn(…)`, `timer.schedule(…)`) are judged by name, since their
+    /// receiver's type is not known; the crate's own functions are not judged.
     ///
     /// ## Configuration
     /// `// vnet-lint: allow(v-accessor-in-spawned-closure): reason` above the statement.
@@ -36,23 +43,107 @@ declare_rule! {
     "`V_` accessor in a spawned closure that makes no instance current"
 }
 
-/// Reports accessors in spawned closures.
-pub(crate) fn check(file: FileId, facts: &ModelFacts, out: &mut Vec<(Finding, usize)>) {
+/// Spawns that carry no instance, by the path they resolve to. Any other function outside the runtime
+/// whose name is one of [`SPAWN_NAMES`] is taken as one too (`async_std::task::spawn`, `smol::spawn`).
+const NO_INSTANCE: &[&[&str]] = &[
+    &["std", "thread", "spawn"],
+    &["std", "thread", "Builder", "spawn"],
+    &["std", "thread", "scope"],
+    &["tokio", "spawn"],
+    &["tokio", "task", "spawn"],
+    &["tokio", "task", "spawn_blocking"],
+    &["tokio", "task", "spawn_local"],
+    &["tokio", "task", "block_in_place"],
+    &["rayon", "spawn"],
+    &["rayon", "spawn_fifo"],
+];
+
+/// Names of functions that hand a closure to another thread, task, timer or callback list.
+const SPAWN_NAMES: &[&str] = &[
+    "spawn",
+    "spawn_blocking",
+    "spawn_local",
+    "spawn_scoped",
+    "spawn_fifo",
+    "timeout",
+    "callout_reset",
+    "schedule",
+    "register",
+    "add_handler",
+    "subscribe",
+    "on_event",
+];
+
+/// Why the closure handed to `access`'s call runs with no instance, or `None` when it does not: the
+/// runtime's spawns (`vnet_runtime::thread::spawn`, `spawn_in`…) carry the instance; the selection's own
+/// functions are not judged; a method (`.spawn`, `.schedule`) is judged by name.
+///
+/// `Some(resolved)` when it carries none, with the path it resolved to when that is not how it is
+/// written.
+fn carries_no_instance(
+    model: &Model,
+    module: &[String],
+    access: &SpawnedAccess,
+) -> Option<Option<String>> {
+    let Some(path) = &access.path else {
+        let method = access.spawner.trim_start_matches('.');
+        return SPAWN_NAMES.contains(&method).then_some(None);
+    };
+    let scope: Vec<String> = module.iter().chain(&access.inline).cloned().collect();
+    match model.names.resolve(&scope, path) {
+        Some(Named::External(p)) => {
+            if p.first()
+                .is_some_and(|k| k == "vnet_runtime" || k == "core")
+            {
+                return None;
+            }
+            let spawns = NO_INSTANCE
+                .iter()
+                .any(|known| known.iter().copied().eq(p.iter().map(String::as_str)))
+                || p.last().is_some_and(|l| SPAWN_NAMES.contains(&l.as_str()));
+            let shown = p.join("::");
+            spawns.then(|| (shown != access.spawner).then_some(shown))
+        }
+        Some(_) => None,
+        // A name the resolver cannot place (a glob of a crate it does not read, a macro's): by name.
+        None => path
+            .last()
+            .is_some_and(|l| SPAWN_NAMES.contains(&l.as_str()))
+            .then_some(None),
+    }
+}
+
+/// Reports accessors in closures handed to calls that carry no instance.
+pub(crate) fn check(
+    model: &Model,
+    file: FileId,
+    module: &[String],
+    facts: &ModelFacts,
+    out: &mut Vec<(Finding, usize)>,
+) {
     for access in &facts.spawned_accesses {
+        let Some(resolved) = carries_no_instance(model, module, access) else {
+            continue;
+        };
+        let spawner = match resolved {
+            Some(path) => format!("`{}` (`{path}`)", access.spawner),
+            None => format!("`{}`", access.spawner),
+        };
         out.push((
             Finding::new(
                 &VAccessorInSpawnedClosure::RULE,
                 file,
                 access.span.clone(),
                 format!(
-                    "`{}` is used in a closure handed to `{}`, where no instance is current",
-                    access.name, access.spawner
+                    "`{}` is used in a closure handed to {spawner}, where no instance is current",
+                    access.name
                 ),
             )
             .with_label("no instance current here")
             .with_help(
                 "capture the instance and enter it inside: `let vnet = Vnet::current()…; move || \
-                 vnet.enter(|| …)` (or `vnet.bind(future)` for a task)",
+                 vnet.enter(|| …)` (or `vnet.bind(future)` for a task), or spawn with the runtime's \
+                 `vnet_runtime::thread::spawn`, which carries the current instance",
             ),
             access.span.start,
         ));

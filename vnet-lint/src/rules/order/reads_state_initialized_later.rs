@@ -3,6 +3,7 @@
 
 use super::Located;
 use crate::diag::Finding;
+use crate::model::names::Named;
 use crate::model::{keys, Hook, Model, Unit};
 use crate::rules::declare_rule;
 
@@ -35,11 +36,14 @@ declare_rule! {
     /// fn attach() { V_ROUTES.with(|r| r.add_default()); }
     /// ```
     ///
-    /// A call into a function of another module whose load event runs after the hook is reported too.
+    /// Calls are followed through the resolver, into functions of other modules and other crates of the
+    /// selection, transitively: a hook that reads state through `route::numfibs()` is reported at the
+    /// call, and the message names every call followed and where the state is read. A call into a
+    /// function of another module whose load event runs after the hook is reported too.
     ///
     /// ## Known problems
-    /// Writes are recognized by method name only; state set up inside a function the hook calls is not
-    /// seen. Calls are followed one level, by function name, into other crates of the selection only.
+    /// Writes are recognized by method name only. Calls are followed eight levels deep, through free
+    /// functions only (methods, closures and trait calls are not followed).
     /// Ties on `(subsystem, order)` are `VN207`'s. A crate that declares several modules owns its
     /// statics through no module (no dependency check for them).
     ///
@@ -53,19 +57,29 @@ fn level(hook: &Hook) -> (u32, u32) {
     (hook.subsystem.value, hook.order.value)
 }
 
-/// The init hooks (of modules that load) that change the static behind `accessor`.
+/// The init hooks (of modules that load) that change the static behind `accessor`, themselves or
+/// through the functions they call.
 pub(crate) fn initializers<'m>(model: &'m Model, accessor: &str) -> Vec<&'m Hook> {
     model
         .hooks
         .iter()
         .filter(|h| h.kind.is_init() && model.loads(h.unit))
-        .filter(|h| h.body.writes.iter().any(|(n, _)| n == accessor))
+        .filter(|h| changes(h, accessor))
         .collect()
 }
 
-/// Whether `hook` only reads `accessor` (uses it without changing it).
+/// Whether `hook` changes the static behind `accessor`, itself or through a function it calls.
+pub(crate) fn changes(hook: &Hook, accessor: &str) -> bool {
+    hook.body.writes.iter().any(|(n, _)| n == accessor)
+        || hook
+            .reach
+            .iter()
+            .any(|r| r.writes && r.accessor == accessor)
+}
+
+/// Whether `hook` only reads `accessor` (uses it without changing it, itself or through calls).
 pub(crate) fn only_reads(hook: &Hook, accessor: &str) -> bool {
-    !hook.body.writes.iter().any(|(n, _)| n == accessor)
+    !changes(hook, accessor)
 }
 
 /// Reports uses of state before its initialization, and across missing dependencies.
@@ -123,6 +137,40 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 ),
             );
         }
+        // Uses through the functions it calls, in this module, others and other crates.
+        for reach in &hook.reach {
+            let accessor = &reach.accessor;
+            if reach.writes || !only_reads(hook, accessor) || reported.contains(accessor) {
+                continue;
+            }
+            let inits = initializers(model, accessor);
+            if inits.is_empty() || !inits.iter().all(|i| level(i) > level(hook)) {
+                continue;
+            }
+            let first = inits.iter().min_by_key(|i| level(i)).expect("not empty");
+            reported.push(accessor.clone());
+            report(
+                reach.call.clone(),
+                format!(
+                    "`{}` reads `{accessor}` through {} ({}:{}), which `{}` (module `{}`) sets up later",
+                    hook.name,
+                    reach.path(),
+                    model.file_name(reach.file),
+                    reach.line,
+                    first.name,
+                    model.unit_name(first.unit)
+                ),
+                format!(
+                    "`{accessor}` is set up later, at ({}, {})",
+                    keys::subsystem_name(first.subsystem.value),
+                    keys::order_name(first.order.value)
+                ),
+                format!(
+                    "key `{}` after `{}`: a higher subsystem, or the same subsystem and a higher order than ({}, {}); or move the call into a later hook",
+                    hook.name, first.name, first.subsystem.written, first.order.written
+                ),
+            );
+        }
         // State and functions of modules this hook's module does not depend on.
         let mut uses: Vec<(std::ops::Range<usize>, Unit, String)> = Vec::new();
         for (accessor, span) in &hook.body.reads {
@@ -131,21 +179,18 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
             }
         }
         let mut called: Vec<(std::ops::Range<usize>, usize, String)> = Vec::new();
-        for (name, span) in &hook.body.calls {
-            let crates: Vec<&String> = model
-                .functions
-                .keys()
-                .filter(|(krate, f)| f == name && *krate != hook.krate)
-                .map(|(krate, _)| krate)
-                .collect();
-            let local = model
-                .functions
-                .contains_key(&(hook.krate.clone(), name.clone()));
-            if let ([krate], false) = (crates.as_slice(), local) {
-                if let Some(owner @ Unit::Module(o)) = model.unit_of_crate(krate) {
-                    uses.push((span.clone(), owner, format!("`{name}()`")));
-                    called.push((span.clone(), o, name.clone()));
-                }
+        for (path, span) in &hook.body.call_paths {
+            let Some(Named::Fn(module, _)) = model.names.resolve(&hook.scope, path) else {
+                continue;
+            };
+            let krate = Model::crate_of(&module);
+            if krate == hook.krate {
+                continue;
+            }
+            if let Some(owner @ Unit::Module(o)) = model.unit_of_crate(krate) {
+                let shown = path.join("::");
+                uses.push((span.clone(), owner, format!("`{shown}()`")));
+                called.push((span.clone(), o, shown));
             }
         }
         // Functions of a module that loads later in the boot sequence.
@@ -262,7 +307,7 @@ mod tests {
         assert!(
             messages[0].contains("`V_TABLE` of module `routes`, which `ifnet` does not depend on")
         );
-        assert!(messages[1].contains("`lookup()` of module `routes`"));
+        assert!(messages[1].contains("`routes::lookup()` of module `routes`"));
         let with = model(&[
             ("routes", ROUTES),
             ("ifnet", &ifnet(", depend(routes, 1, 1, 1)")),
