@@ -31,6 +31,7 @@ pub static RULES: &[&Rule] = &[
     &order::same_key_shared_state::SameKeySharedState::RULE,
     &order::shutdown_tears_nothing_down::ShutdownTearsNothingDown::RULE,
     &order::unregistered_handler::UnregisteredHandler::RULE,
+    &order::reads_state_torn_down::ReadsStateTornDown::RULE,
     &context::guard_dropped_at_once::GuardDroppedAtOnce::RULE,
     &context::v_accessor_in_spawned_closure::VAccessorInSpawnedClosure::RULE,
     &context::guard_held_across_await::GuardHeldAcrossAwait::RULE,

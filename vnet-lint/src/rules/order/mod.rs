@@ -5,6 +5,7 @@ pub mod init_without_uninit;
 pub mod module_dependency;
 pub mod order_key_unresolved;
 pub mod reads_state_initialized_later;
+pub mod reads_state_torn_down;
 pub mod same_key_shared_state;
 pub mod shutdown_tears_nothing_down;
 pub mod unregistered_handler;
@@ -34,5 +35,6 @@ pub fn check(model: &Model) -> Vec<Located> {
     same_key_shared_state::check(model, &mut out);
     shutdown_tears_nothing_down::check(model, &mut out);
     unregistered_handler::check(model, &mut out);
+    reads_state_torn_down::check(model, &mut out);
     out
 }
