@@ -205,6 +205,7 @@ fn check_global(item: &GlobalItem, types: &TypeTable) -> Option<Finding> {
         .or_else(|| globals::interior_mutable_static::check(item, types))
         .or_else(|| globals::lazy_static_global::check(item))
         .or_else(|| globals::thread_local_global::check(item))
+        .or_else(|| globals::foreign_global::check(item))
 }
 
 /// Looks for the definitions of names used by statics in files the prefilter skipped, a few rounds deep.

@@ -370,8 +370,93 @@ impl<'ast> Visit<'ast> for Collector {
             syn::Item::Union(def) => {
                 self.push_typedef(&def.ident, &def.generics, def.fields.named.iter());
             }
+            syn::Item::ForeignMod(block) => {
+                if matches!(self.marker(&block.attrs), Marker::None) {
+                    for item in &block.items {
+                        if let syn::ForeignItem::Static(st) = item {
+                            if matches!(self.marker(&st.attrs), Marker::None) {
+                                self.facts.foreign_statics.push(ForeignStatic {
+                                    name: st.ident.to_string(),
+                                    modules: self.modules.clone(),
+                                    primary: byte_range(st.ident.span()),
+                                    start_line: st.span().start().line,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
             other => syn::visit::visit_item(self, other),
         }
+    }
+
+    fn visit_expr_assign(&mut self, assign: &'ast syn::ExprAssign) {
+        self.written(&assign.left);
+        syn::visit::visit_expr_assign(self, assign);
+    }
+
+    fn visit_expr_binary(&mut self, binary: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            binary.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        ) {
+            self.written(&binary.left);
+        }
+        syn::visit::visit_expr_binary(self, binary);
+    }
+
+    fn visit_expr_reference(&mut self, reference: &'ast syn::ExprReference) {
+        if reference.mutability.is_some() {
+            self.written(&reference.expr);
+        }
+        syn::visit::visit_expr_reference(self, reference);
+    }
+
+    fn visit_expr_raw_addr(&mut self, raw: &'ast syn::ExprRawAddr) {
+        if matches!(raw.mutability, syn::PointerMutability::Mut(_)) {
+            self.written(&raw.expr);
+        }
+        syn::visit::visit_expr_raw_addr(self, raw);
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        const CHANGERS: &[&str] = &[
+            "store",
+            "swap",
+            "fetch_add",
+            "fetch_sub",
+            "fetch_or",
+            "fetch_and",
+            "fetch_xor",
+            "fetch_max",
+            "fetch_min",
+            "fetch_update",
+            "compare_exchange",
+            "compare_exchange_weak",
+        ];
+        if CHANGERS.contains(&call.method.to_string().as_str()) {
+            self.written(&call.receiver);
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_macro(&mut self, mac: &'ast syn::ExprMacro) {
+        if last_segment(&mac.mac.path).as_deref() == Some("addr_of_mut") {
+            if let Ok(expr) = mac.mac.parse_body::<syn::Expr>() {
+                self.written(&expr);
+            }
+        }
+        syn::visit::visit_expr_macro(self, mac);
     }
 
     fn visit_impl_item_fn(&mut self, function: &'ast syn::ImplItemFn) {
@@ -388,6 +473,55 @@ impl<'ast> Visit<'ast> for Collector {
 
     fn visit_stmt_macro(&mut self, stmt: &'ast syn::StmtMacro) {
         self.macro_invocation(&stmt.attrs, &stmt.mac, 0);
+    }
+}
+
+impl Collector {
+    /// Records a write to `place` when it is a path (`NAME`, `self::NAME`, `super::NAME`).
+    fn written(&mut self, place: &syn::Expr) {
+        let place = match place {
+            syn::Expr::Paren(p) => &*p.expr,
+            other => other,
+        };
+        if let syn::Expr::Path(p) = place {
+            if p.qself.is_none() && p.path.leading_colon.is_none() {
+                let path = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                let line = p.span().start().line;
+                self.facts.writes.push((path, self.modules.clone(), line));
+            }
+        }
+    }
+
+    /// The foreign statics the file writes, as globals (reported by the foreign-global rule).
+    pub(super) fn foreign_globals(&mut self) {
+        let statics = std::mem::take(&mut self.facts.foreign_statics);
+        for st in &statics {
+            let written_at = self.facts.writes.iter().find_map(|(path, modules, line)| {
+                let (name, prefix) = path.split_last()?;
+                let scope: Option<&[String]> = match prefix {
+                    [] => Some(modules),
+                    [s] if s == "self" => Some(modules),
+                    [s] if s == "super" => modules.split_last().map(|(_, parent)| parent),
+                    _ => None,
+                };
+                (name == &st.name && scope == Some(st.modules.as_slice())).then_some(*line)
+            });
+            if let Some(written_at) = written_at {
+                self.facts.globals.push(GlobalItem {
+                    name: st.name.clone(),
+                    kind: GlobalKind::Foreign { written_at },
+                    file: self.file,
+                    primary: st.primary.clone(),
+                    start_line: st.start_line,
+                });
+            }
+        }
+        self.facts.foreign_statics = statics;
     }
 }
 

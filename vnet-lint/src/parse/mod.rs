@@ -69,6 +69,24 @@ pub enum GlobalKind {
         /// The invoked macro's name, e.g. `thread_local` or `tokio_thread_local`.
         via: String,
     },
+    /// `static NAME: T;` in an `extern` block, written by Rust code of the same file.
+    Foreign {
+        /// One-based line of the first write.
+        written_at: usize,
+    },
+}
+
+/// A static declared in an `extern` block.
+#[derive(Clone, Debug)]
+pub struct ForeignStatic {
+    /// Its name.
+    pub name: String,
+    /// Inline `mod` blocks around it.
+    pub modules: Vec<String>,
+    /// Byte range of the name.
+    pub primary: Range<usize>,
+    /// One-based line where the item starts.
+    pub start_line: usize,
 }
 
 /// A `#[vnet]` static: already per instance, listed by `cargo vnet-lint list`.
@@ -117,6 +135,11 @@ pub struct FileFacts {
     pub markers_without_reason: Vec<Range<usize>>,
     /// The file's allow comments.
     pub directives: Directives,
+    /// Statics declared in `extern` blocks (unmarked ones), for the foreign-global rule.
+    pub foreign_statics: Vec<ForeignStatic>,
+    /// Names assigned, borrowed `&mut` or changed by a method in the file: the path as written (a bare
+    /// name, or `self::`/`super::` and the name), the inline `mod` blocks around the write, its line.
+    pub writes: Vec<(Vec<String>, Vec<String>, usize)>,
 }
 
 /// A file the parser could not read.
@@ -169,6 +192,7 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
         facts,
     };
     collector.visit_file(&syntax);
+    collector.foreign_globals();
     collector.facts
 }
 

@@ -1,6 +1,7 @@
-//! `VN1xx`: mutable state shared by every instance. The detection lives in `analysis` and `resolve`;
-//! these files hold what each code means.
+//! `VN1xx`: mutable state shared by every instance. The detection lives in `parse` (one file) and
+//! `model::types` (types across a crate); these files hold what each code means.
 
+pub mod foreign_global;
 pub mod interior_mutable_static;
 pub mod lazy_static_global;
 pub mod static_mut;
