@@ -1,26 +1,15 @@
-//! Constant evaluation of `(subsystem, order)` and version arguments: names are resolved the way rustc
-//! would for these simple cases (the scope's own `const` items, `use` by name, rename and glob, `self`,
-//! `super`, `crate`, other crates of the selection, and the runtime's `subsystem` module), then integer
+//! Constant evaluation of `(subsystem, order)` and version arguments: each name is resolved by the
+//! resolver ([`Names`]: the scope's own `const` items, `use` by name, rename and glob, `self`, `super`,
+//! `crate`, other crates of the selection, the runtime's `subsystem` module and prelude), then integer
 //! arithmetic is done with overflow checks. A name that cannot be resolved is an error naming it.
 
+use super::names::{Named, Names};
 use crate::parse::lifecycle::const_expr::ConstExpr;
-use crate::parse::lifecycle::{ModelFacts, UseFact};
-use std::collections::HashMap;
 
-/// One module's scope: its constants and `use` declarations.
-#[derive(Default, Debug)]
-struct Scope {
-    consts: HashMap<String, ConstExpr>,
-    uses: Vec<UseFact>,
-}
-
-/// Every module scope of the selection, by full path (`["mymod", "keys"]`).
-#[derive(Default, Debug)]
-pub struct Scopes {
-    scopes: HashMap<Vec<String>, Scope>,
-    crates: Vec<String>,
-    /// Per crate, the names its hook attributes give the runtime (`crate = rt`, a `Cargo.toml` rename).
-    runtime_aliases: HashMap<String, Vec<String>>,
+/// Evaluates constant expressions with the names of a [`Names`].
+#[derive(Clone, Copy, Debug)]
+pub struct Evaluator<'n> {
+    names: &'n Names,
 }
 
 /// Why a value could not be computed.
@@ -51,38 +40,10 @@ impl std::fmt::Display for EvalError {
 
 const MAX_DEPTH: usize = 32;
 
-impl Scopes {
-    /// Adds the facts of one file whose module is `module` (crate name first).
-    pub fn add(&mut self, module: &[String], facts: &ModelFacts) {
-        if let Some(krate) = module.first() {
-            if !self.crates.contains(krate) {
-                self.crates.push(krate.clone());
-            }
-            let aliases = self.runtime_aliases.entry(krate.clone()).or_default();
-            for alias in &facts.runtime_aliases {
-                if !aliases.contains(alias) {
-                    aliases.push(alias.clone());
-                }
-            }
-        }
-        self.scopes.entry(module.to_vec()).or_default();
-        for inline in &facts.inline_modules {
-            self.scopes.entry(join(module, inline)).or_default();
-        }
-        for c in &facts.consts {
-            self.scopes
-                .entry(join(module, &c.inline))
-                .or_default()
-                .consts
-                .insert(c.name.clone(), c.expr.clone());
-        }
-        for u in &facts.uses {
-            self.scopes
-                .entry(join(module, &u.inline))
-                .or_default()
-                .uses
-                .push(u.clone());
-        }
+impl<'n> Evaluator<'n> {
+    /// An evaluator over `names`.
+    pub fn new(names: &'n Names) -> Self {
+        Evaluator { names }
     }
 
     /// Evaluates `expr` as written in module `scope`.
@@ -174,157 +135,31 @@ impl Scopes {
         if depth > MAX_DEPTH {
             return Err(unresolved());
         }
-        let Some((name, module_path)) = path.split_last() else {
-            return Err(unresolved());
-        };
-        if module_path.is_empty() {
-            return self.name_value(scope, name, depth).ok_or_else(unresolved)?;
-        }
-        if let Some(value) = runtime_value(module_path, name) {
-            return Ok(value);
-        }
-        let module = self
-            .module(scope, module_path, depth)
-            .ok_or_else(unresolved)?;
-        match module {
-            Target::Runtime => runtime_value(&["vnet_runtime".into(), "subsystem".into()], name)
-                .ok_or_else(unresolved),
-            Target::Module(m) => self.name_value(&m, name, depth).ok_or_else(unresolved)?,
-        }
-    }
-
-    /// The value of `name` in module `scope`: its own constant, a name it imports, or a glob.
-    fn name_value(
-        &self,
-        scope: &[String],
-        name: &str,
-        depth: usize,
-    ) -> Option<Result<i128, EvalError>> {
-        let s = self.scopes.get(scope)?;
-        if let Some(expr) = s.consts.get(name) {
-            return Some(self.eval_wide(scope, expr, depth + 1, false));
-        }
-        for u in s.uses.iter().filter(|u| u.alias.as_deref() == Some(name)) {
-            if let Some((last, module)) = u.path.split_last() {
-                if let Some(v) = runtime_value(module, last) {
-                    return Some(Ok(v));
-                }
-                if module.is_empty() {
-                    continue;
-                }
-                match self.module(scope, module, depth + 1) {
-                    Some(Target::Module(m)) => {
-                        if let Some(v) = self.name_value(&m, last, depth + 1) {
-                            return Some(v);
-                        }
-                    }
-                    Some(Target::Runtime) => {
-                        if let Some(v) =
-                            runtime_value(&["vnet_runtime".into(), "subsystem".into()], last)
-                        {
-                            return Some(Ok(v));
-                        }
-                    }
-                    None => {}
-                }
+        match self.names.resolve(scope, path) {
+            Some(Named::Const(module, name)) => {
+                let expr = self
+                    .names
+                    .const_expr(&module, &name)
+                    .ok_or_else(unresolved)?;
+                self.eval_wide(&module, expr, depth + 1, false)
             }
+            Some(Named::External(p)) => runtime_value(&p).ok_or_else(unresolved),
+            _ => Err(unresolved()),
         }
-        for u in s.uses.iter().filter(|u| u.alias.is_none()) {
-            match self.module(scope, &u.path, depth + 1) {
-                Some(Target::Module(m)) if m.as_slice() != scope => {
-                    if let Some(v) = self.name_value(&m, name, depth + 1) {
-                        return Some(v);
-                    }
-                }
-                Some(Target::Runtime) => {
-                    if let Some(v) =
-                        runtime_value(&["vnet_runtime".into(), "subsystem".into()], name)
-                    {
-                        return Some(Ok(v));
-                    }
-                }
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// The module `path` names from `scope`.
-    fn module(&self, scope: &[String], path: &[String], depth: usize) -> Option<Target> {
-        if depth > MAX_DEPTH || path.is_empty() {
-            return None;
-        }
-        if is_runtime_subsystem(path) {
-            return Some(Target::Runtime);
-        }
-        let (first, rest) = path.split_first()?;
-        let base: Vec<String> = match first.as_str() {
-            "crate" => scope.first().cloned().into_iter().collect(),
-            "self" => scope.to_vec(),
-            "super" => scope[..scope.len().saturating_sub(1)].to_vec(),
-            _ => {
-                let mut child = scope.to_vec();
-                child.push(first.clone());
-                if self.scopes.contains_key(&child) {
-                    child
-                } else if let Some(u) = self
-                    .scopes
-                    .get(scope)
-                    .and_then(|s| s.uses.iter().find(|u| u.alias.as_deref() == Some(first)))
-                {
-                    let mut full = u.path.clone();
-                    full.extend(rest.iter().cloned());
-                    return self.module(scope, &full, depth + 1).or_else(|| {
-                        // `use` paths may also start at the crate root (2015 style).
-                        let mut rooted = scope.first().cloned().into_iter().collect::<Vec<_>>();
-                        rooted.extend(full.iter().cloned());
-                        self.scopes
-                            .contains_key(&rooted)
-                            .then_some(Target::Module(rooted))
-                    });
-                } else if self.crates.contains(first) {
-                    vec![first.clone()]
-                } else if scope
-                    .first()
-                    .and_then(|krate| self.runtime_aliases.get(krate))
-                    .is_some_and(|aliases| aliases.contains(first))
-                {
-                    // The runtime under the name `Cargo.toml` gives it (`crate = rt` on the hooks).
-                    let mut full = vec!["vnet_runtime".to_owned()];
-                    full.extend(rest.iter().cloned());
-                    return self.module(scope, &full, depth + 1);
-                } else {
-                    return None;
-                }
-            }
-        };
-        if rest.is_empty() {
-            return Some(Target::Module(base));
-        }
-        let mut full = base.clone();
-        full.extend(rest.iter().cloned());
-        if is_runtime_subsystem(&full) {
-            return Some(Target::Runtime);
-        }
-        // The rest is resolved inside `base`: its child modules and the names it imports.
-        self.module(&base, rest, depth + 1)
     }
 }
 
-enum Target {
-    Module(Vec<String>),
-    Runtime,
-}
-
-/// `vnet_runtime::subsystem`, whose constants the lint knows (they are built by a macro there),
-/// or `vnet_runtime::prelude`, which re-exports them all.
-fn is_runtime_subsystem(path: &[String]) -> bool {
-    matches!(path, [krate, sub] if krate == "vnet_runtime" && (sub == "subsystem" || sub == "prelude"))
-}
-
-/// The runtime's value for `module::name` when `module` is `vnet_runtime::subsystem`.
-fn runtime_value(module: &[String], name: &str) -> Option<i128> {
-    if is_runtime_subsystem(module) {
+/// The runtime's value for `path` when it names one of its `SI_*` constants: `vnet_runtime::SI_…`,
+/// `vnet_runtime::subsystem::SI_…` or `vnet_runtime::prelude::SI_…` (the constants are built by a macro
+/// there, so the lint knows them).
+fn runtime_value(path: &[String]) -> Option<i128> {
+    let (name, module) = path.split_last()?;
+    let runtime = match module {
+        [krate] => krate == "vnet_runtime",
+        [krate, sub] => krate == "vnet_runtime" && (sub == "subsystem" || sub == "prelude"),
+        _ => false,
+    };
+    if runtime {
         super::keys::value(name).map(i128::from)
     } else {
         None
@@ -342,10 +177,6 @@ fn cast(value: i128, bits: u32, signed: bool) -> i128 {
     } else {
         low
     }
-}
-
-fn join(a: &[String], b: &[String]) -> Vec<String> {
-    a.iter().chain(b).cloned().collect()
 }
 
 /// An expression as the user would write it.
@@ -372,13 +203,13 @@ mod tests {
     use super::*;
     use crate::parse::lifecycle::collect;
 
-    fn scopes(files: &[(&[&str], &str)]) -> Scopes {
-        let mut scopes = Scopes::default();
+    fn scopes(files: &[(&[&str], &str)]) -> Names {
+        let mut names = Names::default();
         for (module, text) in files {
             let module: Vec<String> = module.iter().map(|s| s.to_string()).collect();
-            scopes.add(&module, &collect(text).unwrap());
+            names.add(&module, &collect(text).unwrap());
         }
-        scopes
+        names
     }
 
     fn path(p: &str) -> ConstExpr {
@@ -387,7 +218,7 @@ mod tests {
 
     #[test]
     fn names_resolve_through_globs_uses_paths_and_crates() {
-        let s = scopes(&[
+        let names = scopes(&[
             (
                 &["a"],
                 "use vnet_runtime::subsystem::*; use crate::keys::B as C; pub const A: u32 = (SI_ORDER_ANY + 1) as u32;
@@ -398,6 +229,7 @@ mod tests {
             (&["c"], "extern crate vnet_runtime as rt; const F: u32 = rt::subsystem::SI_ORDER_THIRD;"),
             (&["d"], "use vnet_runtime::prelude::*; const G: u32 = SI_SUB_PROTO_BEGIN + SI_ORDER_ANY;"),
         ]);
+        let s = Evaluator::new(&names);
         let a = vec!["a".to_owned()];
         assert_eq!(s.eval(&a, &path("A")), Ok(0x1000_0000));
         assert_eq!(s.eval(&a, &path("C")), Ok(16));
@@ -426,7 +258,7 @@ mod tests {
     /// is 5, a valid key, not a value "out of range".
     #[test]
     fn integer_casts_truncate_and_sign_extend() {
-        let s = scopes(&[(
+        let names = scopes(&[(
             &["a"],
             "pub const T: u32 = (0x1_0000_0005u64 as u32);
              pub const U: u32 = (-1i32 as u8) as u32;
@@ -434,6 +266,7 @@ mod tests {
              pub const W: u32 = 7u8 as u32 + 1 as u64 as u32;
              pub const F: u32 = 3 as f64 as u32;",
         )]);
+        let s = Evaluator::new(&names);
         let a = vec!["a".to_owned()];
         assert_eq!(s.eval(&a, &path("T")), Ok(5));
         assert_eq!(s.eval(&a, &path("U")), Ok(255));
@@ -441,7 +274,8 @@ mod tests {
         assert_eq!(s.eval(&a, &path("W")), Ok(8));
         assert_eq!(s.eval(&a, &path("F")), Ok(3));
         // Without a cast, a value past `u32` is still out of range.
-        let s = scopes(&[(&["a"], "pub const X: u64 = 0x1_0000_0005;")]);
+        let names = scopes(&[(&["a"], "pub const X: u64 = 0x1_0000_0005;")]);
+        let s = Evaluator::new(&names);
         assert!(matches!(
             s.eval(&a, &path("X")),
             Err(EvalError::OutOfRange(_))
@@ -452,7 +286,7 @@ mod tests {
     /// attribute (`crate = rt`); paths and imports through `rt::subsystem` are the runtime's.
     #[test]
     fn a_runtime_renamed_in_cargo_toml_resolves() {
-        let s = scopes(&[
+        let names = scopes(&[
             (
                 &["a"],
                 "use rt::subsystem::SI_SUB_PSEUDO as PS;
@@ -464,6 +298,7 @@ mod tests {
             ),
             (&["b"], "use rt::subsystem::SI_SUB_PSEUDO as PS;"),
         ]);
+        let s = Evaluator::new(&names);
         let a = vec!["a".to_owned()];
         assert_eq!(s.eval(&a, &path("PS")), Ok(0x700_0000));
         assert_eq!(

@@ -323,19 +323,15 @@ impl Model {
     /// Builds the model from every file's facts and the dependencies renamed in each crate's
     /// `Cargo.toml` (`(crate, name in code, package)`).
     pub fn build_with(files: Vec<ModelFile>, renames: &[(String, String, String)]) -> Model {
-        let mut scopes = eval::Scopes::default();
         let mut names = Names::default();
         for (krate, alias, target) in renames {
             names.add_rename(krate, alias, target);
         }
         for f in &files {
-            scopes.add(&f.module, &f.facts);
             names.add(&f.module, &f.facts);
         }
-        let mut model = Model {
-            names,
-            ..Model::default()
-        };
+        let mut model = Model::default();
+        let scopes = eval::Evaluator::new(&names);
         let key = |model: &mut Model,
                    scope: &[String],
                    expr: &ConstExpr,
@@ -488,6 +484,7 @@ impl Model {
         model.modules.sort_by(|a, b| {
             (&a.name, &a.module_path, a.site.line).cmp(&(&b.name, &b.module_path, b.site.line))
         });
+        model.names = names;
         for (hook, _) in &mut raw_hooks {
             model.resolve_receivers(&hook.scope, &mut hook.body);
             hook.reach = model.reach(&hook.scope, &hook.body);

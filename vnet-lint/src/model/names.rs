@@ -165,29 +165,22 @@ impl Names {
         }
     }
 
-    /// The first segment of a path of several: a name of the scope, else a crate of the selection,
-    /// else what a glob of an outside crate may bring, else an outside crate.
+    /// The first segment of a path of several: a name of the scope, else a crate (of the selection or
+    /// not), else what a glob of an outside crate may bring. A name the scope imports that did not
+    /// resolve is no crate.
     fn first_segment(&self, scope: &[String], first: &str, depth: usize) -> Option<Named> {
         if let Some(found) = self.name_in(scope, first, depth, false) {
             return Some(found);
         }
-        match self.extern_prelude(scope, first) {
-            Some(Named::Module(m)) => return Some(Named::Module(m)),
-            outside => {
-                if let Some(found) = self.name_in(scope, first, depth, true) {
-                    return Some(found);
-                }
-                // A name the scope imports that did not resolve is no crate.
-                let imported = self
-                    .scopes
-                    .get(scope)
-                    .is_some_and(|s| s.uses.iter().any(|u| u.alias.as_deref() == Some(first)));
-                if !imported {
-                    return outside;
-                }
-            }
+        let imported = self
+            .scopes
+            .get(scope)
+            .is_some_and(|s| s.uses.iter().any(|u| u.alias.as_deref() == Some(first)));
+        if imported {
+            return None;
         }
-        None
+        self.extern_prelude(scope, first)
+            .or_else(|| self.name_in(scope, first, depth, true))
     }
 
     /// `name` in module `scope`, as its first path segment: its own items and child modules, the
