@@ -29,17 +29,20 @@
 //! | `VN104` | `thread-local-global` | items inside `thread_local!` (per thread, not per instance) |
 //! | `VN105` | `suppression-without-reason` | process-wide markers and allow comments without a reason |
 //! | `VN106` | `unknown-rule-in-allow` | allow comments naming a rule that does not exist |
+//! | `VN107` | `foreign-global` | `extern` statics that Rust code writes (warning) |
 //! | `VN201` | `order-key-unresolved` | hook and module keys, versions, `module =` the lint cannot resolve |
 //! | `VN202` | `vnet-hook-outside-vnet` | per-instance hooks outside `(SI_SUB_VNET, SI_SUB_VNET_DONE]` |
 //! | `VN203` | `vnet-sysinit-before-module` | a VNET_SYSINIT before its module's load event or SYSINIT |
 //! | `VN204` | `module-dependency` | missing, cyclic or version-excluded module dependencies |
 //! | `VN205` | `init-without-uninit` | init hooks without teardown, teardown keyed unlike its init |
-//! | `VN206` | `reads-state-initialized-later` | hooks using state set up later, or of modules not depended on |
+//! | `VN206` | `reads-state-initialized-later` | hooks using state set up later (through calls too), or of modules not depended on |
 //! | `VN207` | `same-key-shared-state` | hooks tied on `(subsystem, order)` sharing state |
 //! | `VN208` | `shutdown-tears-nothing-down` | an empty shutdown arm in a module with per-instance state |
 //! | `VN209` | `unregistered-handler` | handlers registered in init hooks, never unregistered |
-//! | `VN301` | `guard-dropped-at-once` | `let _ = curvnet_set(…)` and bare guard statements |
-//! | `VN302` | `v-accessor-in-spawned-closure` | `V_` accessors in spawned closures with no instance entered |
+//! | `VN210` | `reads-state-torn-down` | teardown hooks using state another teardown already tore down |
+//! | `VN301` | `guard-dropped-at-once` | `let _ = curvnet_set(…)`, `drop(curvnet_set(…))` and bare guard statements |
+//! | `VN302` | `v-accessor-in-spawned-closure` | `V_` accessors in closures handed to spawns that carry no instance |
+//! | `VN303` | `guard-held-across-await` | current-instance guards held across an `.await` |
 //!
 //! Constants, immutable data (`&str`, arrays, slices, `fn` pointers, plain numbers) and `#[vnet]`
 //! statics are never reported; test code and `macro_rules!` bodies only with `--include-tests`.
