@@ -515,8 +515,8 @@ impl Model {
         let mut out: Vec<Reach> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         // (scope, body, the call in the hook, the calls so far)
-        let mut work: Vec<(Vec<String>, BodyFacts, Option<Range<usize>>, Vec<String>)> =
-            vec![(scope.to_vec(), body.clone(), None, Vec::new())];
+        type Step = (Vec<String>, BodyFacts, Option<Range<usize>>, Vec<String>);
+        let mut work: Vec<Step> = vec![(scope.to_vec(), body.clone(), None, Vec::new())];
         while let Some((scope, body, top, via)) = work.pop() {
             if via.len() >= MAX_CALL_DEPTH {
                 continue;

@@ -285,7 +285,9 @@ impl Names {
                     s.fns.contains(first)
                         || s.consts.contains_key(first)
                         || s.vnet.contains(first)
-                        || self.scopes.contains_key(&join(scope, &[first.clone()]))
+                        || self
+                            .scopes
+                            .contains_key(&join(scope, std::slice::from_ref(first)))
                         || s.uses
                             .iter()
                             .any(|u| u.alias.as_deref() == Some(first.as_str()) && u.path != path)

@@ -214,11 +214,11 @@ impl Collector<'_> {
                 }
             }
             if let Some(kind) = HookKind::from_attribute(&attr_name) {
-                if let Some(hook) = self.hook(kind, &name, f, &args, item_start, &body.facts) {
+                if let Some(hook) = self.hook(kind, name, f, &args, item_start, &body.facts) {
                     self.facts.hooks.push(hook);
                 }
             } else if attr_name == "vnet_module" {
-                if let Some(module) = self.module(&name, f, &args, item_start) {
+                if let Some(module) = self.module(name, f, &args, item_start) {
                     self.facts.modules.push(module);
                 }
             }
