@@ -374,7 +374,12 @@ impl<'ast> Visit<'ast> for Collector {
                 if matches!(self.marker(&block.attrs), Marker::None) {
                     for item in &block.items {
                         if let syn::ForeignItem::Static(st) = item {
-                            if matches!(self.marker(&st.attrs), Marker::None) {
+                            // `#[thread_local]` foreign statics (C's `errno`) are one per thread.
+                            let per_thread = st
+                                .attrs
+                                .iter()
+                                .any(|a| last_segment(a.path()).as_deref() == Some("thread_local"));
+                            if !per_thread && matches!(self.marker(&st.attrs), Marker::None) {
                                 self.facts.foreign_statics.push(ForeignStatic {
                                     name: st.ident.to_string(),
                                     modules: self.modules.clone(),

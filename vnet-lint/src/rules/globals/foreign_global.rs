@@ -35,7 +35,8 @@ declare_rule! {
     ///
     /// ## Known problems
     /// Only writes in the file that declares the static are seen, through its bare name or
-    /// `self::`/`super::`; writes through pointers or from C are not.
+    /// `self::`/`super::`; writes through pointers or from C are not. `#[thread_local]` foreign
+    /// statics (C's `errno`) are one per thread and are not reported.
     ///
     /// ## Configuration
     /// `#[vnet_runtime::global(reason = "…")]` on the static or on the `extern` block, or
@@ -81,7 +82,9 @@ extern "C" {
              //^^^^^ VN107
     static mut only_read: u32;
     #[global(reason = "one C library")] static mut marked: u32;
+    #[thread_local] static mut errno: i32;
 }
+fn e() -> *mut i32 { unsafe { &mut errno } }
 fn f() { unsafe { flags |= 1; let _ = only_read; marked = 2; } }
 "#,
         );
