@@ -1,9 +1,15 @@
 //! The driver: runs the passes in order, each a module that never imports a later one:
 //! discover (paths → files) → parse (one file → facts, in parallel) → model (the crate: module tree,
-//! test files, types; the init-order model in `order`) → rules (facts and model → findings, allow
-//! comments applied) → report (paths, levels → [`Report`]). `emit` renders the report.
+//! test files, types; the init-order model) → rules (facts and model → findings, allow comments
+//! applied) → report (paths, levels → [`Report`]). `emit` renders the report.
+//!
+//! Two pipelines run through these passes, each under one name at every pass: `globals`
+//! (`parse::analyze` → `GlobalsFacts` → `model::types` →
+//! `rules::globals`, driven here) and `lifecycle` (`parse::lifecycle::collect` →
+//! `LifecycleFacts` → `model::Model` → `rules::order` and
+//! `rules::context`, driven by `engine::lifecycle`).
 
-mod order;
+mod lifecycle;
 
 use crate::diag::{FileId, Finding, Report};
 use crate::discover::walk::Walked;
@@ -11,7 +17,7 @@ use crate::model::files::{insert_typedefs, is_test_file, module_names, test_file
 use crate::model::types::TypeTable;
 use crate::parse::directives::Directives;
 use crate::parse::mod_decls::{mod_decls, ModDecl};
-use crate::parse::{self as analysis, FileFacts, GlobalItem, VnetStatic};
+use crate::parse::{self as analysis, GlobalItem, GlobalsFacts, VnetStatic};
 use crate::report::config::Scoped;
 use crate::report::{report as report_pass, Levels};
 use crate::rules::{globals, Family, Level, Rule};
@@ -62,7 +68,7 @@ const WORKER_STACK: usize = 64 << 20;
 #[derive(Default)]
 struct FileOutcome {
     text: Option<String>,
-    facts: Option<FileFacts>,
+    facts: Option<GlobalsFacts>,
     /// The `mod name;` declarations of the file.
     mod_decls: Vec<ModDecl>,
     analyzed: bool,
@@ -174,7 +180,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         .iter()
         .map(|path| options.include_tests || !is_test_file(path, &test_files))
         .collect();
-    let (model, model_files, model_findings) = order::run(&files, &texts, &selected, options);
+    let (model, model_files, model_findings) = lifecycle::run(&files, &texts, &selected, options);
     findings.extend(model_findings);
     Analysis {
         files,
@@ -187,7 +193,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
 
 /// Findings of one file that need no other file: parse errors, allow comments and markers without a
 /// reason, unknown rules in allow comments.
-fn per_file_findings(file: FileId, facts: &FileFacts) -> Vec<Finding> {
+fn per_file_findings(file: FileId, facts: &GlobalsFacts) -> Vec<Finding> {
     let mut out: Vec<Finding> = crate::rules::builtin::parse_error::check(file, facts)
         .into_iter()
         .collect();
@@ -380,7 +386,7 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
             }),
     );
     let (files, texts) = (vec![PathBuf::from(name)], vec![Some(text.to_owned())]);
-    let (_, _, model_findings) = on_big_stack(|| order::run(&files, &texts, &[true], options));
+    let (_, _, model_findings) = on_big_stack(|| lifecycle::run(&files, &texts, &[true], options));
     findings.extend(model_findings);
     let analysis = Analysis {
         files: vec![PathBuf::from(name)],
@@ -407,7 +413,7 @@ pub fn model_paths(
             .map(|p| std::fs::read_to_string(p).ok())
             .collect();
         let selected = vec![true; files.len()];
-        let (model, all, findings) = order::run(&files, &texts, &selected, options);
+        let (model, all, findings) = lifecycle::run(&files, &texts, &selected, options);
         (model, all, findings, texts)
     };
     let pool = rayon::ThreadPoolBuilder::new()

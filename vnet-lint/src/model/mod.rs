@@ -16,7 +16,7 @@ pub mod sequence;
 pub mod types;
 
 use crate::parse::lifecycle::const_expr::ConstExpr;
-use crate::parse::lifecycle::{BodyFacts, HookKind, ModelFacts};
+use crate::parse::lifecycle::{BodyFacts, HookKind, LifecycleFacts};
 use names::{Named, Names};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -34,7 +34,7 @@ pub struct ModelFile {
     /// Whether its findings are reported (false for path dependencies read for context only).
     pub selected: bool,
     /// Its facts.
-    pub facts: ModelFacts,
+    pub facts: LifecycleFacts,
 }
 
 /// Where something is written.

@@ -10,7 +10,7 @@
 //! what it may), and names brought in by macros are not seen.
 
 use crate::parse::lifecycle::const_expr::ConstExpr;
-use crate::parse::lifecycle::{ModelFacts, UseFact};
+use crate::parse::lifecycle::{LifecycleFacts, UseFact};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,7 +65,7 @@ pub struct Names {
 
 impl Names {
     /// Adds the facts of the file whose module path is `module` (crate first).
-    pub fn add(&mut self, module: &[String], facts: &ModelFacts) {
+    pub fn add(&mut self, module: &[String], facts: &LifecycleFacts) {
         let krate = module.first().cloned().unwrap_or_default();
         for alias in &facts.runtime_aliases {
             self.renames

@@ -14,11 +14,11 @@ pub mod shape;
 pub mod source;
 pub mod uses;
 
-mod items;
+mod globals;
 
 use crate::diag::FileId;
 use directives::Directives;
-use items::Collector;
+use globals::Collector;
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use shape::{TyShape, TypeDef};
 use std::ops::Range;
@@ -117,7 +117,7 @@ pub struct Import {
 
 /// Everything the syntax pass learned about one file.
 #[derive(Debug, Default)]
-pub struct FileFacts {
+pub struct GlobalsFacts {
     /// Mutable globals (allow comments are applied by the rules pass).
     pub globals: Vec<GlobalItem>,
     /// `#[vnet]` statics.
@@ -153,8 +153,8 @@ pub struct ParseFailure {
 
 /// Parses `text` (file `file`) and collects its facts. Never panics on any input; a file that does not
 /// parse yields a `parse-error` finding. Call on a thread with a large stack (see `engine`).
-pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
-    let mut facts = FileFacts::default();
+pub fn analyze(file: FileId, text: &str, options: Options) -> GlobalsFacts {
+    let mut facts = GlobalsFacts::default();
     let syntax = match parse_source(text) {
         Ok(syntax) => syntax,
         Err(None) => {
@@ -198,7 +198,7 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> FileFacts {
 
 /// The one parse entry point of every pass (the globals, the resolver and the order model, `--fix`):
 /// forgets the spans of earlier files on this thread, refuses input nested too deeply to parse on the
-/// worker's stack (`Err(None)`), and parses with [`parse_file`]'s repair. Call on a thread with a large
+/// worker's stack (`Err(None)`), and parses with the bare-`Fn` repair. Call on a thread with a large
 /// stack.
 ///
 /// ```
@@ -286,11 +286,11 @@ fn parse_error_label(error: &syn::Error) -> String {
 
 /// Parses `text` for its type definitions, imports and modules only, for resolving names used by statics
 /// in other files.
-pub fn typedefs(text: &str) -> FileFacts {
+pub fn typedefs(text: &str) -> GlobalsFacts {
     let Ok(syntax) = parse_source(text) else {
-        return FileFacts::default();
+        return GlobalsFacts::default();
     };
-    let facts = FileFacts::default();
+    let facts = GlobalsFacts::default();
     let options = Options {
         include_tests: true,
     };
@@ -301,17 +301,17 @@ pub fn typedefs(text: &str) -> FileFacts {
         facts,
     };
     collector.visit_file(&syntax);
-    let FileFacts {
+    let GlobalsFacts {
         typedefs,
         imports,
         modules,
         ..
     } = collector.facts;
-    FileFacts {
+    GlobalsFacts {
         typedefs,
         imports,
         modules,
-        ..FileFacts::default()
+        ..GlobalsFacts::default()
     }
 }
 

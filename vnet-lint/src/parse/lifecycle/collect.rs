@@ -3,7 +3,8 @@
 use super::body::BodyVisitor;
 use super::const_expr::ConstExpr;
 use super::{
-    BodyFacts, ConstDef, DependFact, FnFact, HookFact, HookKind, ModelFacts, ModuleFact, UseFact,
+    BodyFacts, ConstDef, DependFact, FnFact, HookFact, HookKind, LifecycleFacts, ModuleFact,
+    UseFact,
 };
 use proc_macro2::{TokenStream, TokenTree};
 use std::ops::Range;
@@ -12,12 +13,12 @@ use syn::visit::Visit;
 
 /// Parses `text` and collects its model facts; `None` when it does not parse (the globals pass reports
 /// that as `parse-error`). Call on a thread with a large stack.
-pub fn collect(text: &str) -> Option<ModelFacts> {
+pub fn collect(text: &str) -> Option<LifecycleFacts> {
     let file = crate::parse::parse_source(text).ok()?;
     let mut collector = Collector {
         src: text,
         inline: Vec::new(),
-        facts: ModelFacts::default(),
+        facts: LifecycleFacts::default(),
     };
     collector.items(&file.items);
     Some(collector.facts)
@@ -27,7 +28,7 @@ struct Collector<'src> {
     /// The file's text, for expressions the facts keep as written.
     src: &'src str,
     inline: Vec<String>,
-    facts: ModelFacts,
+    facts: LifecycleFacts,
 }
 
 impl Collector<'_> {

@@ -255,7 +255,7 @@ pub struct FnFact {
 
 /// Every fact of one file the model needs.
 #[derive(Clone, Debug, Default)]
-pub struct ModelFacts {
+pub struct LifecycleFacts {
     /// `const` items.
     pub consts: Vec<ConstDef>,
     /// `use` declarations, flattened.

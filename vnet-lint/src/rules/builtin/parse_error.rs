@@ -33,7 +33,7 @@ declare_rule! {
 /// Reports a file the parser could not read.
 pub fn check(
     file: crate::diag::FileId,
-    facts: &crate::parse::FileFacts,
+    facts: &crate::parse::GlobalsFacts,
 ) -> Option<crate::diag::Finding> {
     let failure = facts.parse_failure.as_ref()?;
     let finding = crate::diag::Finding::new(&ParseError::RULE, file, failure.span.clone(), "");

@@ -2,7 +2,7 @@
 
 use crate::diag::{FileId, Finding};
 use crate::model::Model;
-use crate::parse::lifecycle::ModelFacts;
+use crate::parse::lifecycle::LifecycleFacts;
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -56,7 +56,7 @@ pub(crate) fn check(
     model: &Model,
     file: FileId,
     module: &[String],
-    facts: &ModelFacts,
+    facts: &LifecycleFacts,
     out: &mut Vec<(Finding, usize)>,
 ) {
     for guard in &facts.awaited_guards {

@@ -8,14 +8,14 @@ pub mod v_accessor_in_spawned_closure;
 use crate::diag::{FileId, Finding};
 use crate::model::names::Named;
 use crate::model::Model;
-use crate::parse::lifecycle::ModelFacts;
+use crate::parse::lifecycle::LifecycleFacts;
 
 /// Every context rule over the facts of file `file`, whose module path is `module`.
 pub fn check(
     model: &Model,
     file: FileId,
     module: &[String],
-    facts: &ModelFacts,
+    facts: &LifecycleFacts,
 ) -> Vec<(Finding, usize)> {
     let mut out = Vec::new();
     guard_dropped_at_once::check(model, file, module, facts, &mut out);

@@ -4,7 +4,7 @@
 use crate::diag::{FileId, Finding};
 use crate::model::names::Named;
 use crate::model::Model;
-use crate::parse::lifecycle::{ModelFacts, SpawnedAccess};
+use crate::parse::lifecycle::{LifecycleFacts, SpawnedAccess};
 use crate::rules::declare_rule;
 
 declare_rule! {
@@ -118,7 +118,7 @@ pub(crate) fn check(
     model: &Model,
     file: FileId,
     module: &[String],
-    facts: &ModelFacts,
+    facts: &LifecycleFacts,
     out: &mut Vec<(Finding, usize)>,
 ) {
     for access in &facts.spawned_accesses {

@@ -32,7 +32,7 @@ declare_rule! {
 
 /// The finding for a marker at `span` in `file` that gives no reason; `what` names the marker.
 /// Reports allow comments and `#[global]` markers of one file that give no reason.
-pub fn check(file: FileId, facts: &crate::parse::FileFacts) -> Vec<Finding> {
+pub fn check(file: FileId, facts: &crate::parse::GlobalsFacts) -> Vec<Finding> {
     let comments = facts
         .directives
         .without_reason()

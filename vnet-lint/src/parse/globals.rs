@@ -1,4 +1,4 @@
-//! The syntax visitor: globals, `#[vnet]` statics, type definitions, imports and modules of one file.
+//! The globals pipeline's syntax visitor (the lifecycle pipeline's is `lifecycle`): globals, `#[vnet]` statics, type definitions, imports and modules of one file.
 
 use super::cfg::{has_reason, is_test_attr, last_segment};
 use super::macros::*;
@@ -12,7 +12,7 @@ pub(super) struct Collector {
     pub(super) file: FileId,
     pub(super) options: Options,
     pub(super) modules: Vec<String>,
-    pub(super) facts: FileFacts,
+    pub(super) facts: GlobalsFacts,
 }
 
 /// How an item is marked by its attributes.

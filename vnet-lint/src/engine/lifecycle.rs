@@ -1,4 +1,5 @@
-//! The init-order pass: picks the files the model needs (those declaring hooks or modules, using an
+//! The lifecycle pipeline's pass (init order and context; the globals pipeline is `engine::analyze`):
+//! picks the files the model needs (those declaring hooks or modules, using an
 //! instance, and those defining the constants their keys name), collects their facts in parallel, builds
 //! the [`Model`] once, runs the `VN2xx` and `VN3xx` rules, and drops findings an allow comment covers.
 //!
@@ -11,7 +12,7 @@ use crate::engine::Options;
 use crate::model::eval::EvalError;
 use crate::model::{Model, ModelFile, Problem};
 use crate::parse::directives::Directives;
-use crate::parse::lifecycle::{self, ModelFacts};
+use crate::parse::lifecycle::{self, LifecycleFacts};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,7 @@ pub fn run(
     let mut modules: HashMap<usize, Vec<String>> = HashMap::new();
 
     let renames = cargo_renames(&roots);
-    let mut parsed: Vec<Option<ModelFacts>> = vec![None; all_files.len()];
+    let mut parsed: Vec<Option<LifecycleFacts>> = vec![None; all_files.len()];
     let mut tried = vec![false; all_files.len()];
     let mut wanted: Vec<usize> = (0..all_files.len())
         .filter(|&i| all_texts[i].is_some_and(|t| has_markers(t.as_bytes())))
@@ -89,7 +90,7 @@ pub fn run(
                 .or_insert_with(|| module_of(&all_files[i], &roots, &mut cache));
         }
         let collect = |i: &usize| (*i, all_texts[*i].and_then(lifecycle::collect));
-        let results: Vec<(usize, Option<ModelFacts>)> = if wanted.len() > 1 {
+        let results: Vec<(usize, Option<LifecycleFacts>)> = if wanted.len() > 1 {
             wanted.par_iter().map(collect).collect()
         } else {
             wanted.iter().map(collect).collect()
