@@ -10,7 +10,9 @@ use crate::rules::declare_rule;
 declare_rule! {
     /// ## What it does
     /// Reports an init hook that reads a `#[vnet]` static which another init hook with exactly the same
-    /// `(subsystem, order)` sets up (changes, with `store`, `insert`, `reset`…).
+    /// `(subsystem, order)` sets up (changes, with `store`, `insert`, `reset`…). Both the read and the
+    /// setup may happen in functions the hooks call, in other modules and crates of the selection
+    /// (followed through the resolver, as for `VN206`); the message names the calls followed.
     ///
     /// ## Why is this bad?
     /// At equal keys the runtime orders hooks by kind, then module name, then function name: which one runs
@@ -49,7 +51,24 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
         .iter()
         .filter(|h| h.kind.is_init() && h.site.selected)
     {
-        for (accessor, span) in &hook.body.reads {
+        let mut uses: Vec<(&String, std::ops::Range<usize>, String)> = hook
+            .body
+            .reads
+            .iter()
+            .map(|(a, span)| (a, span.clone(), String::new()))
+            .collect();
+        for reach in hook.reach.iter().filter(|r| !r.writes) {
+            if !uses.iter().any(|(a, _, _)| **a == reach.accessor) {
+                let through = format!(
+                    " through {} ({}:{})",
+                    reach.path(),
+                    model.file_name(reach.file),
+                    reach.line
+                );
+                uses.push((&reach.accessor, reach.call.clone(), through));
+            }
+        }
+        for (accessor, span, through) in uses {
             if !only_reads(hook, accessor) {
                 continue;
             }
@@ -63,9 +82,9 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                 finding: Finding::new(
                     &SameKeySharedState::RULE,
                     hook.site.file,
-                    span.clone(),
+                    span,
                     format!(
-                        "`{}` uses `{accessor}`, which `{}` initializes at the same key ({}, {}): their order is decided by names",
+                        "`{}` uses `{accessor}`{through}, which `{}` initializes at the same key ({}, {}): their order is decided by names",
                         hook.name,
                         other.name,
                         keys::subsystem_name(hook.subsystem.value),
