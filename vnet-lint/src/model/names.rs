@@ -262,6 +262,7 @@ impl Names {
                         return Some(found);
                     }
                 }
+                Some(Named::External(p)) if !runtime_glob_may_bring(&p, name) => {}
                 Some(Named::External(mut p)) if guess && external.is_none() => {
                     p.push(name.to_owned());
                     external = Some(Named::External(p));
@@ -341,6 +342,36 @@ impl Names {
     }
 }
 
+/// What the runtime's prelude brings besides the `SI_*` constants (`vnet-runtime/src/prelude.rs`).
+const RUNTIME_PRELUDE: &[&str] = &[
+    "ModError",
+    "ModEvent",
+    "curvnet_set",
+    "global",
+    "sysinit",
+    "sysuninit",
+    "vnet",
+    "vnet_foreach",
+    "vnet_module",
+    "vnet_sysinit",
+    "vnet_sysuninit",
+    "vnet_test",
+    "Vnet",
+];
+
+/// Whether a glob of the outside module `glob` may bring `name`: the runtime's `subsystem` and
+/// `prelude` bring only what the lint knows they hold; any other module may bring anything.
+fn runtime_glob_may_bring(glob: &[String], name: &str) -> bool {
+    let known = super::keys::value(name).is_some();
+    match glob {
+        [krate, module] if krate == "vnet_runtime" && module == "subsystem" => known,
+        [krate, module] if krate == "vnet_runtime" && module == "prelude" => {
+            known || RUNTIME_PRELUDE.contains(&name)
+        }
+        _ => true,
+    }
+}
+
 fn join(a: &[String], b: &[String]) -> Vec<String> {
     a.iter().chain(b).cloned().collect()
 }
@@ -416,6 +447,27 @@ mod tests {
             Some(Named::External(p("tokio::task::spawn_blocking")))
         );
         assert_eq!(n.resolve(&app, &p("Nothing")), None);
+    }
+
+    #[test]
+    fn runtime_globs_bring_only_what_the_runtime_has() {
+        let n = names(&[(
+            &["a"],
+            "use vnet_runtime::prelude::*; use std::thread::*; use vnet_runtime::subsystem::*;",
+        )]);
+        let a = p("a");
+        assert_eq!(
+            n.resolve(&a, &p("spawn")),
+            Some(Named::External(p("std::thread::spawn")))
+        );
+        assert_eq!(
+            n.resolve(&a, &p("curvnet_set")),
+            Some(Named::External(p("vnet_runtime::prelude::curvnet_set")))
+        );
+        assert_eq!(
+            n.resolve(&a, &p("SI_ORDER_ANY")),
+            Some(Named::External(p("vnet_runtime::prelude::SI_ORDER_ANY")))
+        );
     }
 
     #[test]
