@@ -17,8 +17,9 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Rounds of looking for the definitions of names that did not resolve.
-const ROUNDS: usize = 3;
+/// Rounds of looking for the definitions of names that did not resolve, and for the files of modules
+/// that calls go into.
+const ROUNDS: usize = 6;
 
 /// Whether `bytes` may declare a hook or module, or use an instance (the files always parsed).
 fn has_markers(bytes: &[u8]) -> bool {

@@ -489,7 +489,7 @@ impl Collector {
             other => other,
         };
         if let syn::Expr::Path(p) = place {
-            if p.qself.is_none() && p.path.leading_colon.is_none() {
+            if p.qself.is_none() && p.path.leading_colon.is_none() && p.path.segments.len() <= 8 {
                 let path = p
                     .path
                     .segments
@@ -508,13 +508,19 @@ impl Collector {
         for st in &statics {
             let written_at = self.facts.writes.iter().find_map(|(path, modules, line)| {
                 let (name, prefix) = path.split_last()?;
-                let scope: Option<&[String]> = match prefix {
-                    [] => Some(modules),
-                    [s] if s == "self" => Some(modules),
-                    [s] if s == "super" => modules.split_last().map(|(_, parent)| parent),
-                    _ => None,
-                };
-                (name == &st.name && scope == Some(st.modules.as_slice())).then_some(*line)
+                // The inline module the path names, from the module of the write.
+                let mut scope: Vec<String> = modules.clone();
+                for (i, segment) in prefix.iter().enumerate() {
+                    match segment.as_str() {
+                        "self" if i == 0 => {}
+                        "super" => {
+                            scope.pop()?;
+                        }
+                        "crate" if i == 0 => scope.clear(),
+                        other => scope.push(other.to_owned()),
+                    }
+                }
+                (name == &st.name && scope == st.modules).then_some(*line)
             });
             if let Some(written_at) = written_at {
                 self.facts.globals.push(GlobalItem {

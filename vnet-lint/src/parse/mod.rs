@@ -137,8 +137,8 @@ pub struct GlobalsFacts {
     pub directives: Directives,
     /// Statics declared in `extern` blocks (unmarked ones), for the foreign-global rule.
     pub foreign_statics: Vec<ForeignStatic>,
-    /// Names assigned, borrowed `&mut` or changed by a method in the file: the path as written (a bare
-    /// name, or `self::`/`super::` and the name), the inline `mod` blocks around the write, its line.
+    /// Paths assigned, borrowed `&mut` or changed by an atomic method in the file: the path as written,
+    /// the inline `mod` blocks around the write, its line.
     pub writes: Vec<(Vec<String>, Vec<String>, usize)>,
 }
 

@@ -48,7 +48,6 @@ declare_rule! {
 const NO_INSTANCE: &[&[&str]] = &[
     &["std", "thread", "spawn"],
     &["std", "thread", "Builder", "spawn"],
-    &["std", "thread", "scope"],
     &["tokio", "spawn"],
     &["tokio", "task", "spawn"],
     &["tokio", "task", "spawn_blocking"],
@@ -121,10 +120,16 @@ pub(crate) fn check(
     facts: &LifecycleFacts,
     out: &mut Vec<(Finding, usize)>,
 ) {
+    let mut reported: Vec<&std::ops::Range<usize>> = Vec::new();
     for access in &facts.spawned_accesses {
+        // A closure inside another handed closure is reported once, for the innermost call.
+        if reported.contains(&&access.span) {
+            continue;
+        }
         let Some(resolved) = carries_no_instance(model, module, access) else {
             continue;
         };
+        reported.push(&access.span);
         let spawner = match resolved {
             Some(path) => format!("`{}` (`{path}`)", access.spawner),
             None => format!("`{}`", access.spawner),

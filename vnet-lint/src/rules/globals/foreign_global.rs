@@ -34,8 +34,9 @@ declare_rule! {
     /// `--fix` never changes foreign statics.
     ///
     /// ## Known problems
-    /// Only writes in the file that declares the static are seen, through its bare name or
-    /// `self::`/`super::`; writes through pointers or from C are not. `#[thread_local]` foreign
+    /// Only writes in the file that declares the static are seen, through a path to it in that file
+    /// (`FLAGS`, `ffi::FLAGS`, `super::FLAGS`, `crate::ffi::FLAGS` in the crate root); writes
+    /// through `use`, pointers or from C are not. `#[thread_local]` foreign
     /// statics (C's `errno`) are one per thread and are not reported.
     ///
     /// ## Configuration
@@ -85,6 +86,11 @@ extern "C" {
     #[thread_local] static mut errno: i32;
 }
 fn e() -> *mut i32 { unsafe { &mut errno } }
+mod ffi {
+    extern "C" { pub static mut level: i32; }
+                              //^^^^^ VN107
+}
+fn g() { unsafe { ffi::level = 1; } }
 fn f() { unsafe { flags |= 1; let _ = only_read; marked = 2; } }
 "#,
         );
