@@ -13,10 +13,12 @@ const RULES: &[&str] = &[
     "VN107", "VN201", "VN206", "VN207", "VN210", "VN301", "VN302", "VN303",
 ];
 
-fn findings() -> BTreeSet<String> {
+fn findings(selection: &[&str]) -> BTreeSet<String> {
     let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/holdout/ws");
     let output = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
-        .args(["check", "--workspace", "--message-format", "json"])
+        .arg("check")
+        .args(selection)
+        .args(["--message-format", "json"])
         .current_dir(&ws)
         .env("NO_COLOR", "1")
         .output()
@@ -50,4 +52,16 @@ fn holdout_findings_are_exactly_the_marked_lines() {
         missed.is_empty() && extra.is_empty(),
         "missed: {missed:#?}\nfalse positives: {extra:#?}"
     );
+}
+
+#[test]
+fn holdout_findings_are_exactly_the_marked_lines() {
+    assert_marked(&["--workspace"]);
+}
+
+/// The same sources given as paths: crates, renamed dependencies and the runtime's rename are found
+/// from the manifests beside the files.
+#[test]
+fn holdout_by_paths_finds_the_same() {
+    assert_marked(&["ifnet/src", "route/src"]);
 }

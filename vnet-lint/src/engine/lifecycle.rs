@@ -71,7 +71,6 @@ pub fn run(
     // Module paths only of the files that are parsed (finding a crate may read its manifest).
     let mut modules: HashMap<usize, Vec<String>> = HashMap::new();
 
-    let renames = cargo_renames(&roots);
     let mut parsed: Vec<Option<LifecycleFacts>> = vec![None; all_files.len()];
     let mut tried = vec![false; all_files.len()];
     let mut wanted: Vec<usize> = (0..all_files.len())
@@ -115,10 +114,10 @@ pub fn run(
             .iter()
             .all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty())
         {
-            model = Model::build_with(inputs, &renames);
+            model = Model::build_with(inputs, &cargo_renames(&roots, &cache));
             break;
         }
-        model = Model::build_with(inputs, &renames);
+        model = Model::build_with(inputs, &cargo_renames(&roots, &cache));
         // The context rules' calls resolve through modules too: look them up now, so that the modules
         // they go into are read in this round.
         for (i, facts) in parsed.iter().enumerate() {
@@ -265,11 +264,14 @@ fn module_of(
 }
 
 /// The dependencies each crate renames in its `Cargo.toml` (`rt = { package = "vnet-runtime" }`):
-/// `(crate, name in code, package)`.
-fn cargo_renames(roots: &[&SourceRoot]) -> Vec<(String, String, String)> {
+/// `(crate, name in code, package)`, for the selected crates and those found beside the files read.
+fn cargo_renames(
+    roots: &[&SourceRoot],
+    found: &HashMap<PathBuf, Option<SourceRoot>>,
+) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
-    for root in roots {
+    for root in roots.iter().copied().chain(found.values().flatten()) {
         if seen.contains(&root.package_dir) {
             continue;
         }
