@@ -332,6 +332,11 @@ impl Names {
         if target == "crate" {
             return None;
         }
+        // The runtime is known by its API (its `SI_*` constants are built by a macro), also when the
+        // selection holds its sources: other crates' paths into it stay outside paths.
+        if target == "vnet_runtime" {
+            return Some(Named::External(vec![target.to_owned()]));
+        }
         if self.scopes.contains_key(&[target.to_owned()][..]) {
             return Some(Named::Module(vec![target.to_owned()]));
         }
@@ -467,6 +472,27 @@ mod tests {
         assert_eq!(
             n.resolve(&a, &p("SI_ORDER_ANY")),
             Some(Named::External(p("vnet_runtime::prelude::SI_ORDER_ANY")))
+        );
+    }
+
+    /// The runtime stays an outside path when the selection holds its sources (the workspace itself).
+    #[test]
+    fn the_runtime_in_the_selection_is_still_the_runtime() {
+        let n = names(&[
+            (&["vnet_runtime"], "pub mod thread; pub mod subsystem;"),
+            (
+                &["app"],
+                "use vnet_runtime::thread; use vnet_runtime::subsystem::*;",
+            ),
+        ]);
+        let app = p("app");
+        assert_eq!(
+            n.resolve(&app, &p("thread::spawn")),
+            Some(Named::External(p("vnet_runtime::thread::spawn")))
+        );
+        assert_eq!(
+            n.resolve(&app, &p("SI_ORDER_ANY")),
+            Some(Named::External(p("vnet_runtime::subsystem::SI_ORDER_ANY")))
         );
     }
 
