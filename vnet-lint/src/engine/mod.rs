@@ -17,7 +17,7 @@ use crate::model::files::{insert_typedefs, is_test_file, module_names, test_file
 use crate::model::types::TypeTable;
 use crate::parse::directives::Directives;
 use crate::parse::mod_decls::{mod_decls, ModDecl};
-use crate::parse::{self as analysis, GlobalItem, GlobalsFacts, VnetStatic};
+use crate::parse::{self, GlobalItem, GlobalsFacts, VnetStatic};
 use crate::report::config::Scoped;
 use crate::report::{report as report_pass, Levels};
 use crate::rules::{globals, Family, Level, Rule};
@@ -102,7 +102,7 @@ pub fn analyze(walked: Walked, options: &Options) -> Analysis {
 
 fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let files = walked.files;
-    let syntax_options = analysis::Options {
+    let syntax_options = parse::Options {
         include_tests: options.include_tests,
     };
     let outcomes: Vec<Result<FileOutcome, Box<Finding>>> = files
@@ -225,7 +225,7 @@ fn resolve_elsewhere(
     // Only statics not yet known to be interior-mutable need more definitions.
     let shapes = |types: &TypeTable| -> Vec<(FileId, &crate::parse::shape::TyShape)> {
         let undecided = globals.iter().filter_map(|g| match &g.kind {
-            analysis::GlobalKind::Static { ty } if types.interior(ty, g.file).is_none() => {
+            parse::GlobalKind::Static { ty } if types.interior(ty, g.file).is_none() => {
                 Some((g.file, ty))
             }
             _ => None,
@@ -268,7 +268,7 @@ fn resolve_elsewhere(
             .map(|&file| {
                 (
                     file,
-                    analysis::typedefs(texts[file].as_deref().unwrap_or_default()),
+                    parse::typedefs(texts[file].as_deref().unwrap_or_default()),
                 )
             })
             .collect();
@@ -283,7 +283,7 @@ fn read_and_analyze(
     file: FileId,
     path: &Path,
     max_size: u64,
-    options: analysis::Options,
+    options: parse::Options,
 ) -> Result<FileOutcome, Box<Finding>> {
     let io_error =
         |message: String| Box::new(crate::rules::builtin::io_error::finding(file, message));
@@ -317,7 +317,7 @@ fn read_and_analyze(
             analyzed: false,
         });
     }
-    let facts = analysis::analyze(file, &text, options);
+    let facts = parse::analyze(file, &text, options);
     Ok(FileOutcome {
         text: Some(text),
         facts: Some(facts),
@@ -361,10 +361,10 @@ fn report(analysis: Analysis, walk_errors: Vec<(PathBuf, String)>, options: &Opt
 
 /// Lints one source text as if it were the file `name`; for tests and benchmarks.
 pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
-    let syntax_options = analysis::Options {
+    let syntax_options = parse::Options {
         include_tests: options.include_tests,
     };
-    let facts = on_big_stack(|| analysis::analyze(0, text, syntax_options));
+    let facts = on_big_stack(|| parse::analyze(0, text, syntax_options));
     let mut findings = per_file_findings(0, &facts);
     let mut types = TypeTable::default();
     insert_typedefs(&mut types, 0, Path::new(name), facts.typedefs);
