@@ -151,6 +151,30 @@ fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// The pattern of a `let`, without its type (`let g: CurVnetGuard = …`).
+fn untyped(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Type(typed) => &typed.pat,
+        other => other,
+    }
+}
+
+/// `Some(maker)` when the `let` binds a current-instance guard: its initializer makes one, or its
+/// type is `CurVnetGuard` (made by any function).
+fn local_guard(local: &syn::Local) -> Option<Option<Vec<String>>> {
+    let init = local.init.as_ref()?;
+    if let Some(maker) = makes_guard(&init.expr) {
+        return Some(maker);
+    }
+    let syn::Pat::Type(typed) = &local.pat else {
+        return None;
+    };
+    let syn::Type::Path(ty) = &*typed.ty else {
+        return None;
+    };
+    (ty.path.segments.last()?.ident == "CurVnetGuard").then_some(None)
+}
+
 /// The argument of `drop(arg)` (any path ending in `drop`, one argument).
 fn dropped_arg(expr: &syn::Expr) -> Option<&syn::Expr> {
     let syn::Expr::Call(call) = expr else {
@@ -200,10 +224,10 @@ impl<'ast> Visit<'ast> for BodyVisitor {
             }
             match stmt {
                 syn::Stmt::Local(local) => {
-                    if let (syn::Pat::Ident(id), Some(init)) = (&local.pat, &local.init) {
-                        if let Some(maker) = makes_guard(&init.expr) {
-                            live.push((id.ident.to_string(), stmt.span().byte_range(), maker));
-                        }
+                    if let (syn::Pat::Ident(id), Some(maker)) =
+                        (untyped(&local.pat), local_guard(local))
+                    {
+                        live.push((id.ident.to_string(), stmt.span().byte_range(), maker));
                     }
                 }
                 syn::Stmt::Expr(expr, _) => {
@@ -230,10 +254,9 @@ impl<'ast> Visit<'ast> for BodyVisitor {
         };
         match stmt {
             syn::Stmt::Local(local) => {
-                if let (syn::Pat::Wild(_), Some(init)) = (&local.pat, &local.init) {
-                    if let Some(maker) = makes_guard(&init.expr) {
-                        dropped("`let _ = …`", maker);
-                    }
+                if let (syn::Pat::Wild(_), Some(maker)) = (untyped(&local.pat), local_guard(local))
+                {
+                    dropped("`let _ = …`", maker);
                 }
             }
             syn::Stmt::Expr(expr, Some(_)) => {
