@@ -228,13 +228,9 @@ pub fn import_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
 }
 
 fn imports_vnet(tree: &syn::UseTree) -> bool {
-    match tree {
-        syn::UseTree::Path(p) => imports_vnet(&p.tree),
-        syn::UseTree::Name(n) => n.ident == "vnet",
-        syn::UseTree::Rename(r) => r.rename == "vnet",
-        syn::UseTree::Glob(_) => false,
-        syn::UseTree::Group(g) => g.items.iter().any(imports_vnet),
-    }
+    crate::parse::uses::flatten(tree)
+        .iter()
+        .any(|u| u.alias.as_deref() == Some("vnet"))
 }
 
 /// The edit adding `extern crate vnet_runtime;` before the first item of a crate root (edition 2015),

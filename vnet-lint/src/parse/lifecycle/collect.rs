@@ -56,8 +56,13 @@ impl Collector<'_> {
                 expr: ConstExpr::from_syn(&c.expr, self.src),
             }),
             syn::Item::Use(u) => {
-                let mut prefix = Vec::new();
-                self.use_tree(&u.tree, &mut prefix);
+                for flat in crate::parse::uses::flatten(&u.tree) {
+                    self.facts.uses.push(UseFact {
+                        inline: self.inline.clone(),
+                        alias: flat.alias,
+                        path: flat.path,
+                    });
+                }
             }
             syn::Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
@@ -100,52 +105,6 @@ impl Collector<'_> {
                 }
             }
             _ => {}
-        }
-    }
-
-    fn use_tree(&mut self, tree: &syn::UseTree, prefix: &mut Vec<String>) {
-        match tree {
-            syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.use_tree(&p.tree, prefix);
-                prefix.pop();
-            }
-            syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
-                let (alias, path) = if name == "self" {
-                    (prefix.last().cloned(), prefix.clone())
-                } else {
-                    let mut path = prefix.clone();
-                    path.push(name.clone());
-                    (Some(name), path)
-                };
-                self.facts.uses.push(UseFact {
-                    inline: self.inline.clone(),
-                    alias,
-                    path,
-                });
-            }
-            syn::UseTree::Rename(r) => {
-                let mut path = prefix.clone();
-                if r.ident != "self" {
-                    path.push(r.ident.to_string());
-                }
-                self.facts.uses.push(UseFact {
-                    inline: self.inline.clone(),
-                    alias: Some(r.rename.to_string()),
-                    path,
-                });
-            }
-            syn::UseTree::Glob(_) => self.facts.uses.push(UseFact {
-                inline: self.inline.clone(),
-                alias: None,
-                path: prefix.clone(),
-            }),
-            syn::UseTree::Group(g) => {
-                for tree in &g.items {
-                    self.use_tree(tree, prefix);
-                }
-            }
         }
     }
 
