@@ -395,6 +395,9 @@ pub fn print_report(report: &Report, format: Format, color: Color) -> Result<()>
         Format::Json => emit::json::render(report, &mut stdout.lock())?,
         Format::Sarif => emit::sarif::render(report, &mut stdout.lock())?,
         Format::Cargo => emit::cargo::render(report, &mut stdout.lock())?,
+        Format::Github => emit::github::render(report, &mut stdout.lock())?,
+        Format::Gitlab => emit::gitlab::render(report, &mut stdout.lock())?,
+        Format::Junit => emit::junit::render(report, &mut stdout.lock())?,
     }
     Ok(())
 }
