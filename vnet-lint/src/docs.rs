@@ -120,7 +120,11 @@ pub fn example_run(rule: &Rule) -> Option<(String, String)> {
         return Some((command, crate::emit::human::render_to_string(&report)));
     }
     let code = example(rule)?;
-    let report: Report = crate::check_source(EXAMPLE_PATH, code.as_bytes());
+    let options = crate::engine::Options {
+        include_tests: true,
+        ..crate::engine::Options::default()
+    };
+    let report: Report = crate::engine::check_source(EXAMPLE_PATH, &code, &options);
     let command = format!("cargo vnet-lint check {EXAMPLE_PATH}");
     Some((command, crate::emit::human::render_to_string(&report)))
 }

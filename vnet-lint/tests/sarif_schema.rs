@@ -23,10 +23,7 @@ fn sarif(args: &[&str]) -> Value {
         .current_dir(common::fixtures().join(".."))
         .output()
         .expect("the binary runs");
-    assert!(
-        matches!(output.status.code(), Some(0..=2)),
-        "{output:?}"
-    );
+    assert!(matches!(output.status.code(), Some(0..=2)), "{output:?}");
     serde_json::from_slice(&output.stdout).expect("one JSON document")
 }
 
