@@ -43,6 +43,20 @@ pub enum Command {
     /// Print the order in which lifecycle hooks and module events run: boot, create, destroy,
     /// load:MODULE, unload:MODULE, shutdown.
     Order(OrderArgs),
+    /// Generate the rule pages (`docs/rules`) from the rule catalog, or check that they are current.
+    #[command(hide = true)]
+    Docs(DocsArgs),
+}
+
+/// `docs` arguments: for maintainers of the lint, hidden from `--help`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Directory of the pages.
+    #[arg(default_value = "docs/rules", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Write the pages that are out of date; without it, only name them and exit 1.
+    #[arg(long)]
+    pub write: bool,
 }
 
 /// `order` arguments.
@@ -196,6 +210,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::List(args)) => list(args),
         Some(Command::Explain(args)) => explain(args),
         Some(Command::Order(args)) => order(args),
+        Some(Command::Docs(args)) => docs(args),
     }
 }
 
@@ -224,7 +239,10 @@ fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
     } else {
         // `cargo vnet-lint --color never check src` parses `check` as a path: say how to write it.
         let misplaced = source.paths.iter().find(|p| {
-            matches!(p.to_str(), Some("check" | "list" | "explain" | "order")) && !p.exists()
+            matches!(
+                p.to_str(),
+                Some("check" | "list" | "explain" | "order" | "docs")
+            ) && !p.exists()
         });
         if let Some(name) = misplaced {
             bail!(
@@ -396,6 +414,9 @@ pub fn print_report(report: &Report, format: Format, color: Color) -> Result<()>
         Format::Json => emit::json::render(report, &mut stdout.lock())?,
         Format::Sarif => emit::sarif::render(report, &mut stdout.lock())?,
         Format::Cargo => emit::cargo::render(report, &mut stdout.lock())?,
+        Format::Github => emit::github::render(report, &mut stdout.lock())?,
+        Format::Gitlab => emit::gitlab::render(report, &mut stdout.lock())?,
+        Format::Junit => emit::junit::render(report, &mut stdout.lock())?,
     }
     Ok(())
 }
@@ -453,6 +474,24 @@ fn order(args: OrderArgs) -> Result<u8> {
     Ok(report.exit_code() as u8)
 }
 
+fn docs(args: DocsArgs) -> Result<u8> {
+    let stale = crate::docs::sync(&args.dir, args.write)?;
+    let mut out = std::io::stdout().lock();
+    for name in &stale {
+        let verb = if args.write { "wrote" } else { "stale" };
+        writeln!(out, "{verb} {}", args.dir.join(name).display())?;
+    }
+    if !args.write && !stale.is_empty() {
+        writeln!(
+            out,
+            "regenerate with: cargo run -p vnet-lint -- docs --write {}",
+            args.dir.display()
+        )?;
+        return Ok(1);
+    }
+    Ok(0)
+}
+
 fn explain(args: ExplainArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match args.rule {
@@ -469,14 +508,8 @@ fn explain(args: ExplainArgs) -> Result<u8> {
             }
         }
         Some(name) => match rules::find(&name) {
-            Some(rule) => {
-                writeln!(
-                    out,
-                    "# {} {} (default: {}, since {})\n",
-                    rule.code, rule.name, rule.default_level, rule.since
-                )?;
-                write!(out, "{}", rule.doc_text())?;
-            }
+            // The rule's page, as `docs/rules/VNxxx.md` has it.
+            Some(rule) => write!(out, "{}", crate::docs::page(rule))?,
             None => bail!("unknown rule `{name}`; `cargo vnet-lint explain` lists the rules"),
         },
     }

@@ -83,6 +83,7 @@
 pub mod cli;
 pub mod diag;
 pub mod discover;
+pub mod docs;
 pub mod emit;
 pub mod engine;
 pub mod fix;

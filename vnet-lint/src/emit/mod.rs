@@ -1,9 +1,13 @@
-//! Output formats. **Architecture Invariant:** only this module knows JSON, SARIF and cargo's message
-//! shape; analyses return [`Report`](crate::diag::Report)s and never print.
+//! Output formats. **Architecture Invariant:** only this module knows JSON, SARIF, cargo's message
+//! shape and the CI formats (GitHub workflow commands, GitLab Code Quality, JUnit XML); analyses
+//! return [`Report`](crate::diag::Report)s and never print.
 
 pub mod cargo;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod order;
 pub mod sarif;
 
@@ -21,6 +25,12 @@ pub enum Format {
     Sarif,
     /// Cargo's `compiler-message` JSON lines, as `cargo check --message-format json` prints them.
     Cargo,
+    /// GitHub Actions workflow commands (`::error file=…,line=…::…`): annotations on the diff.
+    Github,
+    /// A GitLab Code Quality report (JSON array), for `artifacts: reports: codequality:`.
+    Gitlab,
+    /// A JUnit XML report: one test case per file checked, findings as failures.
+    Junit,
 }
 
 /// Start and end (one-based, end exclusive column) of a diagnostic, when it has a position.

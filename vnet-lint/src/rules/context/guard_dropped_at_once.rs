@@ -18,8 +18,12 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
-    /// let _ = curvnet_set(&vnet);
-    /// V_PACKETS.with(|p| p.fetch_add(1, Relaxed));
+    /// use vnet_runtime::{curvnet_set, Vnet};
+    ///
+    /// fn count(vnet: &Vnet) {
+    ///     let _ = curvnet_set(vnet);
+    ///     V_PACKETS.with(|p| p.fetch_add(1, Relaxed));
+    /// }
     /// ```
     ///
     /// ## Use instead

@@ -23,7 +23,9 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
-    /// std::thread::spawn(|| V_PACKETS.with(|p| p.load(Relaxed)));
+    /// fn start() {
+    ///     std::thread::spawn(|| V_PACKETS.with(|p| p.load(Relaxed)));
+    /// }
     /// ```
     ///
     /// ## Use instead

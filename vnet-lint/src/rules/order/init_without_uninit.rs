@@ -20,6 +20,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
     /// fn vnet_x_init() { V_TABLE.with(|t| t.fill()); } // nothing empties it
     /// ```

@@ -19,6 +19,10 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
+    /// #[vnet_module(ipfw, SI_SUB_PROTO_FIREWALL, SI_ORDER_ANY, version = 2)]
+    /// fn ipfw_modevent(e: ModEvent) -> Result<(), ModError> { Ok(()) }
     /// #[vnet_module(mymod, SI_SUB_PROTO_BEGIN, SI_ORDER_ANY, depend(ipfw, 3, 3, 3))] // ipfw is version 2
     /// fn mymod_modevent(e: ModEvent) -> Result<(), ModError> { Ok(()) }
     /// ```

@@ -21,6 +21,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_PROTO_BEGIN, compute_order())] // a const fn call
     /// fn init() {}
     /// ```

@@ -24,6 +24,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_PROTO_IF, SI_ORDER_ANY)]           // runs first
     /// fn attach() { V_ROUTES.with(|r| r.add_default()); }
     /// #[vnet_sysinit(SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY)]       // sets V_ROUTES up, later

@@ -20,6 +20,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY)]
     /// fn a_attach() { V_TABLE.with(|t| t.attach()); }
     /// #[vnet_sysinit(SI_SUB_PROTO_DOMAIN, SI_ORDER_ANY)]

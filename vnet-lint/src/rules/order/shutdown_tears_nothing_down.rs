@@ -19,7 +19,20 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
-    /// ModEvent::Shutdown => Ok(()),
+    /// use vnet_runtime::subsystem::*;
+    ///
+    /// #[vnet_module(mymod, SI_SUB_PROTO_BEGIN, SI_ORDER_MIDDLE)]
+    /// fn mymod_modevent(event: ModEvent) -> Result<(), ModError> {
+    ///     match event {
+    ///         ModEvent::Shutdown => Ok(()), // tears nothing down
+    ///         _ => Ok(()),
+    ///     }
+    /// }
+    ///
+    /// #[vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_MIDDLE + 2)]
+    /// fn mymod_vnet_init() {}
+    /// #[vnet_sysuninit(SI_SUB_PROTO_BEGIN, SI_ORDER_MIDDLE + 2)]
+    /// fn mymod_vnet_uninit() {}
     /// ```
     ///
     /// ## Use instead

@@ -18,6 +18,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
     /// fn init() { ifnet_events().register(on_link_change); }
     /// #[vnet_sysuninit(SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]

@@ -18,6 +18,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_sysinit(SI_SUB_KLD, SI_ORDER_ANY)]
     /// fn init() {}
     /// ```

@@ -19,6 +19,8 @@ declare_rule! {
     ///
     /// ## Example
     /// ```rust,ignore
+    /// use vnet_runtime::subsystem::*;
+    ///
     /// #[vnet_module(mymod, SI_SUB_PROTO_BEGIN, SI_ORDER_ANY)]
     /// fn mymod_modevent(e: ModEvent) -> Result<(), ModError> { Ok(()) }
     /// #[vnet_sysinit(SI_SUB_PROTO_BEGIN, SI_ORDER_FIRST)] // before the module loads
