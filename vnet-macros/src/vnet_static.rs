@@ -14,6 +14,31 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::{Ident, Path};
 
+/// The expansion, built from source text and the item's own tokens: each
+/// piece of text is lexed at once, which costs far less than building it
+/// token by token (this runs once per static, thousands of times in a port).
+#[derive(Default)]
+struct Out(TokenStream);
+
+impl Out {
+    fn text(&mut self, text: &str) -> &mut Self {
+        self.0
+            .extend(text.parse::<TokenStream>().expect("the expansion's text is valid tokens"));
+        self
+    }
+
+    fn tokens(&mut self, tokens: impl IntoIterator<Item = TokenTree>) -> &mut Self {
+        self.0.extend(tokens);
+        self
+    }
+
+    fn group(&mut self, delimiter: Delimiter, inner: Out) -> &mut Self {
+        self.0
+            .extend([TokenTree::Group(proc_macro2::Group::new(delimiter, inner.0))]);
+        self
+    }
+}
+
 /// One outer attribute as written, and what it is to the expansion.
 struct Attr {
     tokens: TokenStream,
@@ -201,19 +226,23 @@ fn not_a_static(input: &Cursor) -> syn::Error {
     input.error(what)
 }
 
-/// `#[vnet(crate = path)]`.
-fn parse_args(attr: TokenStream) -> syn::Result<Path> {
-    let mut krate: Path = syn::parse_quote!(::vnet_runtime);
+/// `#[vnet(crate = path)]`: the runtime's path, as source text (`None`: the
+/// default, `::vnet_runtime`).
+fn parse_args(attr: TokenStream) -> syn::Result<Option<String>> {
+    if attr.is_empty() {
+        return Ok(None);
+    }
+    let mut krate: Option<Path> = None;
     syn::meta::parser(|meta| {
         if meta.path.is_ident("crate") {
-            krate = meta.value()?.parse()?;
+            krate = Some(meta.value()?.parse()?);
             Ok(())
         } else {
             Err(meta.error("unknown argument: #[vnet] takes no arguments, or `crate = path` to name the runtime"))
         }
     })
     .parse2(attr)?;
-    Ok(krate)
+    Ok(krate.map(|path| quote!(#path).to_string()))
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -235,8 +264,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let errors = validate(&item);
     let mut out = match (&item.ty, &item.expr) {
-        (Some(ty), Some(expr)) if errors.is_none() => define(&krate, &item, ty, expr),
-        _ => fallback(&krate, &item),
+        (Some(ty), Some(expr)) if errors.is_none() => define(krate.as_deref(), &item, ty, expr),
+        _ => fallback(krate.as_deref(), &item),
     };
     if let Some(errors) = errors {
         out.extend(errors.to_compile_error());
@@ -333,37 +362,62 @@ fn key_ident(item: &VnetStatic) -> Ident {
     format_ident!("V_{}", item.ident, span = item.ident.span())
 }
 
-fn define(krate: &Path, item: &VnetStatic, ty: &TokenStream, expr: &TokenStream) -> TokenStream {
-    let others = item.attrs(AttrKind::Other);
-    let cfgs: Vec<_> = item.attrs(AttrKind::Cfg).collect();
-    let lints = item.lints();
-    let vis = &item.vis;
+fn define(krate: Option<&str>, item: &VnetStatic, ty: &TokenStream, expr: &TokenStream) -> TokenStream {
+    let cfgs: TokenStream = item.attrs(AttrKind::Cfg).cloned().collect();
+    let guards: TokenStream = cfgs.into_iter().chain(item.lints()).collect();
     let ident = &item.ident;
     let key = key_ident(item);
-    let label = ident.to_string();
-    let p = quote!(#krate::__private0);
-    // The bound check sits on the user's type, so the error points there.
+    let p = format!("{}::__private0", krate.unwrap_or("::vnet_runtime"));
+    let mut out = Out::default();
+
+    // The accessor: `V_NAME`, holding the initial value.
+    out.tokens(guards.clone())
+        .tokens(item.attrs(AttrKind::Other).cloned().flatten())
+        .tokens(item.vis.clone())
+        .text("static")
+        .tokens([TokenTree::Ident(key.clone())])
+        .text(&format!(": {p}::VnetKey<"))
+        .tokens(ty.clone())
+        .text("> = unsafe");
+    let mut init = Out::default();
+    init.text(&format!("{:?}, const", ident.to_string()))
+        .group(Delimiter::Brace, Out(expr.clone()));
+    let mut new = Out::default();
+    new.text(&format!("{p}::VnetKey::__new"))
+        .group(Delimiter::Parenthesis, init);
+    out.group(Delimiter::Brace, new).text(";");
+
+    // Its registration: the type's bound check (on the user's type, so the
+    // error points there) and an element of the `STATICS` slice.
     let ty_span = ty.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
-    let assert = quote_spanned! {ty_span=> #p::assert_vnet_value::<#ty>(); };
-    quote! {
-        #(#cfgs)* #lints #(#others)*
-        #vis static #key: #p::VnetKey<#ty> = unsafe { #p::VnetKey::__new(#label, const { #expr }) };
-        #(#cfgs)* #lints
-        const _: () = {
-            #assert
-            #p::STATICS! {
-                #![linkme_macro = #p::STATICS]
-                static S: #p::StaticDesc = #p::StaticDesc::new(&#key, ::core::module_path!(), ::core::file!(), ::core::line!());
-            }
-        };
-        #(#cfgs)* #lints #[doc(hidden)] #[allow(unused_imports)]
-        #vis use #p::RENAMED as #ident;
-    }
+    let krate_path: TokenStream = p.parse().expect("a path");
+    let mut register = Out(quote_spanned! {ty_span=> #krate_path::assert_vnet_value::<#ty>(); });
+    let mut element = Out::default();
+    element.text(&format!(
+        "#![linkme_macro = {p}::STATICS] static S: {p}::StaticDesc = {p}::StaticDesc::new(&{key}, \
+         ::core::module_path!());"
+    ));
+    register
+        .text(&format!("{p}::STATICS!"))
+        .group(Delimiter::Brace, element);
+    out.tokens(guards.clone())
+        .text("const _: () =")
+        .group(Delimiter::Brace, register)
+        .text(";");
+
+    // The static's own name, which explains that the accessor is `V_NAME`.
+    out.tokens(guards)
+        .text("#[doc(hidden)] #[allow(unused_imports)]")
+        .tokens(item.vis.clone())
+        .text(&format!("use {p}::RENAMED as"))
+        .tokens([TokenTree::Ident(ident.clone())])
+        .text(";");
+    out.0
 }
 
 /// Defines the accessor with a placeholder type, so that the only errors
 /// reported are the ones about the item itself.
-fn fallback(krate: &Path, item: &VnetStatic) -> TokenStream {
+fn fallback(krate: Option<&str>, item: &VnetStatic) -> TokenStream {
     let attrs = item.attrs.iter().map(|a| &a.tokens);
     let vis = &item.vis;
     let key = key_ident(item);
@@ -371,6 +425,10 @@ fn fallback(krate: &Path, item: &VnetStatic) -> TokenStream {
         Some(ty) if !ty.is_empty() => ty.clone(),
         _ => quote!(()),
     };
+    let krate: TokenStream = krate
+        .unwrap_or("::vnet_runtime")
+        .parse()
+        .expect("a path");
     quote! {
         #(#attrs)*
         #[allow(non_upper_case_globals)]
@@ -412,7 +470,7 @@ mod tests {
         let out = expand_str("static FOO: u32 = 3;");
         assert!(
             out.contains(
-                ":: vnet_runtime :: __private0 :: STATICS ! { # ! [linkme_macro = :: \
+                ":: vnet_runtime :: __private0 :: STATICS ! { #! [linkme_macro = :: \
                  vnet_runtime :: __private0 :: STATICS]"
             ),
             "{out}"

@@ -24,29 +24,29 @@ use crate::key::VnetKey;
 /// key, with the type erased, and where it is declared.
 #[doc(hidden)]
 pub struct StaticDesc {
-    key: &'static dyn ErasedKey,
+    /// The key (a `&'static VnetKey<T>`).
+    pub key: &'static dyn ErasedKey,
     /// `module_path!()` at the declaration.
-    module_path: &'static str,
+    pub module_path: &'static str,
     /// `file!()` at the declaration.
-    file: &'static str,
+    pub file: &'static str,
     /// `line!()` at the declaration.
-    line: u32,
+    pub line: u32,
 }
 
 impl StaticDesc {
-    /// Describes `key`, declared at `module_path`, `file`, `line`.
+    /// Describes `key`, declared in `module_path`, where this is called
+    /// (the `#[vnet]` attribute: the same file and line as `file!()` and
+    /// `line!()` there, without expanding two macros per static).
     #[doc(hidden)]
-    pub const fn new<T>(
-        key: &'static VnetKey<T>,
-        module_path: &'static str,
-        file: &'static str,
-        line: u32,
-    ) -> Self {
+    #[track_caller]
+    pub const fn new<T>(key: &'static VnetKey<T>, module_path: &'static str) -> Self {
+        let site = std::panic::Location::caller();
         StaticDesc {
             key,
             module_path,
-            file,
-            line,
+            file: site.file(),
+            line: site.line(),
         }
     }
 
@@ -57,7 +57,8 @@ impl StaticDesc {
 
 /// What the registry needs of a key, whatever its type: one implementation
 /// per value type, shared by every static of that type.
-trait ErasedKey: Sync {
+#[doc(hidden)]
+pub trait ErasedKey: Sync {
     fn name(&self) -> &'static str;
     /// Size and alignment of the value.
     fn layout(&self) -> Layout;
