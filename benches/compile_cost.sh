@@ -81,37 +81,48 @@ gen plain_statics "" \
 
 crates=(vnet_statics linkme_elements plain_statics)
 build() { cargo build --quiet --manifest-path "$WORK/Cargo.toml" --profile "$PROFILE" -p "$1"; }
+# CPU time (user + system) of a build, which the other load on the machine
+# inflates far less than the wall-clock time.
+cpu_build() { /usr/bin/time -f "%U %S" -o "$WORK/time.out" cargo build --quiet --manifest-path "$WORK/Cargo.toml" --profile "$PROFILE" -p "$1" && awk '{print $1 + $2}' "$WORK/time.out"; }
 
 # --- dependencies (and a first build of each crate) --------------------------
 echo "building dependencies in $WORK ..." >&2
 for c in "${crates[@]}"; do build "$c"; done
 
 # --- timed rebuilds ------------------------------------------------------------
-declare -A times
+declare -A times cpus
 for ((r = 0; r < ROUNDS; r++)); do
     for ((k = 0; k < ${#crates[@]}; k++)); do
         c=${crates[$(((r + k) % ${#crates[@]}))]}
         touch "$WORK/$c/src/lib.rs"
         t0=$(date +%s.%N)
-        build "$c"
+        cpu=$(cpu_build "$c")
         t1=$(date +%s.%N)
-        times[$c]+="$(echo "$t1 - $t0" | bc -l) "
+        times[$c]+="$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)") "
+        cpus[$c]+="$cpu "
     done
     echo "round $((r + 1))/$ROUNDS done" >&2
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+report() { # report TITLE ARRAY-NAME
+    local -n all=$2
+    declare -A med
+    echo
+    echo "$1"
+    for c in "${crates[@]}"; do
+        med[$c]=$(echo "${all[$c]}" | median)
+        printf '  %-16s median %6.3f s   (all: %s)\n' "$c" "${med[$c]}" "${all[$c]}"
+    done
+    printf '  #[vnet] / linkme  %5.2f\n' "$(echo "${med[vnet_statics]} / ${med[linkme_elements]}" | bc -l)"
+    printf '  #[vnet] / plain   %5.2f\n' "$(echo "${med[vnet_statics]} / ${med[plain_statics]}" | bc -l)"
+    printf '  linkme  / plain   %5.2f\n' "$(echo "${med[linkme_elements]} / ${med[plain_statics]}" | bc -l)"
+}
 echo
 echo "rebuild of one crate with $N statics, after touching its lib.rs ($PROFILE profile, $ROUNDS interleaved rounds)"
-declare -A med
-for c in "${crates[@]}"; do
-    med[$c]=$(echo "${times[$c]}" | median)
-    printf '  %-16s median %6.3f s   (all: %s)\n' "$c" "${med[$c]}" "${times[$c]}"
-done
-printf '  #[vnet] / linkme  %5.2f\n' "$(echo "${med[vnet_statics]} / ${med[linkme_elements]}" | bc -l)"
-printf '  #[vnet] / plain   %5.2f\n' "$(echo "${med[vnet_statics]} / ${med[plain_statics]}" | bc -l)"
-printf '  linkme  / plain   %5.2f\n' "$(echo "${med[linkme_elements]} / ${med[plain_statics]}" | bc -l)"
+report "wall-clock time:" times
+report "CPU time (user + system):" cpus
 
 # --- expanded lines per static (nightly) ---------------------------------------
 if [ "${MACRO_STATS:-0}" = 1 ]; then

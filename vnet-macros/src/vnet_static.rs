@@ -14,9 +14,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::{Ident, Path};
 
-/// The expansion, built from source text and the item's own tokens: each
-/// piece of text is lexed at once, which costs far less than building it
-/// token by token (this runs once per static, thousands of times in a port).
+/// The expansion, built from pieces of source text (lexed in one call each)
+/// around the item's own tokens, which keep their spans for the errors.
 #[derive(Default)]
 struct Out(TokenStream);
 
