@@ -108,7 +108,12 @@ impl Parse for FnItem {
         let sig = input.parse()?;
         let body = match input.parse()? {
             proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => g,
-            other => return Err(syn::Error::new(other.span(), "expected the function's body")),
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "expected the function's body",
+                ))
+            }
         };
         Ok(FnItem {
             attrs,

@@ -21,8 +21,10 @@ struct Out(TokenStream);
 
 impl Out {
     fn text(&mut self, text: &str) -> &mut Self {
-        self.0
-            .extend(text.parse::<TokenStream>().expect("the expansion's text is valid tokens"));
+        self.0.extend(
+            text.parse::<TokenStream>()
+                .expect("the expansion's text is valid tokens"),
+        );
         self
     }
 
@@ -32,8 +34,9 @@ impl Out {
     }
 
     fn group(&mut self, delimiter: Delimiter, inner: Out) -> &mut Self {
-        self.0
-            .extend([TokenTree::Group(proc_macro2::Group::new(delimiter, inner.0))]);
+        self.0.extend([TokenTree::Group(proc_macro2::Group::new(
+            delimiter, inner.0,
+        ))]);
         self
     }
 }
@@ -139,7 +142,9 @@ impl VnetStatic {
                 return Err(input.error("expected an attribute"));
             };
             let kind = match group.stream().into_iter().next() {
-                Some(TokenTree::Ident(name)) if name == "cfg" || name == "cfg_attr" => AttrKind::Cfg,
+                Some(TokenTree::Ident(name)) if name == "cfg" || name == "cfg_attr" => {
+                    AttrKind::Cfg
+                }
                 Some(TokenTree::Ident(name))
                     if ["allow", "expect", "warn", "deny", "forbid"]
                         .iter()
@@ -361,7 +366,12 @@ fn key_ident(item: &VnetStatic) -> Ident {
     format_ident!("V_{}", item.ident, span = item.ident.span())
 }
 
-fn define(krate: Option<&str>, item: &VnetStatic, ty: &TokenStream, expr: &TokenStream) -> TokenStream {
+fn define(
+    krate: Option<&str>,
+    item: &VnetStatic,
+    ty: &TokenStream,
+    expr: &TokenStream,
+) -> TokenStream {
     let cfgs: TokenStream = item.attrs(AttrKind::Cfg).cloned().collect();
     let guards: TokenStream = cfgs.into_iter().chain(item.lints()).collect();
     let ident = &item.ident;
@@ -388,7 +398,11 @@ fn define(krate: Option<&str>, item: &VnetStatic, ty: &TokenStream, expr: &Token
 
     // Its registration: the type's bound check (on the user's type, so the
     // error points there) and an element of the `STATICS` slice.
-    let ty_span = ty.clone().into_iter().next().map_or_else(Span::call_site, |t| t.span());
+    let ty_span = ty
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span());
     let krate_path: TokenStream = p.parse().expect("a path");
     let mut register = Out(quote_spanned! {ty_span=> #krate_path::assert_vnet_value::<#ty>(); });
     let mut element = Out::default();
@@ -424,10 +438,7 @@ fn fallback(krate: Option<&str>, item: &VnetStatic) -> TokenStream {
         Some(ty) if !ty.is_empty() => ty.clone(),
         _ => quote!(()),
     };
-    let krate: TokenStream = krate
-        .unwrap_or("::vnet_runtime")
-        .parse()
-        .expect("a path");
+    let krate: TokenStream = krate.unwrap_or("::vnet_runtime").parse().expect("a path");
     quote! {
         #(#attrs)*
         #[allow(non_upper_case_globals)]
