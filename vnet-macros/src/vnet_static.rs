@@ -195,9 +195,11 @@ impl VnetStatic {
         });
         let expr = input.peek_punct('=').then(|| {
             input.next();
-            let rest = input.tokens.len().saturating_sub(1).max(input.pos);
-            let expr: TokenStream = input.tokens[input.pos..rest].iter().cloned().collect();
-            input.pos = rest;
+            // No `;` outside a group in an expression; `<` may be a comparison.
+            let mut expr = TokenStream::new();
+            while input.peek().is_some() && !input.peek_punct(';') {
+                expr.extend(input.next());
+            }
             expr
         });
         let end = input.span();
@@ -514,6 +516,8 @@ mod tests {
             out.contains("const { Wrapper ::< u8 , Item = u8 >:: new (a >= b , c = d) }"),
             "{out}"
         );
+        let out = expand_str("static C: bool = A < B && C > D;");
+        assert!(out.contains("const { A < B && C > D }"), "{out}");
         let out = expand_str("static I: Option<Box<dyn Iterator<Item = u8> + Sync>> = None;");
         assert!(
             out.contains("VnetKey < Option < Box < dyn Iterator < Item = u8 > + Sync >> >"),
@@ -553,5 +557,39 @@ mod tests {
         assert!(expand_str("const A: u8 = 0;").contains("not `const`"));
         assert!(expand_str("fn a() {}").contains("vnet_sysinit"));
         assert!(expand_str("struct A;").contains("applies to `static` items only"));
+    }
+
+    #[test]
+    fn malformed_items_are_errors_not_panics() {
+        for item in [
+            "",
+            "#",
+            "# x",
+            "pub",
+            "pub(crate)",
+            "static",
+            "static X",
+            "static X: u8 = 1",
+            "static X<: u8 = 1;",
+            "static X: = 1;",
+            "static X: u8 = ;",
+            "static X: u8 = 1; static Y: u8 = 2;",
+            "static r#type: u8 = 1;",
+            "#[expect] #[allow] static X: u8 = 1;",
+        ] {
+            let out = expand_str(item);
+            // Well-formed statics (rustc itself reports the bare lint attributes).
+            if !item.contains("r#type") && !item.starts_with("#[expect]") {
+                assert!(out.contains("compile_error"), "{item}: {out}");
+            }
+        }
+        let out = expand(
+            quote!(crate = ),
+            quote!(
+                static A: u8 = 0;
+            ),
+        )
+        .to_string();
+        assert!(out.contains("compile_error"), "{out}");
     }
 }
