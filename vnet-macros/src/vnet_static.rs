@@ -398,27 +398,30 @@ fn define(
         .group(Delimiter::Parenthesis, init);
     out.group(Delimiter::Brace, new).text(";");
 
-    // Its registration: the type's bound check (on the user's type, so the
-    // error points there) and an element of the `STATICS` slice.
+    // Its registration, an element of the `STATICS` slice, whose initializer
+    // checks the type's bound (on the user's type, so the error points there).
     let ty_span = ty
         .clone()
         .into_iter()
         .next()
         .map_or_else(Span::call_site, |t| t.span());
     let krate_path: TokenStream = p.parse().expect("a path");
-    let mut register = Out(quote_spanned! {ty_span=> #krate_path::assert_vnet_value::<#ty>(); });
-    let mut element = Out::default();
-    element.text(&format!(
-        "#![linkme_macro = {p}::STATICS] static S: {p}::StaticDesc = {p}::StaticDesc::new(&{key}, \
-         ::core::module_path!());"
+    let mut init = Out(quote_spanned! {ty_span=> #krate_path::assert_vnet_value::<#ty>(); });
+    init.text(&format!(
+        "{p}::StaticDesc::new(&{key}, ::core::module_path!())"
     ));
-    register
-        .text(&format!("{p}::STATICS!"))
-        .group(Delimiter::Brace, element);
-    out.tokens(guards.clone())
-        .text("const _: () =")
-        .group(Delimiter::Brace, register)
+    let mut element = Out::default();
+    element
+        .text(&format!("#![linkme_macro = {p}::STATICS]"))
+        .tokens(guards.clone())
+        .text(&format!(
+            "#[doc(hidden)] static __VNET_{}: {p}::StaticDesc =",
+            syn::ext::IdentExt::unraw(ident)
+        ))
+        .group(Delimiter::Brace, init)
         .text(";");
+    out.text(&format!("{p}::STATICS!"))
+        .group(Delimiter::Brace, element);
 
     // The static's own name, which explains that the accessor is `V_NAME`.
     out.tokens(guards)
@@ -575,6 +578,7 @@ mod tests {
             "static X: u8 = ;",
             "static X: u8 = 1; static Y: u8 = 2;",
             "static r#type: u8 = 1;",
+            "static r#r#: u8 = 1;",
             "#[expect] #[allow] static X: u8 = 1;",
         ] {
             let out = expand_str(item);
