@@ -9,7 +9,7 @@
 //! generic code of the runtime (`VnetKey`, `StaticDesc`), shared by every
 //! static of a type.
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::{Ident, Path};
@@ -232,11 +232,10 @@ fn not_a_static(input: &Cursor) -> syn::Error {
     input.error(what)
 }
 
-/// `#[vnet(crate = path)]`: the runtime's path, as source text (`None`: the
-/// default, `::vnet_runtime`).
-fn parse_args(attr: TokenStream) -> syn::Result<Option<String>> {
+/// `#[vnet(crate = path)]`: the runtime's path (by default `::vnet_runtime`).
+fn parse_args(attr: TokenStream) -> syn::Result<TokenStream> {
     if attr.is_empty() {
-        return Ok(None);
+        return Ok(quote!(::vnet_runtime));
     }
     let mut krate: Option<Path> = None;
     syn::meta::parser(|meta| {
@@ -248,7 +247,7 @@ fn parse_args(attr: TokenStream) -> syn::Result<Option<String>> {
         }
     })
     .parse2(attr)?;
-    Ok(krate.map(|path| quote!(#path).to_string()))
+    Ok(krate.map_or_else(|| quote!(::vnet_runtime), |path| quote!(#path)))
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -270,8 +269,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let errors = validate(&item);
     let mut out = match (&item.ty, &item.expr) {
-        (Some(ty), Some(expr)) if errors.is_none() => define(krate.as_deref(), &item, ty, expr),
-        _ => fallback(krate.as_deref(), &item),
+        (Some(ty), Some(expr)) if errors.is_none() => define(&krate, &item, ty, expr),
+        _ => fallback(&krate, &item),
     };
     if let Some(errors) = errors {
         out.extend(errors.to_compile_error());
@@ -369,7 +368,7 @@ fn key_ident(item: &VnetStatic) -> Ident {
 }
 
 fn define(
-    krate: Option<&str>,
+    krate: &TokenStream,
     item: &VnetStatic,
     ty: &TokenStream,
     expr: &TokenStream,
@@ -378,7 +377,10 @@ fn define(
     let guards: TokenStream = cfgs.into_iter().chain(item.lints()).collect();
     let ident = &item.ident;
     let key = key_ident(item);
-    let p = format!("{}::__private0", krate.unwrap_or("::vnet_runtime"));
+    // `krate::__private0` as tokens (the path may hold `$crate`, which is no
+    // source text).
+    let mut p = krate.clone();
+    p.extend(quote!(::__private0));
     let mut out = Out::default();
 
     // The accessor: `V_NAME`, holding the initial value.
@@ -387,14 +389,17 @@ fn define(
         .tokens(item.vis.clone())
         .text("static")
         .tokens([TokenTree::Ident(key.clone())])
-        .text(&format!(": {p}::VnetKey<"))
+        .text(":")
+        .tokens(p.clone())
+        .text("::VnetKey<")
         .tokens(ty.clone())
         .text("> = unsafe");
     let mut init = Out::default();
     init.text(&format!("{:?}, const", ident.to_string()))
         .group(Delimiter::Brace, Out(expr.clone()));
     let mut new = Out::default();
-    new.text(&format!("{p}::VnetKey::__new"))
+    new.tokens(p.clone())
+        .text("::VnetKey::__new")
         .group(Delimiter::Parenthesis, init);
     out.group(Delimiter::Brace, new).text(";");
 
@@ -405,29 +410,43 @@ fn define(
         .into_iter()
         .next()
         .map_or_else(Span::call_site, |t| t.span());
-    let krate_path: TokenStream = p.parse().expect("a path");
-    let mut init = Out(quote_spanned! {ty_span=> #krate_path::assert_vnet_value::<#ty>(); });
-    init.text(&format!(
-        "{p}::StaticDesc::new(&{key}, ::core::module_path!())"
-    ));
+    let mut init = Out(quote_spanned! {ty_span=> #p::assert_vnet_value::<#ty>(); });
+    let mut args = Out::default();
+    args.text(&format!("&{key}, ::core::module_path!()"));
+    init.tokens(p.clone())
+        .text("::StaticDesc::new")
+        .group(Delimiter::Parenthesis, args);
+    let mut linkme_macro = Out::default();
+    linkme_macro
+        .text("linkme_macro =")
+        .tokens(p.clone())
+        .text("::STATICS");
     let mut element = Out::default();
+    // `#!` as punctuation: as text, a lexer takes it for a shebang line.
+    let inner_attr = ['#', '!'].map(|c| TokenTree::Punct(Punct::new(c, Spacing::Alone)));
     element
-        .text(&format!("#![linkme_macro = {p}::STATICS]"))
+        .tokens(inner_attr)
+        .group(Delimiter::Bracket, linkme_macro)
         .tokens(guards.clone())
         .text(&format!(
-            "#[doc(hidden)] static __VNET_{}: {p}::StaticDesc =",
+            "#[doc(hidden)] static __VNET_{}:",
             syn::ext::IdentExt::unraw(ident)
         ))
+        .tokens(p.clone())
+        .text("::StaticDesc =")
         .group(Delimiter::Brace, init)
         .text(";");
-    out.text(&format!("{p}::STATICS!"))
+    out.tokens(p.clone())
+        .text("::STATICS!")
         .group(Delimiter::Brace, element);
 
     // The static's own name, which explains that the accessor is `V_NAME`.
     out.tokens(guards)
         .text("#[doc(hidden)] #[allow(unused_imports)]")
         .tokens(item.vis.clone())
-        .text(&format!("use {p}::RENAMED as"))
+        .text("use")
+        .tokens(p)
+        .text("::RENAMED as")
         .tokens([TokenTree::Ident(ident.clone())])
         .text(";");
     out.0
@@ -435,7 +454,7 @@ fn define(
 
 /// Defines the accessor with a placeholder type, so that the only errors
 /// reported are the ones about the item itself.
-fn fallback(krate: Option<&str>, item: &VnetStatic) -> TokenStream {
+fn fallback(krate: &TokenStream, item: &VnetStatic) -> TokenStream {
     let attrs = item.attrs.iter().map(|a| &a.tokens);
     let vis = &item.vis;
     let key = key_ident(item);
@@ -443,7 +462,6 @@ fn fallback(krate: Option<&str>, item: &VnetStatic) -> TokenStream {
         Some(ty) if !ty.is_empty() => ty.clone(),
         _ => quote!(()),
     };
-    let krate: TokenStream = krate.unwrap_or("::vnet_runtime").parse().expect("a path");
     quote! {
         #(#attrs)*
         #[allow(non_upper_case_globals)]
@@ -485,7 +503,7 @@ mod tests {
         let out = expand_str("static FOO: u32 = 3;");
         assert!(
             out.contains(
-                ":: vnet_runtime :: __private0 :: STATICS ! { #! [linkme_macro = :: \
+                ":: vnet_runtime :: __private0 :: STATICS ! { # ! [linkme_macro = :: \
                  vnet_runtime :: __private0 :: STATICS]"
             ),
             "{out}"
