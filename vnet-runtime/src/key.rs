@@ -66,7 +66,7 @@ impl<T> VnetKey<T> {
     }
 
     /// # Safety
-    /// Only for `define_static!`: whoever stores into the cell must store an
+    /// Only for the runtime (tunables): whoever stores into the cell must store an
     /// offset laid out for `T` inside every block.
     #[doc(hidden)]
     pub const unsafe fn __offset_cell(&'static self) -> &'static AtomicUsize {
