@@ -14,7 +14,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, ItemFn, Lit, Path, ReturnType, Token};
+use syn::{Attribute, Expr, Ident, Lit, Path, ReturnType, Signature, Token, Visibility};
 
 use crate::symbol::{known_order, known_subsystem, SI_SUB_VNET, SI_SUB_VNET_DONE};
 
@@ -89,6 +89,50 @@ impl Parse for Arg {
 
 pub(crate) fn parse_args(attr: TokenStream) -> syn::Result<Punctuated<Arg, Token![,]>> {
     Punctuated::<Arg, Token![,]>::parse_terminated.parse2(attr)
+}
+
+/// A function item, parsed up to its signature: the body stays tokens (no
+/// check looks inside it, and parsing every statement is most of the cost).
+pub(crate) struct FnItem {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) sig: Signature,
+    /// The `{ ... }` group as written (inner attributes included).
+    pub(crate) body: proc_macro2::Group,
+}
+
+impl Parse for FnItem {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body = match input.parse()? {
+            proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => g,
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "expected the function's body",
+                ))
+            }
+        };
+        Ok(FnItem {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+impl ToTokens for FnItem {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for attr in &self.attrs {
+            attr.to_tokens(tokens);
+        }
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
 }
 
 /// Collects errors, serde `Ctxt` style.
@@ -183,7 +227,7 @@ pub(crate) fn key_const(krate: &Path, name: &str, expr: &Expr) -> TokenStream {
 }
 
 /// Checks that the item is `fn name()` (no arguments, generics, async).
-fn check_signature(item: &ItemFn, attr: &str, errors: &mut Errors) {
+fn check_signature(item: &FnItem, attr: &str, errors: &mut Errors) {
     let sig = &item.sig;
     if !sig.inputs.is_empty() {
         errors.spanned(
@@ -222,7 +266,7 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
         Ok(args) => args,
         Err(err) => return with_item(err.to_compile_error(), item),
     };
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func: FnItem = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             let err = syn::Error::new(
@@ -338,19 +382,20 @@ pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenS
                 #call
             }
 
-            #[#krate::__private0::linkme::distributed_slice(#krate::__private0::HOOKS)]
-            #[linkme(crate = #krate::__private0::linkme)]
-            static DESC: #krate::__private0::HookDesc = #krate::__private0::HookDesc {
-                kind: #krate::__private0::HookKind::#variant,
-                name: #name,
-                subsystem: SUBSYSTEM,
-                order: ORDER,
-                module: #module,
-                module_path: ::core::module_path!(),
-                file: ::core::file!(),
-                line: ::core::line!(),
-                run,
-            };
+            #krate::__private0::HOOKS! {
+                #![linkme_macro = #krate::__private0::HOOKS]
+                static DESC: #krate::__private0::HookDesc = #krate::__private0::HookDesc {
+                    kind: #krate::__private0::HookKind::#variant,
+                    name: #name,
+                    subsystem: SUBSYSTEM,
+                    order: ORDER,
+                    module: #module,
+                    module_path: ::core::module_path!(),
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    run,
+                };
+            }
         };
     }
 }
@@ -381,7 +426,7 @@ mod tests {
             "name : \"mymod_vnet_init\"",
             "SI_SUB_PROTO_BEGIN",
             "MYMOD_VNET_ORDER",
-            "distributed_slice (:: vnet_runtime :: __private0 :: HOOKS)",
+            ":: vnet_runtime :: __private0 :: HOOKS ! { # ! [linkme_macro = :: vnet_runtime :: __private0 :: HOOKS]",
         ] {
             assert!(out.contains(needle), "missing {needle:?} in {out}");
         }

@@ -32,7 +32,11 @@ use proc_macro::TokenStream;
 ///
 /// The initializer must be a constant expression (as for any static); the
 /// type must be `Send + Sync`. `static mut`, generics and other items are
-/// refused with a message saying what to write instead.
+/// refused with a message saying what to write instead. The static's
+/// attributes stay with it: docs on the accessor, `cfg` and lint attributes
+/// (`allow`, `deny`, …; `expect` acts as `allow`) on everything generated.
+/// The name `FOO` itself is no accessor: `FOO.with(..)` is an error that says
+/// to write `V_FOO`.
 /// `#[vnet(crate = path)]` names the runtime for crates that re-export it.
 #[proc_macro_attribute]
 pub fn vnet(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -177,6 +181,9 @@ pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
+/// - The body runs as written, in a function of the test's own name: its
+///   inner attributes (`#![allow(..)]`) apply, and snapshot names derived
+///   from the function (insta), backtraces and panics show the test.
 /// - Tests returning `Result` work; `#[should_panic]` and `#[ignore]` go
 ///   below the attribute and keep working.
 /// - Arguments: `name = "..."` (the instance's name instead of the test's

@@ -6,9 +6,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Expr, Ident, ItemFn, Path};
+use syn::{Expr, Ident, Path};
 
-use crate::hook::{check_key, key_const, parse_args, with_item, Arg, Errors};
+use crate::hook::{check_key, key_const, parse_args, with_item, Arg, Errors, FnItem};
 use crate::symbol::BASE;
 
 const USAGE: &str = "write `#[vnet_module(name, SUBSYSTEM, ORDER, version = 1, depend(other, min, preferred, max))]`";
@@ -76,7 +76,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(err) => return with_item(err.to_compile_error(), item),
     };
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func: FnItem = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             let err = syn::Error::new(
@@ -188,19 +188,20 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             #order_const
             #check
 
-            #[#p::linkme::distributed_slice(#p::MODULES)]
-            #[linkme(crate = #p::linkme)]
-            static DESC: #p::ModuleDesc = #p::ModuleDesc {
-                name: #name,
-                subsystem: SUBSYSTEM,
-                order: ORDER,
-                version: #version,
-                depends: &[#(#depends),*],
-                handler: #ident,
-                module_path: ::core::module_path!(),
-                file: ::core::file!(),
-                line: ::core::line!(),
-            };
+            #p::MODULES! {
+                #![linkme_macro = #p::MODULES]
+                static DESC: #p::ModuleDesc = #p::ModuleDesc {
+                    name: #name,
+                    subsystem: SUBSYSTEM,
+                    order: ORDER,
+                    version: #version,
+                    depends: &[#(#depends),*],
+                    handler: #ident,
+                    module_path: ::core::module_path!(),
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                };
+            }
         };
     }
 }

@@ -1,17 +1,21 @@
 //! `#[vnet_test]`: a test that runs in a fresh instance of its own.
 //!
-//! Parse (the arguments, then the function) → validate (every error, on its
-//! own tokens) → expand: the body moves into an inner function of the same
-//! signature, and the test calls the runtime's `vnet_test_run` (or awaits
-//! `vnet_test_run_async`) with it. What happens at run time is in the
-//! runtime's `test_support` module.
+//! Parse (the arguments, then the function up to its signature; the body
+//! stays tokens) → validate (every error, on its own tokens) → expand: the
+//! body, as written, moves into an inner function of the same name and
+//! signature (so insta's snapshot names, backtraces and panics see the test's
+//! name, and the body's inner attributes stay inner), and the test calls the
+//! runtime's `vnet_test_run` (or awaits `vnet_test_run_async`) with it. What
+//! happens at run time is in the runtime's `test_support` module.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, ItemFn, LitStr, Path, Token};
+use syn::{Attribute, Expr, LitStr, Path, Token};
+
+use crate::hook::FnItem;
 
 /// The attribute's arguments.
 struct Args {
@@ -97,7 +101,7 @@ fn has_test_attribute(attrs: &[Attribute]) -> bool {
 }
 
 /// Every reason to refuse the function, combined.
-fn validate(item: &ItemFn) -> Option<syn::Error> {
+fn validate(item: &FnItem) -> Option<syn::Error> {
     let mut errors: Option<syn::Error> = None;
     let mut push = |err: syn::Error| match &mut errors {
         Some(all) => all.combine(err),
@@ -139,7 +143,7 @@ fn validate(item: &ItemFn) -> Option<syn::Error> {
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_args(attr);
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let func: FnItem = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             let span = item
@@ -176,18 +180,18 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn define(args: &Args, func: ItemFn) -> TokenStream {
+fn define(args: &Args, func: FnItem) -> TokenStream {
     let krate = &args.krate;
-    let ItemFn {
+    let FnItem {
         attrs,
         vis,
         sig,
-        block,
-        ..
+        body,
     } = func;
     let ident = &sig.ident;
     let output = &sig.output;
     let test_attr = (!has_test_attribute(&attrs)).then(|| quote!(#[::core::prelude::v1::test]));
+    let p = quote!(#krate::__private0);
     let name = match &args.name {
         Some(name) => quote!(::core::option::Option::Some(#name)),
         None => quote!(::core::option::Option::None),
@@ -201,27 +205,22 @@ fn define(args: &Args, func: ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
+    let test = ident.to_string();
+    // A constant expression: borrowed, it is promoted to a `'static`.
     let spec = quote! {
-        static __VNET_TEST_SPEC: #krate::__private0::VnetTestSpec = #krate::__private0::VnetTestSpec {
+        &#p::VnetTestSpec {
             module_path: ::core::module_path!(),
-            test: ::core::stringify!(#ident),
+            test: #test,
             name: #name,
             modules: &[#(#modules),*],
-        };
-        let __vnet_test_parent: ::core::option::Option<#krate::Vnet> = #parent;
+        }
     };
     if sig.asyncness.is_some() {
         quote! {
             #(#attrs)*
             #vis async fn #ident() #output {
-                async fn __vnet_test_body() #output #block
-                #spec
-                #krate::__private0::vnet_test_run_async(
-                    &__VNET_TEST_SPEC,
-                    __vnet_test_parent,
-                    __vnet_test_body(),
-                )
-                .await
+                async fn #ident() #output #body
+                #p::vnet_test_run_async(#spec, #parent, #ident()).await
             }
         }
     } else {
@@ -229,9 +228,8 @@ fn define(args: &Args, func: ItemFn) -> TokenStream {
             #test_attr
             #(#attrs)*
             #vis fn #ident() #output {
-                fn __vnet_test_body() #output #block
-                #spec
-                #krate::__private0::vnet_test_run(&__VNET_TEST_SPEC, __vnet_test_parent, __vnet_test_body)
+                fn #ident() #output #body
+                #p::vnet_test_run(#spec, #parent, #ident)
             }
         }
     }
@@ -249,8 +247,12 @@ mod tests {
     fn a_sync_test_gets_the_test_attribute_and_runs_through_the_runtime() {
         let out = expand_str("", "fn counts() { assert!(true); }");
         assert!(out.contains(":: core :: prelude :: v1 :: test"), "{out}");
-        assert!(out.contains("vnet_test_run (& __VNET_TEST_SPEC"), "{out}");
-        assert!(out.contains("fn __vnet_test_body ()"), "{out}");
+        assert!(out.contains("vnet_test_run (& :: vnet_runtime"), "{out}");
+        // The body runs under the test's own name, exactly as written.
+        assert!(
+            out.contains("fn counts () { fn counts () { assert ! (true) ; }"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! `V_` accessors: the handle a `#[vnet]` static turns into.
 
-use std::marker::PhantomData;
 #[cfg(feature = "vimage")]
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
@@ -26,28 +25,48 @@ use crate::Vnet;
 pub struct VnetKey<T: 'static> {
     #[cfg(feature = "vimage")]
     offset: AtomicUsize,
-    #[cfg(not(feature = "vimage"))]
+    /// With `vimage`, the declared initial value, never used in place: boot
+    /// copies its bytes into the template every instance starts from
+    /// (FreeBSD's master copy of `set_vnet`). Without it, the value.
     value: T,
     name: &'static str,
-    _type: PhantomData<fn() -> T>,
+}
+
+// SAFETY: every key is made by `#[vnet]` through `__new`, whose contract
+// (checked by the expansion's `assert_vnet_value`) is `T: Send + Sync`. With
+// `vimage` the value in the key is only ever byte-copied at boot.
+unsafe impl<T> Sync for VnetKey<T> {}
+
+impl<T> VnetKey<T> {
+    /// # Safety
+    /// Only for `#[vnet]`: `T` is `Send + Sync`, and (with `vimage`) the key
+    /// is registered through a [`StaticDesc`](crate::registry::StaticDesc)
+    /// so that boot assigns its offset before any access.
+    #[doc(hidden)]
+    pub const unsafe fn __new(name: &'static str, value: T) -> Self {
+        VnetKey {
+            #[cfg(feature = "vimage")]
+            offset: AtomicUsize::new(crate::registry::UNASSIGNED),
+            value,
+            name,
+        }
+    }
 }
 
 #[cfg(feature = "vimage")]
 impl<T> VnetKey<T> {
-    /// # Safety
-    /// Only for `define_static!`: the key must be registered (through a
-    /// `StaticDesc` of the same type) so that boot assigns its offset.
-    #[doc(hidden)]
-    pub const unsafe fn __new(name: &'static str) -> Self {
-        VnetKey {
-            offset: AtomicUsize::new(crate::registry::UNASSIGNED),
-            name,
-            _type: PhantomData,
-        }
+    /// The offset cell, for the registry.
+    pub(crate) fn offset_cell(&self) -> &AtomicUsize {
+        &self.offset
+    }
+
+    /// The declared initial value (never used in place: see `value`).
+    pub(crate) fn initial_value(&self) -> *const T {
+        &self.value
     }
 
     /// # Safety
-    /// Only for `define_static!`: whoever stores into the cell must store an
+    /// Only for the runtime (tunables): whoever stores into the cell must store an
     /// offset laid out for `T` inside every block.
     #[doc(hidden)]
     pub const unsafe fn __offset_cell(&'static self) -> &'static AtomicUsize {
@@ -129,15 +148,6 @@ impl<T> VnetKey<T> {
 
 #[cfg(not(feature = "vimage"))]
 impl<T> VnetKey<T> {
-    #[doc(hidden)]
-    pub const fn __new(name: &'static str, value: T) -> Self {
-        VnetKey {
-            value,
-            name,
-            _type: PhantomData,
-        }
-    }
-
     /// Calls `f` with the value (with `vimage` off there is one instance and
     /// the static is a plain global).
     #[inline(always)]
@@ -175,6 +185,11 @@ impl<T> VnetKey<T> {
     /// assert_eq!(V_MTU.name(), "MTU");
     /// ```
     pub fn name(&'static self) -> &'static str {
+        self.name
+    }
+
+    /// [`name`](Self::name) for any borrow (the registry's).
+    pub(crate) fn name_of(&self) -> &'static str {
         self.name
     }
 }

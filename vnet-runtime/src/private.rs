@@ -31,88 +31,45 @@ impl<T: Send + Sync + ?Sized> VnetValue for T {}
 /// Compile-time check that `T` may be a `#[vnet]` static.
 pub const fn assert_vnet_value<T: VnetValue>() {}
 
-/// Expands one `#[vnet]` static once the attribute macro has validated it.
-///
-/// `[outer attrs] [cfg attrs] vis NAME, "LABEL", Type, init`.
-#[cfg(feature = "vimage")]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __vnet_define_static {
-    ([$($attr:tt)*] [$($cfg:tt)*] $vis:vis $key:ident, $label:expr, $ty:ty, $init:expr) => {
-        $($attr)*
-        $($cfg)*
-        // SAFETY: registered just below, by a descriptor of the same type.
-        $vis static $key: $crate::__private0::VnetKey<$ty> = unsafe { $crate::__private0::VnetKey::__new($label) };
+/// What the name of a `#[vnet]` static stands for after the macro: the
+/// accessor is `V_NAME`, and `NAME` itself is this constant, imported under
+/// the static's name so that using it the old way explains the change.
+pub const RENAMED: NotTheAccessor = NotTheAccessor(());
 
-        $($cfg)*
-        const _: () = {
-            const INIT: $ty = $init;
+/// The type of [`RENAMED`]: its methods mirror the accessor's and cannot be
+/// called.
+pub struct NotTheAccessor(());
 
-            unsafe fn init(at: *mut u8) {
-                // SAFETY: the runtime passes a block address reserved for
-                // this static, aligned for its type and not yet initialized.
-                unsafe { at.cast::<$ty>().write(INIT) }
-            }
+/// Never implemented: the bound that turns a call on a `#[vnet]` static's old
+/// name into a message naming the accessor.
+#[diagnostic::on_unimplemented(
+    message = "a #[vnet] static is used through its accessor: write `V_` before its name",
+    label = "called on the static's own name, which is not its accessor",
+    note = "`#[vnet] static FOO: T = init;` defines the accessor `V_FOO`: `V_FOO.with(|foo| ...)`"
+)]
+pub trait UseTheAccessor<F> {}
 
-            unsafe fn drop(at: *mut u8) {
-                // SAFETY: the runtime passes the address of a live value of
-                // this static's type, and drops it once.
-                unsafe { $crate::__private0::core::ptr::drop_in_place(at.cast::<$ty>()) }
-            }
-
-            #[$crate::__private0::linkme::distributed_slice($crate::__private0::STATICS)]
-            #[linkme(crate = $crate::__private0::linkme)]
-            // SAFETY: `init`, `drop`, the layout and the key all use `$ty`.
-            static DESC: $crate::__private0::StaticDesc = unsafe {
-                $crate::__private0::StaticDesc::new(
-                    (
-                        $label,
-                        $crate::__private0::core::module_path!(),
-                        $crate::__private0::core::file!(),
-                        $crate::__private0::core::line!(),
-                    ),
-                    $crate::__private0::core::alloc::Layout::new::<$ty>(),
-                    init,
-                    if $crate::__private0::core::mem::needs_drop::<$ty>() {
-                        ::core::option::Option::Some(drop)
-                    } else {
-                        ::core::option::Option::None
-                    },
-                    $key.__offset_cell(),
-                )
-            };
-        };
-    };
+#[allow(missing_docs, clippy::missing_panics_doc)]
+impl NotTheAccessor {
+    pub fn with<F, N, R>(&self, _f: F) -> R
+    where
+        Self: UseTheAccessor<N>,
+    {
+        unreachable!("never compiles")
+    }
+    pub fn with_in<V, F, N, R>(&self, _vnet: V, _f: F) -> R
+    where
+        Self: UseTheAccessor<N>,
+    {
+        unreachable!("never compiles")
+    }
+    pub fn get<N, R>(&self) -> R
+    where
+        Self: UseTheAccessor<N>,
+    {
+        unreachable!("never compiles")
+    }
 }
-
-/// Expands one `#[vnet]` static as a plain global (`vimage` off).
-#[cfg(not(feature = "vimage"))]
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __vnet_define_static {
-    ([$($attr:tt)*] [$($cfg:tt)*] $vis:vis $key:ident, $label:expr, $ty:ty, $init:expr) => {
-        $($attr)*
-        $($cfg)*
-        $vis static $key: $crate::__private0::VnetKey<$ty> = $crate::__private0::VnetKey::__new($label, $init);
-
-        $($cfg)*
-        const _: () = {
-            #[$crate::__private0::linkme::distributed_slice($crate::__private0::STATICS)]
-            #[linkme(crate = $crate::__private0::linkme)]
-            static DESC: $crate::__private0::StaticDesc = $crate::__private0::StaticDesc::new(
-                (
-                    $label,
-                    $crate::__private0::core::module_path!(),
-                    $crate::__private0::core::file!(),
-                    $crate::__private0::core::line!(),
-                ),
-                $crate::__private0::core::alloc::Layout::new::<$ty>(),
-            );
-        };
-    };
-}
-
-pub use crate::__vnet_define_static as define_static;
 
 /// Stands in for a `#[vnet]` static the macro refused, so that use sites
 /// type-check and only the refusal is reported. Never reaches a binary: the

@@ -18,69 +18,94 @@ use std::sync::OnceLock;
 
 use linkme::distributed_slice;
 
-/// Registration record of one `#[vnet]` static (built by the macro).
+use crate::key::VnetKey;
+
+/// Registration record of one `#[vnet]` static (built by the macro): its
+/// key, with the type erased, and where it is declared.
 #[doc(hidden)]
 pub struct StaticDesc {
-    /// The name as written in the source (`FOO` for `V_FOO`).
-    name: &'static str,
+    /// The key (a `&'static VnetKey<T>`).
+    pub key: &'static dyn ErasedKey,
     /// `module_path!()` at the declaration.
-    module_path: &'static str,
+    pub module_path: &'static str,
     /// `file!()` at the declaration.
-    file: &'static str,
+    pub file: &'static str,
     /// `line!()` at the declaration.
-    line: u32,
-    /// Size and alignment of the value.
-    layout: Layout,
-    /// Writes a fresh copy of the initializer to the given address.
-    #[cfg(feature = "vimage")]
-    init: unsafe fn(*mut u8),
-    /// Drops the value at the given address (`None` when the type needs no drop).
-    #[cfg(feature = "vimage")]
-    drop: Option<unsafe fn(*mut u8)>,
-    /// The offset cell inside the static's `V_` key, assigned at boot.
-    #[cfg(feature = "vimage")]
-    offset: &'static AtomicUsize,
+    pub line: u32,
 }
 
 impl StaticDesc {
-    /// # Safety
-    /// Only for `define_static!`: `init` writes a `T` with `layout`, `drop`
-    /// drops one, and `offset` is the cell of a `VnetKey<T>` of the same `T`.
-    #[cfg(feature = "vimage")]
+    /// Describes `key`, declared in `module_path`, where this is called
+    /// (the `#[vnet]` attribute: the same file and line as `file!()` and
+    /// `line!()` there, without expanding two macros per static).
     #[doc(hidden)]
-    pub const unsafe fn new(
-        (name, module_path, file, line): (&'static str, &'static str, &'static str, u32),
-        layout: Layout,
-        init: unsafe fn(*mut u8),
-        drop: Option<unsafe fn(*mut u8)>,
-        offset: &'static AtomicUsize,
-    ) -> Self {
+    #[track_caller]
+    pub const fn new<T>(key: &'static VnetKey<T>, module_path: &'static str) -> Self {
+        let site = std::panic::Location::caller();
         StaticDesc {
-            name,
+            key,
             module_path,
-            file,
-            line,
-            layout,
-            init,
-            drop,
-            offset,
+            file: site.file(),
+            line: site.line(),
         }
     }
 
-    /// Describes a plain global (`vimage` off): listed, never laid out.
-    #[cfg(not(feature = "vimage"))]
-    #[doc(hidden)]
-    pub const fn new(
-        (name, module_path, file, line): (&'static str, &'static str, &'static str, u32),
-        layout: Layout,
-    ) -> Self {
-        StaticDesc {
-            name,
-            module_path,
-            file,
-            line,
-            layout,
+    fn name(&self) -> &'static str {
+        self.key.name()
+    }
+}
+
+/// What the registry needs of a key, whatever its type: one implementation
+/// per value type, shared by every static of that type.
+#[doc(hidden)]
+pub trait ErasedKey: Sync {
+    fn name(&self) -> &'static str;
+    /// Size and alignment of the value.
+    fn layout(&self) -> Layout;
+    /// The offset cell inside the key, assigned at boot.
+    #[cfg(feature = "vimage")]
+    fn offset(&self) -> &AtomicUsize;
+    /// Writes a copy of the declared initial value at `at`.
+    ///
+    /// # Safety
+    /// `at` is valid for writes of the value's layout and holds no live value.
+    #[cfg(feature = "vimage")]
+    unsafe fn init(&self, at: *mut u8);
+    /// How to drop a value at an address (`None` when the type needs no drop).
+    #[cfg(feature = "vimage")]
+    fn dropper(&self) -> Option<DropFn>;
+}
+
+impl<T> ErasedKey for VnetKey<T> {
+    fn name(&self) -> &'static str {
+        VnetKey::name_of(self)
+    }
+
+    fn layout(&self) -> Layout {
+        Layout::new::<T>()
+    }
+
+    #[cfg(feature = "vimage")]
+    fn offset(&self) -> &AtomicUsize {
+        self.offset_cell()
+    }
+
+    #[cfg(feature = "vimage")]
+    unsafe fn init(&self, at: *mut u8) {
+        // SAFETY: the caller gives a writable, aligned, unused place for a
+        // `T`; the key's value is a constant's bytes that nothing uses in
+        // place, so the copy is a fresh evaluation of the initializer (as
+        // copying the template is, see `new_block`).
+        unsafe { std::ptr::copy_nonoverlapping(self.initial_value(), at.cast::<T>(), 1) }
+    }
+
+    #[cfg(feature = "vimage")]
+    fn dropper(&self) -> Option<DropFn> {
+        unsafe fn drop_at<T>(at: *mut u8) {
+            // SAFETY: the runtime passes the address of a live `T`, once.
+            unsafe { std::ptr::drop_in_place(at.cast::<T>()) }
         }
+        std::mem::needs_drop::<T>().then_some(drop_at::<T> as DropFn)
     }
 }
 
@@ -132,16 +157,16 @@ pub struct StaticInfo {
 /// ```
 pub fn statics() -> impl Iterator<Item = StaticInfo> {
     let mut all: Vec<&'static StaticDesc> = STATICS.iter().collect();
-    all.sort_by_key(|d| (d.module_path, d.name));
+    all.sort_by_key(|d| (d.module_path, d.name()));
     all.into_iter().map(|d| StaticInfo {
-        name: d.name,
+        name: d.name(),
         module_path: d.module_path,
         file: d.file,
         line: d.line,
-        size: d.layout.size(),
-        align: d.layout.align(),
+        size: d.key.layout().size(),
+        align: d.key.layout().align(),
         #[cfg(feature = "vimage")]
-        offset: match d.offset.load(Ordering::Relaxed) {
+        offset: match d.key.offset().load(Ordering::Relaxed) {
             UNASSIGNED => None,
             off => Some(off),
         },
@@ -188,16 +213,17 @@ fn compute() -> BlockLayout {
     // the layout identical from run to run.
     let mut all: Vec<&'static StaticDesc> = STATICS.iter().collect();
     all.sort_by_key(|d| {
-        let align = std::cmp::Reverse(d.layout.align());
-        (align, d.module_path, d.name, d.file, d.line)
+        let align = std::cmp::Reverse(d.key.layout().align());
+        (align, d.module_path, d.name(), d.file, d.line)
     });
     let mut size = 0usize;
     let mut align = 1usize;
     let mut placed = Vec::with_capacity(all.len());
     for desc in &all {
-        let a = desc.layout.align();
+        let layout = desc.key.layout();
+        let a = layout.align();
         let offset = size.next_multiple_of(a);
-        size = offset + desc.layout.size();
+        size = offset + layout.size();
         align = align.max(a);
         placed.push((*desc, offset));
     }
@@ -209,11 +235,11 @@ fn compute() -> BlockLayout {
         // SAFETY: `offset` lies inside the fresh block, is aligned for the
         // static's type (it is a multiple of its alignment and the block is
         // aligned to the largest one), and nothing else was written there.
-        unsafe { (desc.init)(template.add(offset)) };
-        if let Some(drop) = desc.drop {
+        unsafe { desc.key.init(template.add(offset)) };
+        if let Some(drop) = desc.key.dropper() {
             droppers.push((offset, drop));
         }
-        desc.offset.store(offset, Ordering::Relaxed);
+        desc.key.offset().store(offset, Ordering::Relaxed);
     }
     BlockLayout {
         layout,

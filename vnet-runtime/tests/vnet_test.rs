@@ -271,3 +271,76 @@ fn the_instance_is_destroyed_after_a_passing_test() {
     }
     passes_quietly(); // its name is free again, its statics fresh
 }
+
+/// The function path a body runs under, derived the way insta names its
+/// snapshots: the type name of a nested function, without it and without
+/// the `{{closure}}` frames of async bodies.
+macro_rules! function_path {
+    () => {{
+        fn f() {}
+        let mut name = std::any::type_name_of_val(&f).strip_suffix("::f").unwrap();
+        while let Some(rest) = name.strip_suffix("::{{closure}}") {
+            name = rest;
+        }
+        name
+    }};
+}
+
+// Inner attributes of the body stay inner: this compiles only if they do.
+#[vnet_test]
+fn inner_attributes_of_the_body_stay_inner() {
+    #![allow(unused_variables)]
+    #![deny(unused_must_use)]
+    let never_read = 1;
+    check(count(1), 1);
+}
+
+#[vnet_test]
+fn the_body_runs_under_the_test_name() {
+    let path = function_path!();
+    // What insta takes as the snapshot name: the last segment.
+    assert_eq!(
+        path.rsplit("::").next(),
+        Some("the_body_runs_under_the_test_name"),
+        "{path}"
+    );
+    assert!(path.starts_with("vnet_test::"), "{path}");
+    assert!(!path.contains("__"), "{path}");
+    assert_eq!(module_path!(), "vnet_test");
+}
+
+#[vnet_test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_body_runs_under_the_test_name() {
+    #![allow(unused_variables)]
+    let never_read = 1;
+    tokio::task::yield_now().await;
+    let path = function_path!();
+    assert_eq!(
+        path.rsplit("::").next(),
+        Some("an_async_body_runs_under_the_test_name"),
+        "{path}"
+    );
+    assert!(!path.contains("__"), "{path}");
+}
+
+#[vnet_test(name = "panic-site")]
+#[ignore = "run by `a_panic_in_the_body_is_reported_from_the_test`"]
+fn panics_for_the_backtrace() {
+    panic!("{}", std::backtrace::Backtrace::force_capture());
+}
+
+#[test]
+fn a_panic_in_the_body_is_reported_from_the_test() {
+    let payload = std::panic::catch_unwind(panics_for_the_backtrace).unwrap_err();
+    let message = payload.downcast_ref::<String>().expect("a message");
+    assert!(!message.contains("__vnet_test"), "{message}");
+    if !cfg!(debug_assertions) {
+        return; // an optimized build may inline the body's frame
+    }
+    // The frame of the body is the test's own function: no helper between.
+    assert!(
+        message.contains("vnet_test::panics_for_the_backtrace::panics_for_the_backtrace"),
+        "{message}"
+    );
+}

@@ -34,6 +34,16 @@ static COUNTER: AtomicU64 = AtomicU64::new(3);
 #[vnet(crate = vnet_runtime)]
 static RENAMED_CRATE: u8 = 1;
 
+// From a declarative macro that names the runtime through `$crate`.
+pub use vnet_runtime as rt;
+macro_rules! declare {
+    ($name:ident) => {
+        #[vnet_runtime::vnet(crate = $crate::rt)]
+        static $name: u32 = 7;
+    };
+}
+declare!(FROM_A_MACRO);
+
 /// A function-local per-instance static.
 fn next_ticket() -> u64 {
     #[vnet]
@@ -52,5 +62,6 @@ fn main() {
         assert_eq!(stack::V_MTU.get(), 1500);
         assert_eq!(V_COUNTER.with(|c| c.load(Ordering::Relaxed)), 3);
         assert_eq!(V_RENAMED_CRATE.get(), 1);
+        assert_eq!(V_FROM_A_MACRO.get(), 7);
     });
 }
