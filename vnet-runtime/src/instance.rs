@@ -23,6 +23,7 @@ use std::sync::Weak;
 
 use crate::sync::atomic::AtomicU8;
 
+mod destroy;
 pub(crate) mod handle;
 pub(crate) mod list;
 mod ops;
