@@ -105,6 +105,36 @@ mod imp {
         orphans: Mutex<Vec<PinId>>,
         /// Whether `orphans` may be non-empty, so scans skip its lock.
         has_orphans: AtomicBool,
+        /// Per stack index: the pin of the instance whose owned work (a
+        /// callout, an owned thread or task) began a run at that depth, or
+        /// null. Destroy tells the pins its own stop will end (at and above
+        /// such an entry) from those that make it refuse. Owner-only stores.
+        work: [AtomicPtr<()>; MAX_DEPTH],
+        /// Where each entry was pushed (debug builds: the debug record), for
+        /// naming a guard that keeps `destroy` from going ahead.
+        #[cfg(debug_assertions)]
+        taken_at: [AtomicPtr<std::panic::Location<'static>>; MAX_DEPTH],
+        /// The thread that owns the record, as refusals name it.
+        thread: Mutex<String>,
+    }
+
+    /// One entry of a thread record that pins an instance a destroy is
+    /// checking.
+    pub(crate) struct Held {
+        /// The instance pinned.
+        pub(crate) pin: PinId,
+        /// Inside a run of owned work of one of the checked instances:
+        /// stopping that work ends it.
+        pub(crate) owned_work: bool,
+        /// Left behind by a leaked or out-of-order guard (held until the
+        /// thread exits).
+        pub(crate) leaked: bool,
+        /// On the thread asking.
+        pub(crate) this_thread: bool,
+        /// The thread, as `thread `name` (ThreadId(n))`.
+        pub(crate) thread: String,
+        /// Where the guard was taken (debug builds).
+        pub(crate) taken_at: Option<&'static std::panic::Location<'static>>,
     }
 
     // SAFETY: the raw pointers in `orphans` are only compared, never
@@ -121,6 +151,60 @@ mod imp {
                 serial: std::array::from_fn(|_| AtomicU64::new(0)),
                 orphans: Mutex::new(Vec::new()),
                 has_orphans: AtomicBool::new(false),
+                work: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+                #[cfg(debug_assertions)]
+                taken_at: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+                thread: Mutex::new(String::new()),
+            }
+        }
+
+        /// Marks that owned work of `owner` begins a run at `index` (the
+        /// stack's depth): its first push will be `owner`. Before that push,
+        /// whose `Release` publishes it.
+        #[inline]
+        pub(crate) fn begin_work(&self, index: usize, owner: PinId) {
+            if index < MAX_DEPTH {
+                self.work[index].store(owner.cast_mut(), Relaxed);
+            }
+        }
+
+        /// Ends what [`Self::begin_work`] began at `index` (after the run's
+        /// pops, before any later push at that depth).
+        #[inline]
+        pub(crate) fn end_work(&self, index: usize) {
+            if index < MAX_DEPTH {
+                self.work[index].store(ptr::null_mut(), Relaxed);
+            }
+        }
+
+        /// Calls `found(index, pin, owned_work)` for each entry of this
+        /// record that pins an instance `doomed` accepts (`index` is `None`
+        /// for an orphan). `owned_work`: the entry is at or above the start
+        /// of a run of owned work of a doomed instance, so stopping that
+        /// work ends it.
+        pub(crate) fn doomed_pins(
+            &self,
+            doomed: &impl Fn(PinId) -> bool,
+            mut found: impl FnMut(Option<usize>, PinId, bool),
+        ) {
+            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+            let mut in_work = false;
+            for index in 0..depth {
+                let pin = untag(self.stack[index].load(Relaxed));
+                if !in_work {
+                    let owner = self.work[index].load(Relaxed).cast_const();
+                    in_work = !owner.is_null() && ptr::eq(owner, pin) && doomed(owner);
+                }
+                if doomed(pin) {
+                    found(Some(index), pin, in_work);
+                }
+            }
+            if self.has_orphans.load(Acquire) {
+                for &pin in self.orphans.lock().iter() {
+                    if doomed(pin) {
+                        found(None, pin, false);
+                    }
+                }
             }
         }
 
@@ -189,6 +273,9 @@ mod imp {
             // SAFETY: records are leaked `&'static` values.
             let record = unsafe { &*record };
             record.depth.store(0, Release);
+            for work in &record.work {
+                work.store(ptr::null_mut(), Relaxed);
+            }
             record.orphans.lock().clear();
             record.has_orphans.store(false, Release);
             CTX.with(|c| c.base.set(ptr::null_mut()));
@@ -216,6 +303,11 @@ mod imp {
         // thread-local's destructor), the record is simply never recycled.
         let _ = RELEASE_AT_EXIT.try_with(|_| ());
         CTX.with(|c| c.record.set(record));
+        let me = std::thread::current();
+        *record.thread.lock() = match me.name() {
+            Some(name) => format!("thread `{name}` ({:?})", me.id()),
+            None => format!("an unnamed thread ({:?})", me.id()),
+        };
         record
     }
 
@@ -282,8 +374,50 @@ mod imp {
         RECORDS.lock().all.iter().any(|record| record.has_pin(pin))
     }
 
+    /// Every entry on any thread that pins an instance `doomed` accepts:
+    /// one pass over the registered threads (O(threads × depth)), for
+    /// checking a whole subtree (`destroy`).
+    pub(crate) fn holders(doomed: impl Fn(PinId) -> bool) -> Vec<Held> {
+        let mine = CTX.with(|c| c.record.get());
+        let mut out = Vec::new();
+        for &record in &RECORDS.lock().all {
+            record.doomed_pins(&doomed, |index, pin, owned_work| {
+                #[cfg(debug_assertions)]
+                let taken_at = index.and_then(|i| {
+                    // SAFETY: only `'static` locations are stored.
+                    unsafe { record.taken_at[i].load(Relaxed).cast_const().as_ref() }
+                });
+                #[cfg(not(debug_assertions))]
+                let taken_at = None;
+                out.push(Held {
+                    pin,
+                    owned_work,
+                    leaked: index.is_none(),
+                    this_thread: ptr::eq(record, mine),
+                    thread: record.thread.lock().clone(),
+                    taken_at,
+                });
+            });
+        }
+        out
+    }
+
+    /// Marks that owned work of `owner` begins a run on this thread; the
+    /// index goes back to [`end_work`].
+    pub(crate) fn begin_work(owner: PinId) -> usize {
+        let record = record();
+        let index = record.depth.load(Relaxed);
+        record.begin_work(index, owner);
+        index
+    }
+
+    /// Ends what [`begin_work`] began.
+    pub(crate) fn end_work(index: usize) {
+        record().end_work(index);
+    }
+
     /// Every pinned address, sorted: one pass over the registered threads,
-    /// for checking a whole subtree against it (`destroy`).
+    /// for the graveyard's sweep.
     pub(crate) fn pinned() -> Vec<PinId> {
         let mut out = Vec::new();
         for record in &RECORDS.lock().all {
@@ -321,14 +455,62 @@ mod imp {
     ///
     /// Created by [`curvnet_set`](crate::curvnet_set). The guard borrows the
     /// handle it was made from, so the instance outlives it; it is `!Send`,
-    /// because it restores *this* thread's context.
+    /// because it restores *this* thread's context. While it lives the
+    /// instance is current on this thread and pinned: [`Vnet::destroy`]
+    /// is refused ([`Error::Busy`](crate::Error::Busy), naming this thread
+    /// and, in debug builds, where the guard was taken).
+    ///
+    /// **Never hold a guard across `.await`.** The instance stays current
+    /// on the executor thread while the task is suspended, so every other
+    /// task polled there meanwhile runs in it (and writes into its state);
+    /// guards then drop out of order, which panics and leaves the skipped
+    /// instance pinned until the thread exits. On a multi-threaded executor
+    /// the compiler refuses such a future (`*const CurVnetGuardIsNotSend
+    /// cannot be sent between threads safely`); a current-thread executor
+    /// (`block_on`, `join!`, a `LocalSet`) does not require `Send` and so
+    /// catches nothing. Bind the future instead:
+    /// [`fut.in_vnet(&v)`](crate::VnetFutureExt::in_vnet) for work that
+    /// must finish (a request), [`fut.owned_by(&v)`](crate::VnetFutureExt::owned_by)
+    /// for background work the instance's destroy may cancel.
+    ///
+    /// ```
+    /// use vnet_runtime::{curvnet_set, Vnet, VnetFutureExt};
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// let v = Vnet::create("guard-doc").unwrap();
+    /// {
+    ///     let _guard = curvnet_set(&v); // synchronous code only
+    ///     assert_eq!(Vnet::current(), Some(v.clone()));
+    /// }
+    /// // Across `.await`: bind the future, not a guard.
+    /// let _request = async { Vnet::current() }.in_vnet(&v);
+    /// # drop(_request);
+    /// v.destroy().unwrap();
+    /// ```
     #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
     pub struct CurVnetGuard<'a> {
         index: usize,
         serial: u64,
-        prev_base: *mut u8,
+        prev_base: SavedBase,
         _handle: PhantomData<&'a Vnet>,
+        /// What makes the guard `!Send`, named so that the compiler's
+        /// error for a guard held across `.await` names it.
+        _not_send: PhantomData<*const CurVnetGuardIsNotSend>,
     }
+
+    /// Never constructed: the name the compiler prints when a
+    /// [`CurVnetGuard`] is held across `.await` in a future that must be
+    /// `Send` (the guard restores *this* thread's context).
+    pub enum CurVnetGuardIsNotSend {}
+
+    /// The base the guard restores, kept as a plain value.
+    struct SavedBase(*mut u8);
+
+    // SAFETY: the guard never dereferences the base; it only writes it back
+    // into this thread's context on drop. The guard itself stays `!Send`
+    // (its marker), so the base never reaches another thread's context.
+    unsafe impl Send for SavedBase {}
+    // SAFETY: as above; shared references never read it.
+    unsafe impl Sync for SavedBase {}
 
     impl std::fmt::Debug for CurVnetGuard<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -342,6 +524,7 @@ mod imp {
     /// current (the push half of CURVNET_SET): plain stores only. `name`
     /// names the instance in the panic when the stack is full.
     #[inline]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn push<'a>(
         pin: PinId,
         base: *mut u8,
@@ -354,11 +537,13 @@ mod imp {
     /// current base and instance stay): for `V_X.with_in`, so that `destroy`
     /// sees the instance in use. Dropping the guard unpins it.
     #[inline]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
         push_entry(pin, current_base(), true, name)
     }
 
     #[inline(always)]
+    #[cfg_attr(debug_assertions, track_caller)]
     fn push_entry<'a>(
         pin: PinId,
         base: *mut u8,
@@ -376,13 +561,19 @@ mod imp {
             serial
         });
         record.serial[index].store(serial, Relaxed);
+        #[cfg(debug_assertions)]
+        record.taken_at[index].store(
+            std::ptr::from_ref(std::panic::Location::caller()).cast_mut(),
+            Relaxed,
+        );
         record.push_slot(index, pin, pin_only);
-        let prev_base = CTX.with(|c| c.base.replace(base));
+        let prev_base = SavedBase(CTX.with(|c| c.base.replace(base)));
         CurVnetGuard {
             index,
             serial,
             prev_base,
             _handle: PhantomData,
+            _not_send: PhantomData,
         }
     }
 
@@ -407,7 +598,7 @@ mod imp {
                     restore_past(record, self.index, depth);
                 }
                 record.truncate(self.index);
-                CTX.with(|c| c.base.set(self.prev_base));
+                CTX.with(|c| c.base.set(self.prev_base.0));
                 if self.index + 1 != depth && !std::thread::panicking() {
                     out_of_order(depth - self.index - 1);
                 }
@@ -567,8 +758,13 @@ mod imp_off {
     #[derive(Debug)]
     pub struct CurVnetGuard<'a> {
         pub(crate) _handle: PhantomData<&'a Vnet>,
-        pub(crate) _not_send: PhantomData<*const ()>,
+        pub(crate) _not_send: PhantomData<*const CurVnetGuardIsNotSend>,
     }
+
+    /// Never constructed: the name the compiler prints when a guard is held
+    /// across `.await` in a future that must be `Send`.
+    #[derive(Debug)]
+    pub enum CurVnetGuardIsNotSend {}
 }
 
 #[cfg(not(feature = "vimage"))]

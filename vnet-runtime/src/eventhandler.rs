@@ -76,6 +76,8 @@ struct Handler<A: ?Sized + 'static> {
     runs: RecursiveRwLock<()>,
     event: &'static Event<A>,
     regs: Mutex<Vec<Registration>>,
+    /// Where it was registered (for the report of a long wait).
+    made_at: &'static std::panic::Location<'static>,
 }
 
 impl<A: ?Sized + 'static> Event<A> {
@@ -126,6 +128,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// Registers `f` in `vnet`; see [`register`](Self::register). While
     /// `vnet` is being destroyed (or after), nothing is registered: the
     /// handler would be removed at once, so it never runs.
+    #[track_caller]
     pub fn register_in(
         &'static self,
         vnet: &Vnet,
@@ -158,12 +161,14 @@ impl<A: ?Sized + 'static> Event<A> {
     /// LINK_UP.invoke("em0");
     /// tag.deregister();
     /// ```
+    #[track_caller]
     pub fn register_global(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
         let handler = self.handler(None, Box::new(f));
         self.handlers.write().push(handler.clone());
         EventTag { handler }
     }
 
+    #[track_caller]
     fn handler(&'static self, scope: Option<u64>, f: Box<HandlerFn<A>>) -> Arc<Handler<A>> {
         Arc::new(Handler {
             id: owned::next_id(),
@@ -173,6 +178,7 @@ impl<A: ?Sized + 'static> Event<A> {
             runs: RecursiveRwLock::new(()),
             event: self,
             regs: Mutex::new(Vec::new()),
+            made_at: std::panic::Location::caller(),
         })
     }
 
@@ -214,7 +220,7 @@ impl<A: ?Sized + 'static> Event<A> {
             if h.removed.load(Acquire) {
                 continue;
             }
-            let _running = Running::enter(h.id);
+            let _running = Running::enter(h.id, owned::Kind::Handler, h.scope);
             (h.f)(args);
         }
     }
@@ -262,13 +268,12 @@ impl<A: ?Sized + 'static> Handler<A> {
         drop(unlinked);
     }
 
-    /// Waits for runs in progress (not one of this thread's).
-    fn wait_runs(&self) {
+    /// Waits for runs in progress (not one of this thread's), at most
+    /// `timeout`; whether they are over.
+    fn wait_runs(&self, timeout: std::time::Duration) -> bool {
         // A run of this handler on this thread holds its run lock shared:
         // waiting for it exclusively would deadlock.
-        if !owned::is_running_here(self.id) {
-            drop(self.runs.write());
-        }
+        owned::is_running_here(self.id) || self.runs.try_write_for(timeout).is_some()
     }
 }
 
@@ -277,8 +282,15 @@ impl<A: ?Sized + 'static> Work for Handler<A> {
         self.unlink();
     }
 
-    fn wait(&self) {
-        self.wait_runs();
+    fn wait_for(&self, timeout: std::time::Duration) -> bool {
+        self.wait_runs(timeout)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "a handler of event `{}` registered at {}",
+            self.event.name, self.made_at
+        )
     }
 }
 
@@ -297,7 +309,7 @@ trait TagOps: Send + Sync {
 impl<A: ?Sized + 'static> TagOps for Handler<A> {
     fn deregister(&self) {
         self.unlink();
-        self.wait_runs();
+        while !self.wait_runs(std::time::Duration::from_secs(3600)) {}
     }
 
     fn add_module(self: Arc<Self>, module: &str) {

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use crate::owned::{self, Registration, Running, Work};
+use crate::owned::{self, Kind, Registration, Running, Work};
 use crate::{Bound, Vnet};
 
 /// Runs futures in an instance; implemented for every [`Future`].
@@ -76,6 +76,7 @@ pub trait VnetFutureExt: Future + Sized {
     /// v.destroy().unwrap(); // drops the pending future first
     /// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(Err(Cancelled)));
     /// ```
+    #[track_caller]
     fn owned_by(self, vnet: &Vnet) -> Owned<Self>
     where
         Self: Send + 'static,
@@ -115,9 +116,12 @@ struct Task<F> {
     future: Mutex<Option<Pin<Box<F>>>>,
     waker: Mutex<Option<Waker>>,
     cancelled: AtomicBool,
+    /// Where it was made (for the report of a long wait).
+    made_at: &'static std::panic::Location<'static>,
 }
 
 impl<F: Future + Send + 'static> Owned<F> {
+    #[track_caller]
     fn new(vnet: &Vnet, future: F) -> Self {
         let id = owned::next_id();
         let task = Arc::new(Task {
@@ -126,6 +130,7 @@ impl<F: Future + Send + 'static> Owned<F> {
             future: Mutex::new(Some(Box::pin(future))),
             waker: Mutex::new(None),
             cancelled: AtomicBool::new(false),
+            made_at: std::panic::Location::caller(),
         });
         let weak = Arc::downgrade(&task);
         let reg = owned::register_in_instance(vnet, id, weak).ok();
@@ -179,7 +184,7 @@ impl<F: Future + Send + 'static> Future for Owned<F> {
                 _ => *waker = Some(cx.waker().clone()),
             }
         }
-        let _running = Running::enter(task.id);
+        let _running = Running::in_instance(task.id, Kind::Task, &task.vnet);
         let _guard = crate::curvnet_set(&task.vnet);
         match future.as_mut().poll(cx) {
             Poll::Ready(out) => {
@@ -203,13 +208,26 @@ impl<F: Future + Send + 'static> Work for Task<F> {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
-    fn wait(&self) {
+    fn wait_for(&self, timeout: std::time::Duration) -> bool {
         // Waits for a poll in progress, then drops the future in its
-        // instance (still live: work stops before teardown starts).
-        self.drop_future();
+        // instance (not torn down yet: work stops before teardown starts).
+        let Some(mut slot) = self.future.try_lock_for(timeout) else {
+            return false;
+        };
+        let future = slot.take();
+        drop(slot);
+        self.drop_in_instance(future);
         if let Some(waker) = self.waker.lock().take() {
             waker.wake();
         }
+        true
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "an owned task made at {} (a poll in progress)",
+            self.made_at
+        )
     }
 }
 
@@ -218,9 +236,16 @@ impl<F> Task<F> {
     /// that is still live.
     fn drop_future(&self) {
         let future = self.future.lock().take();
+        self.drop_in_instance(future);
+    }
+
+    /// Drops `future` with its instance current, unless that instance was
+    /// torn down (or is being torn down) already. As the task's own work:
+    /// a committed destroy that is stopping it still lets it in.
+    fn drop_in_instance<T>(&self, future: Option<T>) {
         if let Some(future) = future {
-            let _guard = (self.vnet.state() == crate::VnetState::Live)
-                .then(|| crate::curvnet_set(&self.vnet));
+            let _running = Running::in_instance(self.id, Kind::Task, &self.vnet);
+            let _guard = self.vnet.try_push_current();
             drop(future);
         }
     }

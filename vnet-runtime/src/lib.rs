@@ -115,7 +115,7 @@ pub mod tunable;
 pub mod __private0;
 
 pub use context::CurVnetGuard;
-pub use error::Error;
+pub use error::{DestroyError, Error, Holder};
 pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]

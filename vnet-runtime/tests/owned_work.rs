@@ -160,8 +160,15 @@ fn a_thread_may_not_start_in_a_destroyed_instance() {
     let v = create("thr-gone");
     let keep = v.clone();
     v.destroy().unwrap();
-    let refused = std::panic::catch_unwind(|| thread::spawn_in(&keep, || ()));
-    assert!(refused.is_err());
+    let refused = std::panic::catch_unwind(|| thread::spawn_in(&keep, || ())).unwrap_err();
+    let message = refused
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("thr-gone") && message.contains("was destroyed"),
+        "says destroyed, not being destroyed: {message}"
+    );
 }
 
 #[test]
@@ -183,9 +190,18 @@ fn sleep_returns_false_when_the_instance_goes() {
 fn a_thread_destroying_its_own_instance_is_refused_not_deadlocked() {
     let v = create("thr-self");
     let handle = v.clone();
-    let t = thread::spawn_in(&v, move || handle.destroy());
-    assert!(matches!(t.join().unwrap(), Err(Error::Busy { .. })));
-    // The instance is live and accepts work again.
+    let t = thread::spawn_in(&v, move || {
+        let refused = handle.destroy().unwrap_err();
+        // Refused with nothing changed: this thread was not asked to stop.
+        (refused.into_error(), thread::stop_requested())
+    });
+    let (error, stop_requested) = t.join().unwrap();
+    assert!(
+        matches!(&error, Error::DestroyFromWithin { from, .. } if from.contains("its own thread")),
+        "{error}"
+    );
+    assert!(!stop_requested);
+    // The instance is live and accepts work.
     assert_eq!(
         thread::spawn_in(&v, Vnet::current).join().unwrap(),
         Some(v.clone())
@@ -455,7 +471,11 @@ fn destroy_waits_for_a_running_handler() {
     std::thread::sleep(Duration::from_millis(5));
     // Either busy (the raiser has it current) or waits for the handler.
     loop {
-        match v.clone().destroy() {
+        match v
+            .clone()
+            .destroy()
+            .map_err(vnet_runtime::DestroyError::into_error)
+        {
             Ok(()) => break,
             Err(Error::Busy { .. }) => std::thread::sleep(Duration::from_millis(1)),
             Err(e) => panic!("{e}"),

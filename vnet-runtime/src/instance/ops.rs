@@ -192,7 +192,9 @@ impl Vnet {
     /// ```
     pub fn lookup(name: &str) -> Option<Vnet> {
         booted();
-        list::lookup(name)
+        // A destroy that is stopping the instance's owned work keeps it
+        // listed (for module unloads) but it is no longer live.
+        list::lookup(name).filter(|v| v.state() == VnetState::Live)
     }
 
     /// Every live instance, in creation order (vnet0 first).
@@ -202,7 +204,9 @@ impl Vnet {
     /// ```
     pub fn list() -> Vec<Vnet> {
         booted();
-        list::snapshot()
+        let mut all = list::snapshot();
+        all.retain(|v| v.state() == VnetState::Live);
+        all
     }
 
     /// The instance current on this thread, if any (with none current, vnet0
@@ -323,7 +327,8 @@ impl Vnet {
 
     /// Not plainly live: its own hooks re-entering it (already current
     /// here, so pinned and owned by this thread's operation), or a destroy
-    /// deciding (`CLOSING`: wait for its verdict), or refused.
+    /// deciding (`CLOSING`: wait for its verdict) or stopping its owned
+    /// work (`STOPPING`: that work only), or refused.
     #[cold]
     #[inline(never)]
     #[cfg_attr(debug_assertions, track_caller)]
@@ -335,7 +340,9 @@ impl Vnet {
                 instance.name().to_owned()
             }));
         }
-        if now != state::CLOSING {
+        // CLOSING: wait for the verdict. STOPPING: admitted only for the
+        // instance's own owned work (see `state::admit`).
+        if now != state::CLOSING && now != state::STOPPING {
             return None;
         }
         #[cfg(debug_assertions)]
@@ -392,7 +399,7 @@ impl Vnet {
     pub(crate) fn try_pin(&self) -> Option<context::CurVnetGuard<'_>> {
         let instance = self.instance();
         let now = instance.state.load(Acquire);
-        if now != state::LIVE && now != state::CLOSING {
+        if now != state::LIVE && now != state::CLOSING && now != state::STOPPING {
             return None;
         }
         let guard = context::pin_only(instance.pin(), || instance.name().to_owned());
@@ -459,6 +466,10 @@ pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
         // SAFETY: a live slot's instance is kept alive by its handle, which
         // stays listed while the list is read-locked.
         let instance = unsafe { &*slot.instance };
+        if instance.state.load(Acquire) == state::STOPPING {
+            // Its destroy is committed (stopping its owned work).
+            continue;
+        }
         let _guard = context::push(instance.pin(), slot.base, || instance.name().to_owned());
         f(slot.vnet.as_ref().expect("live slot"));
     }
