@@ -145,6 +145,7 @@ impl std::error::Error for Error {}
 /// What keeps an instance busy when `destroy` is refused ([`Error::Busy`]).
 ///
 /// ```
+/// use std::future::Future;
 /// use vnet_runtime::{Error, Holder, Vnet, VnetFutureExt};
 /// # if !vnet_runtime::VIMAGE { return; }
 /// let v = Vnet::create("holder-doc").unwrap();

@@ -62,11 +62,9 @@ impl Vnet {
     /// ```
     /// use vnet_runtime::{Error, Vnet};
     /// let v = Vnet::create("short-lived").unwrap();
-    /// let guard = vnet_runtime::curvnet_set(&v);
     /// // From inside itself: refused, and the handle comes back.
-    /// let refused = v.destroy().unwrap_err();
+    /// let refused = v.enter(|| v.clone().destroy()).unwrap_err();
     /// assert!(matches!(refused.error(), Error::DestroyFromWithin { .. }));
-    /// drop(guard);
     /// refused.into_vnet().destroy().unwrap();
     /// assert!(Vnet::lookup("short-lived").is_none());
     /// ```
