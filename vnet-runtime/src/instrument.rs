@@ -31,6 +31,13 @@ pub trait VnetFutureExt: Future + Sized {
     /// Binds the future to `vnet`: every poll (and its drop) runs with it
     /// current, and only then, so other tasks polled on the same thread
     /// never see it. The same as [`Vnet::bind`].
+    ///
+    /// The binding for a server's *request*: from its first poll until it
+    /// is dropped it holds `vnet`, so [`Vnet::destroy`] is refused with
+    /// [`Error::Busy`](crate::Error::Busy) ([`Holder::Futures`](crate::Holder::Futures))
+    /// and changes nothing until the request finished or was aborted.
+    /// Background work that should end with the instance is
+    /// [`owned_by`](Self::owned_by) instead.
     fn in_vnet(self, vnet: &Vnet) -> Bound<Self> {
         vnet.bind(self)
     }
@@ -63,6 +70,10 @@ pub trait VnetFutureExt: Future + Sized {
     /// Made while `vnet` is being destroyed (or after), the task is
     /// cancelled from the start: its future is dropped unpolled and the task
     /// completes with [`Cancelled`].
+    ///
+    /// The binding for *background* work: an owned task never makes
+    /// [`Vnet::destroy`] busy (even while it is being polled), and a
+    /// destroy refused for another reason does not touch it; it goes on.
     ///
     /// ```
     /// use std::future::Future;

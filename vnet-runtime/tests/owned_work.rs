@@ -209,6 +209,34 @@ fn a_thread_destroying_its_own_instance_is_refused_not_deadlocked() {
     v.destroy().unwrap();
 }
 
+/// A thread that ignores its stop request keeps `destroy` waiting; after a
+/// few seconds `destroy` says so, naming the thread and where it was
+/// spawned (never silence).
+#[test]
+fn a_long_wait_on_an_owned_thread_is_reported_with_where_it_was_spawned() {
+    let v = create("thr-deaf");
+    let (tx, rx) = mpsc::channel();
+    let line = line!() + 1;
+    let t = thread::spawn_in(&v, move || {
+        tx.send(()).unwrap();
+        // Never looks at stop_requested: ends on its own, later.
+        std::thread::sleep(Duration::from_millis(3500));
+    });
+    rx.recv().unwrap();
+    let (destroyed, lines) = vnet_runtime::trace::capture(|| v.destroy());
+    destroyed.unwrap();
+    t.join().unwrap();
+    let report = lines
+        .iter()
+        .find(|l| l.contains("has waited"))
+        .unwrap_or_else(|| panic!("no report of the wait: {lines:?}"));
+    assert!(
+        report.contains("owned thread") && report.contains(&format!("{}:{line}:", file!())),
+        "names the thread and where it was spawned: {report}"
+    );
+    assert!(report.contains("stop_requested"), "{report}");
+}
+
 // ---- callouts -----------------------------------------------------------
 
 #[test]

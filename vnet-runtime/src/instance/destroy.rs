@@ -166,7 +166,9 @@ fn refusal(doomed: &[Vnet]) -> Option<Error> {
             .ok()
             .map(|k| pins[k].1)
     };
-    let held = context::holders(|pin| index_of(pin).is_some());
+    let mut held = context::holders(|pin| index_of(pin).is_some());
+    // Name the first member in destroy order (deepest first) that is held.
+    held.sort_by_key(|h| index_of(h.pin));
     let name_of = |pin| {
         doomed[index_of(pin).expect("a doomed pin")]
             .name()
