@@ -29,9 +29,9 @@
 //! versus *destroying* needs one more fence: see `instance::state`.
 
 #[cfg(feature = "vimage")]
-pub use imp::CurVnetGuard;
-#[cfg(feature = "vimage")]
 pub(crate) use imp::*;
+#[cfg(feature = "vimage")]
+pub use imp::{CurVnetGuard, CurVnetGuardIsNotSend};
 
 #[cfg(feature = "vimage")]
 mod imp {
@@ -499,7 +499,20 @@ mod imp {
 
     /// Never constructed: the name the compiler prints when a
     /// [`CurVnetGuard`] is held across `.await` in a future that must be
-    /// `Send` (the guard restores *this* thread's context).
+    /// `Send` (the guard restores *this* thread's context). Bind the future
+    /// with [`in_vnet`](crate::VnetFutureExt::in_vnet) or
+    /// [`owned_by`](crate::VnetFutureExt::owned_by) instead.
+    ///
+    /// ```compile_fail
+    /// fn spawn<F: std::future::Future + Send + 'static>(_: F) {}
+    /// async fn elsewhere() {}
+    /// let v = vnet_runtime::vnet0();
+    /// spawn(async move {
+    ///     let _guard = vnet_runtime::curvnet_set(&v);
+    ///     elsewhere().await; // `*const CurVnetGuardIsNotSend` cannot be sent
+    /// });
+    /// ```
+    #[derive(Debug)]
     pub enum CurVnetGuardIsNotSend {}
 
     /// The base the guard restores, kept as a plain value.
@@ -763,9 +776,19 @@ mod imp_off {
 
     /// Never constructed: the name the compiler prints when a guard is held
     /// across `.await` in a future that must be `Send`.
+    ///
+    /// ```compile_fail
+    /// fn spawn<F: std::future::Future + Send + 'static>(_: F) {}
+    /// async fn elsewhere() {}
+    /// let v = vnet_runtime::vnet0();
+    /// spawn(async move {
+    ///     let _guard = vnet_runtime::curvnet_set(&v);
+    ///     elsewhere().await; // `*const CurVnetGuardIsNotSend` cannot be sent
+    /// });
+    /// ```
     #[derive(Debug)]
     pub enum CurVnetGuardIsNotSend {}
 }
 
 #[cfg(not(feature = "vimage"))]
-pub use imp_off::CurVnetGuard;
+pub use imp_off::{CurVnetGuard, CurVnetGuardIsNotSend};

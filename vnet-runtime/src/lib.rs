@@ -114,7 +114,7 @@ pub mod tunable;
 #[path = "private.rs"]
 pub mod __private0;
 
-pub use context::CurVnetGuard;
+pub use context::{CurVnetGuard, CurVnetGuardIsNotSend};
 pub use error::{DestroyError, Error, Holder};
 pub use future::Bound;
 #[cfg(feature = "vimage")]

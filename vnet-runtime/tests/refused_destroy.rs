@@ -102,7 +102,9 @@ fn tenant(rt: &tokio::runtime::Runtime, name: String, refusals: usize) {
         handle = refused.into_vnet();
         // Nothing changed: the callout keeps firing and re-arming...
         let ticks = read(&handle, &V_TICKS);
-        eventually("the callout fires again", || read(&handle, &V_TICKS) > ticks);
+        eventually("the callout fires again", || {
+            read(&handle, &V_TICKS) > ticks
+        });
         assert!(callout.pending() || callout.running());
         // ...the handler runs...
         let pings = read(&handle, &V_PINGS);
