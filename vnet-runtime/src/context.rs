@@ -60,10 +60,16 @@ mod imp {
     /// Set in a stack slot whose entry pins its instance without making it
     /// current (`V_X.with_in`): it does not count for `current_pin`.
     const PIN_ONLY: usize = 1;
+    /// Set in the stack slot where a run of owned work (a callout firing, an
+    /// owned thread, an owned task's poll) entered its own instance: that
+    /// entry and every one above it end with the run, which the instance's
+    /// destroy stops itself. In the slot itself, so a scan reads the pin and
+    /// its kind in one load.
+    const OWNED: usize = 2;
 
     #[inline(always)]
     fn untag(slot: *mut ()) -> PinId {
-        slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+        slot.map_addr(|a| a & !(PIN_ONLY | OWNED)).cast_const()
     }
 
     /// Per-thread state read on every access: the current block's base
@@ -74,6 +80,9 @@ mod imp {
         pushes: Cell<u64>,
         /// How many `vnet_foreach` loops this thread is inside.
         foreach_depth: Cell<u32>,
+        /// The instance whose owned work runs on this thread (innermost),
+        /// or null: a push of it is tagged `OWNED`.
+        work: Cell<PinId>,
     }
 
     thread_local! {
@@ -85,6 +94,7 @@ mod imp {
                 record: Cell::new(ptr::null()),
                 pushes: Cell::new(0),
                 foreach_depth: Cell::new(0),
+                work: Cell::new(ptr::null()),
             }
         };
         // Touched once per thread (when its record is allocated); its `Drop`
@@ -105,11 +115,6 @@ mod imp {
         orphans: Mutex<Vec<PinId>>,
         /// Whether `orphans` may be non-empty, so scans skip its lock.
         has_orphans: AtomicBool,
-        /// Per stack index: the pin of the instance whose owned work (a
-        /// callout, an owned thread or task) began a run at that depth, or
-        /// null. Destroy tells the pins its own stop will end (at and above
-        /// such an entry) from those that make it refuse. Owner-only stores.
-        work: [AtomicPtr<()>; MAX_DEPTH],
         /// Where each entry was pushed (debug builds: the debug record), for
         /// naming a guard that keeps `destroy` from going ahead.
         #[cfg(debug_assertions)]
@@ -151,29 +156,9 @@ mod imp {
                 serial: std::array::from_fn(|_| AtomicU64::new(0)),
                 orphans: Mutex::new(Vec::new()),
                 has_orphans: AtomicBool::new(false),
-                work: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
                 #[cfg(debug_assertions)]
                 taken_at: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
                 thread: Mutex::new(String::new()),
-            }
-        }
-
-        /// Marks that owned work of `owner` begins a run at `index` (the
-        /// stack's depth): its first push will be `owner`. Before that push,
-        /// whose `Release` publishes it.
-        #[inline]
-        pub(crate) fn begin_work(&self, index: usize, owner: PinId) {
-            if index < MAX_DEPTH {
-                self.work[index].store(owner.cast_mut(), Relaxed);
-            }
-        }
-
-        /// Ends what [`Self::begin_work`] began at `index` (after the run's
-        /// pops, before any later push at that depth).
-        #[inline]
-        pub(crate) fn end_work(&self, index: usize) {
-            if index < MAX_DEPTH {
-                self.work[index].store(ptr::null_mut(), Relaxed);
             }
         }
 
@@ -190,10 +175,10 @@ mod imp {
             let depth = self.depth.load(Acquire).min(MAX_DEPTH);
             let mut in_work = false;
             for index in 0..depth {
-                let pin = untag(self.stack[index].load(Relaxed));
+                let slot = self.stack[index].load(Relaxed);
+                let pin = untag(slot);
                 if !in_work {
-                    let owner = self.work[index].load(Relaxed).cast_const();
-                    in_work = !owner.is_null() && ptr::eq(owner, pin) && doomed(owner);
+                    in_work = slot.addr() & OWNED != 0 && doomed(pin);
                 }
                 if doomed(pin) {
                     found(Some(index), pin, in_work);
@@ -209,12 +194,13 @@ mod imp {
         }
 
         /// Publishes `pin` at `index` (the stack's depth): plain stores, the
-        /// slot before the depth that makes it visible to scans.
+        /// slot before the depth that makes it visible to scans. `owned`:
+        /// the first entry of a run of `pin`'s own owned work.
         #[inline(always)]
-        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
-            let tagged = pin
-                .cast_mut()
-                .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
+        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool, owned: bool) {
+            let tagged = pin.cast_mut().map_addr(|a| {
+                a | (usize::from(pin_only) * PIN_ONLY) | (usize::from(owned) * OWNED)
+            });
             self.stack[index].store(tagged, Relaxed);
             self.depth.store(index + 1, Release);
         }
@@ -273,9 +259,6 @@ mod imp {
             // SAFETY: records are leaked `&'static` values.
             let record = unsafe { &*record };
             record.depth.store(0, Release);
-            for work in &record.work {
-                work.store(ptr::null_mut(), Relaxed);
-            }
             record.orphans.lock().clear();
             record.has_orphans.store(false, Release);
             CTX.with(|c| c.base.set(ptr::null_mut()));
@@ -346,6 +329,7 @@ mod imp {
         Some(
             record.stack[depth.checked_sub(1)?]
                 .load(Relaxed)
+                .map_addr(|a| a & !OWNED)
                 .cast_const(),
         )
     }
@@ -402,18 +386,16 @@ mod imp {
         out
     }
 
-    /// Marks that owned work of `owner` begins a run on this thread; the
-    /// index goes back to [`end_work`].
-    pub(crate) fn begin_work(owner: PinId) -> usize {
-        let record = record();
-        let index = record.depth.load(Relaxed);
-        record.begin_work(index, owner);
-        index
+    /// Marks that owned work of `owner` runs on this thread (its pushes of
+    /// `owner` are tagged `OWNED`) until [`end_work`] gets back what this
+    /// returns.
+    pub(crate) fn begin_work(owner: PinId) -> PinId {
+        CTX.with(|c| c.work.replace(owner))
     }
 
     /// Ends what [`begin_work`] began.
-    pub(crate) fn end_work(index: usize) {
-        record().end_work(index);
+    pub(crate) fn end_work(previous: PinId) {
+        CTX.with(|c| c.work.set(previous));
     }
 
     /// Every pinned address, sorted: one pass over the registered threads,
@@ -568,10 +550,10 @@ mod imp {
         if index == MAX_DEPTH {
             depth_exceeded(name());
         }
-        let serial = CTX.with(|c| {
+        let (serial, owned) = CTX.with(|c| {
             let serial = c.pushes.get() + 1;
             c.pushes.set(serial);
-            serial
+            (serial, ptr::eq(c.work.get(), pin))
         });
         record.serial[index].store(serial, Relaxed);
         #[cfg(debug_assertions)]
@@ -579,7 +561,7 @@ mod imp {
             std::ptr::from_ref(std::panic::Location::caller()).cast_mut(),
             Relaxed,
         );
-        record.push_slot(index, pin, pin_only);
+        record.push_slot(index, pin, pin_only, owned);
         let prev_base = SavedBase(CTX.with(|c| c.base.replace(base)));
         CurVnetGuard {
             index,
@@ -775,16 +757,12 @@ mod imp_off {
     }
 
     /// Never constructed: the name the compiler prints when a guard is held
-    /// across `.await` in a future that must be `Send`.
+    /// across `.await` in a future that must be `Send`. (With `vimage` off
+    /// the guard does nothing and has no `Drop`, so the compiler does not
+    /// count it as held across `.await`.)
     ///
-    /// ```compile_fail
-    /// fn spawn<F: std::future::Future + Send + 'static>(_: F) {}
-    /// async fn elsewhere() {}
-    /// let v = vnet_runtime::vnet0();
-    /// spawn(async move {
-    ///     let _guard = vnet_runtime::curvnet_set(&v);
-    ///     elsewhere().await; // `*const CurVnetGuardIsNotSend` cannot be sent
-    /// });
+    /// ```
+    /// let _guard = vnet_runtime::curvnet_set(&vnet_runtime::vnet0()); // a no-op here
     /// ```
     #[derive(Debug)]
     pub enum CurVnetGuardIsNotSend {}

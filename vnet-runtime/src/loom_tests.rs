@@ -92,7 +92,7 @@ fn enter(world: &EnterWorld, t: usize, pin_only: bool) -> bool {
         return false;
     }
     let record = &world.records[t];
-    record.push_slot(0, PIN, pin_only);
+    record.push_slot(0, PIN, pin_only, false);
     if !admit(&world.state) {
         record.truncate(0);
         return false;
@@ -274,7 +274,7 @@ fn loom_last_handle_dropped_while_pinned_waits_in_the_graveyard() {
             let world = world.clone();
             thread::spawn(move || {
                 let pin: PinId = std::ptr::from_ref(&world.obj).cast();
-                world.records[0].push_slot(0, pin, false);
+                world.records[0].push_slot(0, pin, false, false);
                 drop_handle(&world.obj, pin, &world.records, &world.graveyard);
                 assert_eq!(world.obj.freed.load(SeqCst), 0, "freed while pinned");
                 world.records[0].truncate(0);
@@ -311,7 +311,7 @@ fn loom_subtree_close_sees_a_pin_on_any_member() {
             let (child, record, inside, torn) =
                 (child.clone(), record.clone(), inside.clone(), torn.clone());
             thread::spawn(move || {
-                record.push_slot(0, child_pin, false);
+                record.push_slot(0, child_pin, false, false);
                 let admitted = admit(&child);
                 if admitted {
                     inside.store(true, SeqCst);
@@ -380,8 +380,8 @@ fn owned_run(world: &EnterWorld, work: &Work, record: &ThreadRecord) -> bool {
         return false;
     }
     let mark = WorkMark::begin(&world.state);
-    record.begin_work(0, PIN);
-    record.push_slot(0, PIN, false);
+    // The run's push of its own instance is tagged (`context::begin_work`).
+    record.push_slot(0, PIN, false, true);
     let admitted = admit(&world.state);
     if admitted {
         world.inside.fetch_add(1, SeqCst);
@@ -392,7 +392,6 @@ fn owned_run(world: &EnterWorld, work: &Work, record: &ThreadRecord) -> bool {
         world.inside.fetch_sub(1, SeqCst);
     }
     record.truncate(0);
-    record.end_work(0);
     drop(mark);
     admitted
 }

@@ -123,7 +123,7 @@ pub(crate) struct Running {
     /// The run's mark on the context stack and state word (a run that
     /// enters its owning instance itself).
     #[cfg(feature = "vimage")]
-    entered: Option<(usize, crate::instance::state::WorkMark)>,
+    entered: Option<(crate::context::PinId, crate::instance::state::WorkMark)>,
 }
 
 impl Running {
@@ -159,8 +159,8 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         #[cfg(feature = "vimage")]
-        if let Some((index, _mark)) = self.entered.take() {
-            crate::context::end_work(index);
+        if let Some((previous, _mark)) = self.entered.take() {
+            crate::context::end_work(previous);
         }
         let _ = RUNNING.try_with(|r| {
             let mut r = r.borrow_mut();

@@ -24,8 +24,9 @@
 //!   destroy is committed. It then stops that work (cancel, wait), and only
 //!   then sets `DYING` and runs the teardown.
 //! * **owned work** of an instance marks its run before its first push
-//!   ([`WorkMark`], and the thread record's work entry), so the scan can
-//!   tell its pins from others, and so that it is still admitted while its
+//!   ([`WorkMark`], and `context::begin_work`, which tags that push's stack
+//!   slot `OWNED`: pin and kind are read in one load), so the scan can tell
+//!   its pins from others, and so that it is still admitted while its
 //!   instance is `STOPPING` (a run caught mid-way finishes normally; no new
 //!   run starts, since the stop cancelled them first). Every other enter
 //!   is refused from `STOPPING` on.
