@@ -50,6 +50,7 @@
 //! blue.destroy().unwrap();
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::{Arc, Weak};
 
@@ -63,7 +64,61 @@ type HandlerFn<A> = dyn Fn(&A) + Send + Sync + 'static;
 /// An event: a list of handlers taking `&A`. Declare it as a `static`.
 pub struct Event<A: ?Sized + 'static> {
     name: &'static str,
-    handlers: RwLock<Vec<Arc<Handler<A>>>>,
+    handlers: RwLock<Handlers<A>>,
+}
+
+/// An event's handlers, by scope, each list in registration order (ids
+/// grow): raising the event in an instance, or removing one instance's
+/// handler, never looks at other instances' handlers.
+struct Handlers<A: ?Sized + 'static> {
+    global: Vec<Arc<Handler<A>>>,
+    scoped: BTreeMap<u64, Vec<Arc<Handler<A>>>>,
+    len: usize,
+}
+
+impl<A: ?Sized + 'static> Handlers<A> {
+    fn push(&mut self, handler: Arc<Handler<A>>) {
+        match handler.scope {
+            None => self.global.push(handler),
+            Some(vnet) => self.scoped.entry(vnet).or_default().push(handler),
+        }
+        self.len += 1;
+    }
+
+    /// Takes `handler` out (if still in).
+    fn remove(&mut self, handler: &Handler<A>) -> Option<Arc<Handler<A>>> {
+        let list = match handler.scope {
+            None => &mut self.global,
+            Some(vnet) => self.scoped.get_mut(&vnet)?,
+        };
+        let i = list
+            .iter()
+            .position(|h| std::ptr::eq(Arc::as_ptr(h), handler))?;
+        let removed = list.remove(i);
+        if let Some(vnet) = handler.scope.filter(|_| list.is_empty()) {
+            self.scoped.remove(&vnet);
+        }
+        self.len -= 1;
+        Some(removed)
+    }
+
+    /// The handlers an event raised in instance `vnet` runs: its own and
+    /// the global ones, merged in registration order.
+    fn for_vnet(&self, vnet: u64) -> Vec<Arc<Handler<A>>> {
+        let own = self.scoped.get(&vnet).map_or(&[][..], Vec::as_slice);
+        let mut out = Vec::with_capacity(own.len() + self.global.len());
+        let (mut g, mut o) = (self.global.iter().peekable(), own.iter().peekable());
+        loop {
+            let next = match (g.peek(), o.peek()) {
+                (Some(a), Some(b)) if a.id < b.id => g.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => o.next(),
+                (Some(_), None) => g.next(),
+                (None, None) => break,
+            };
+            out.extend(next.cloned());
+        }
+        out
+    }
 }
 
 struct Handler<A: ?Sized + 'static> {
@@ -91,7 +146,11 @@ impl<A: ?Sized + 'static> Event<A> {
     pub const fn new(name: &'static str) -> Self {
         Event {
             name,
-            handlers: RwLock::new(Vec::new()),
+            handlers: RwLock::new(Handlers {
+                global: Vec::new(),
+                scoped: BTreeMap::new(),
+                len: 0,
+            }),
         }
     }
 
@@ -206,13 +265,7 @@ impl<A: ?Sized + 'static> Event<A> {
     }
 
     fn run_for(&self, vnet: u64, args: &A) {
-        let handlers: Vec<Arc<Handler<A>>> = self
-            .handlers
-            .read()
-            .iter()
-            .filter(|h| h.scope.is_none_or(|s| s == vnet))
-            .cloned()
-            .collect();
+        let handlers = self.handlers.read().for_vnet(vnet);
         for h in handlers {
             let _run = h.runs.read();
             // Checked under the run lock: `wait` takes it exclusively after
@@ -233,7 +286,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// assert_eq!(QUIET.len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.handlers.read().len()
+        self.handlers.read().len
     }
 
     /// Whether no handler is registered.
@@ -255,14 +308,7 @@ impl<A: ?Sized + 'static> Handler<A> {
     /// Unlinks the handler; runs in progress go on.
     fn unlink(&self) {
         self.removed.store(true, Release);
-        let mut unlinked = Vec::new();
-        self.event.handlers.write().retain(|h| {
-            let keep = !std::ptr::eq(Arc::as_ptr(h), self);
-            if !keep {
-                unlinked.push(h.clone());
-            }
-            keep
-        });
+        let unlinked = self.event.handlers.write().remove(self);
         // Dropped outside the list's lock: the last reference drops the
         // user's closure, which may raise events.
         drop(unlinked);
