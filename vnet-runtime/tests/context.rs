@@ -324,3 +324,41 @@ fn module_load_and_unload_inside_foreach_are_refused() {
     });
     assert_eq!(results, vec![Err(Error::InsideForeach); 3]);
 }
+
+/// A guard leaked and restored past on another thread keeps its instance
+/// pinned there until that thread exits: destroy says so, naming the thread.
+#[test]
+fn a_leaked_guard_on_another_thread_is_named_as_leaked() {
+    let outer = Vnet::create("ctx-leaked-outer").unwrap();
+    let leaked = Vnet::create("ctx-leaked-elsewhere").unwrap();
+    let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ctx-leaker".into())
+        .spawn({
+            let (o, l) = (outer.clone(), leaked.clone());
+            move || {
+                let outer_guard = curvnet_set(&o);
+                std::mem::forget(curvnet_set(&l));
+                let _ = panic_message(|| drop(outer_guard));
+                pinned_tx.send(()).unwrap();
+                exit_rx.recv().unwrap();
+            }
+        })
+        .unwrap();
+    pinned_rx.recv().unwrap();
+    let refused = leaked.clone().destroy().unwrap_err();
+    assert!(
+        matches!(
+            refused.error(),
+            Error::Busy { holder: Holder::Thread { thread, leaked: true, .. }, .. }
+                if thread.contains("ctx-leaker")
+        ),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("mem::forget"), "{refused}");
+    exit_tx.send(()).unwrap();
+    thread.join().unwrap();
+    refused.into_vnet().destroy().unwrap();
+    outer.destroy().unwrap();
+}
