@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::owned::{self, Registration, Running, Work};
+use crate::owned::{self, Kind, Registration, Running, Work};
 use crate::{Vnet, VnetState, WeakVnet};
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
@@ -68,6 +68,8 @@ struct Inner {
     state: Mutex<State>,
     idle: Condvar,
     regs: Mutex<Vec<Registration>>,
+    /// Where it was made (for the report of a long wait).
+    made_at: &'static std::panic::Location<'static>,
 }
 
 struct State {
@@ -90,6 +92,7 @@ impl Callout {
     /// let c = vnet0().enter(Callout::new);
     /// assert_eq!(c.vnet(), Some(vnet0()));
     /// ```
+    #[track_caller]
     pub fn new() -> Callout {
         match Vnet::current() {
             Some(v) => Callout::new_in(&v),
@@ -108,6 +111,7 @@ impl Callout {
     /// use vnet_runtime::{callout::Callout, vnet0};
     /// assert!(!Callout::new_in(&vnet0()).pending());
     /// ```
+    #[track_caller]
     pub fn new_in(vnet: &Vnet) -> Callout {
         let c = Callout::build(Some(vnet.downgrade()));
         let weak: Weak<Inner> = Arc::downgrade(&c.inner);
@@ -125,10 +129,12 @@ impl Callout {
     /// use vnet_runtime::callout::Callout;
     /// assert_eq!(Callout::global().vnet(), None);
     /// ```
+    #[track_caller]
     pub fn global() -> Callout {
         Callout::build(None)
     }
 
+    #[track_caller]
     fn build(vnet: Option<WeakVnet>) -> Callout {
         Callout {
             inner: Arc::new(Inner {
@@ -143,6 +149,7 @@ impl Callout {
                 }),
                 idle: Condvar::new(),
                 regs: Mutex::new(Vec::new()),
+                made_at: std::panic::Location::caller(),
             }),
         }
     }
@@ -282,11 +289,21 @@ impl Inner {
     }
 
     fn wait_idle(&self) {
+        while !self.wait_idle_for(Duration::from_secs(3600)) {}
+    }
+
+    /// Waits until no callback runs (but one on this thread), at most
+    /// `timeout`; whether none runs.
+    fn wait_idle_for(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         let me = std::thread::current().id();
         let mut st = self.state.lock();
         while st.running.is_some_and(|t| t != me) {
-            self.idle.wait(&mut st);
+            if self.idle.wait_until(&mut st, deadline).timed_out() {
+                return !st.running.is_some_and(|t| t != me);
+            }
         }
+        true
     }
 
     /// Runs the callback armed as `generation`, if it still is.
@@ -320,7 +337,11 @@ impl Inner {
             }
         }
         let _idle = Idle(self);
-        let _running = Running::enter(self.id);
+        let owner = self.vnet.as_ref().and_then(WeakVnet::upgrade);
+        let _running = match &owner {
+            Some(v) => Running::in_instance(self.id, Kind::Callout, v),
+            None => Running::enter(self.id, Kind::Callout, None),
+        };
         let run = || match &self.vnet {
             None => callback(),
             // A destroyed instance never runs its callbacks; instance work is
@@ -366,8 +387,12 @@ impl Work for Inner {
         self.retire();
     }
 
-    fn wait(&self) {
-        self.wait_idle();
+    fn wait_for(&self, timeout: Duration) -> bool {
+        self.wait_idle_for(timeout)
+    }
+
+    fn describe(&self) -> String {
+        format!("a callout made at {} (its callback)", self.made_at)
     }
 }
 

@@ -29,9 +29,9 @@
 //! versus *destroying* needs one more fence: see `instance::state`.
 
 #[cfg(feature = "vimage")]
-pub use imp::CurVnetGuard;
-#[cfg(feature = "vimage")]
 pub(crate) use imp::*;
+#[cfg(feature = "vimage")]
+pub use imp::{CurVnetGuard, CurVnetGuardIsNotSend};
 
 #[cfg(feature = "vimage")]
 mod imp {
@@ -60,10 +60,16 @@ mod imp {
     /// Set in a stack slot whose entry pins its instance without making it
     /// current (`V_X.with_in`): it does not count for `current_pin`.
     const PIN_ONLY: usize = 1;
+    /// Set in the stack slot where a run of owned work (a callout firing, an
+    /// owned thread, an owned task's poll) entered its own instance: that
+    /// entry and every one above it end with the run, which the instance's
+    /// destroy stops itself. In the slot itself, so a scan reads the pin and
+    /// its kind in one load.
+    const OWNED: usize = 2;
 
     #[inline(always)]
     fn untag(slot: *mut ()) -> PinId {
-        slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+        slot.map_addr(|a| a & !(PIN_ONLY | OWNED)).cast_const()
     }
 
     /// Per-thread state read on every access: the current block's base
@@ -74,6 +80,9 @@ mod imp {
         pushes: Cell<u64>,
         /// How many `vnet_foreach` loops this thread is inside.
         foreach_depth: Cell<u32>,
+        /// The instance whose owned work runs on this thread (innermost),
+        /// or null: a push of it is tagged `OWNED`.
+        work: Cell<PinId>,
     }
 
     thread_local! {
@@ -85,6 +94,7 @@ mod imp {
                 record: Cell::new(ptr::null()),
                 pushes: Cell::new(0),
                 foreach_depth: Cell::new(0),
+                work: Cell::new(ptr::null()),
             }
         };
         // Touched once per thread (when its record is allocated); its `Drop`
@@ -105,6 +115,31 @@ mod imp {
         orphans: Mutex<Vec<PinId>>,
         /// Whether `orphans` may be non-empty, so scans skip its lock.
         has_orphans: AtomicBool,
+        /// Where each entry was pushed (debug builds: the debug record), for
+        /// naming a guard that keeps `destroy` from going ahead.
+        #[cfg(debug_assertions)]
+        taken_at: [AtomicPtr<std::panic::Location<'static>>; MAX_DEPTH],
+        /// The thread that owns the record, as refusals name it.
+        thread: Mutex<String>,
+    }
+
+    /// One entry of a thread record that pins an instance a destroy is
+    /// checking.
+    pub(crate) struct Held {
+        /// The instance pinned.
+        pub(crate) pin: PinId,
+        /// Inside a run of owned work of one of the checked instances:
+        /// stopping that work ends it.
+        pub(crate) owned_work: bool,
+        /// Left behind by a leaked or out-of-order guard (held until the
+        /// thread exits).
+        pub(crate) leaked: bool,
+        /// On the thread asking.
+        pub(crate) this_thread: bool,
+        /// The thread, as `thread `name` (ThreadId(n))`.
+        pub(crate) thread: String,
+        /// Where the guard was taken (debug builds).
+        pub(crate) taken_at: Option<&'static std::panic::Location<'static>>,
     }
 
     // SAFETY: the raw pointers in `orphans` are only compared, never
@@ -121,16 +156,51 @@ mod imp {
                 serial: std::array::from_fn(|_| AtomicU64::new(0)),
                 orphans: Mutex::new(Vec::new()),
                 has_orphans: AtomicBool::new(false),
+                #[cfg(debug_assertions)]
+                taken_at: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+                thread: Mutex::new(String::new()),
+            }
+        }
+
+        /// Calls `found(index, pin, owned_work)` for each entry of this
+        /// record that pins an instance `doomed` accepts (`index` is `None`
+        /// for an orphan). `owned_work`: the entry is at or above the start
+        /// of a run of owned work of a doomed instance, so stopping that
+        /// work ends it.
+        pub(crate) fn doomed_pins(
+            &self,
+            doomed: &impl Fn(PinId) -> bool,
+            mut found: impl FnMut(Option<usize>, PinId, bool),
+        ) {
+            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+            let mut in_work = false;
+            for index in 0..depth {
+                let slot = self.stack[index].load(Relaxed);
+                let pin = untag(slot);
+                if !in_work {
+                    in_work = slot.addr() & OWNED != 0 && doomed(pin);
+                }
+                if doomed(pin) {
+                    found(Some(index), pin, in_work);
+                }
+            }
+            if self.has_orphans.load(Acquire) {
+                for &pin in self.orphans.lock().iter() {
+                    if doomed(pin) {
+                        found(None, pin, false);
+                    }
+                }
             }
         }
 
         /// Publishes `pin` at `index` (the stack's depth): plain stores, the
-        /// slot before the depth that makes it visible to scans.
+        /// slot before the depth that makes it visible to scans. `owned`:
+        /// the first entry of a run of `pin`'s own owned work.
         #[inline(always)]
-        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
-            let tagged = pin
-                .cast_mut()
-                .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
+        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool, owned: bool) {
+            let tagged = pin.cast_mut().map_addr(|a| {
+                a | (usize::from(pin_only) * PIN_ONLY) | (usize::from(owned) * OWNED)
+            });
             self.stack[index].store(tagged, Relaxed);
             self.depth.store(index + 1, Release);
         }
@@ -216,6 +286,11 @@ mod imp {
         // thread-local's destructor), the record is simply never recycled.
         let _ = RELEASE_AT_EXIT.try_with(|_| ());
         CTX.with(|c| c.record.set(record));
+        let me = std::thread::current();
+        *record.thread.lock() = match me.name() {
+            Some(name) => format!("thread `{name}` ({:?})", me.id()),
+            None => format!("an unnamed thread ({:?})", me.id()),
+        };
         record
     }
 
@@ -254,6 +329,7 @@ mod imp {
         Some(
             record.stack[depth.checked_sub(1)?]
                 .load(Relaxed)
+                .map_addr(|a| a & !OWNED)
                 .cast_const(),
         )
     }
@@ -282,8 +358,48 @@ mod imp {
         RECORDS.lock().all.iter().any(|record| record.has_pin(pin))
     }
 
+    /// Every entry on any thread that pins an instance `doomed` accepts:
+    /// one pass over the registered threads (O(threads × depth)), for
+    /// checking a whole subtree (`destroy`).
+    pub(crate) fn holders(doomed: impl Fn(PinId) -> bool) -> Vec<Held> {
+        let mine = CTX.with(|c| c.record.get());
+        let mut out = Vec::new();
+        for &record in &RECORDS.lock().all {
+            record.doomed_pins(&doomed, |index, pin, owned_work| {
+                #[cfg(debug_assertions)]
+                let taken_at = index.and_then(|i| {
+                    // SAFETY: only `'static` locations are stored.
+                    unsafe { record.taken_at[i].load(Relaxed).cast_const().as_ref() }
+                });
+                #[cfg(not(debug_assertions))]
+                let taken_at = None;
+                out.push(Held {
+                    pin,
+                    owned_work,
+                    leaked: index.is_none(),
+                    this_thread: ptr::eq(record, mine),
+                    thread: record.thread.lock().clone(),
+                    taken_at,
+                });
+            });
+        }
+        out
+    }
+
+    /// Marks that owned work of `owner` runs on this thread (its pushes of
+    /// `owner` are tagged `OWNED`) until [`end_work`] gets back what this
+    /// returns.
+    pub(crate) fn begin_work(owner: PinId) -> PinId {
+        CTX.with(|c| c.work.replace(owner))
+    }
+
+    /// Ends what [`begin_work`] began.
+    pub(crate) fn end_work(previous: PinId) {
+        CTX.with(|c| c.work.set(previous));
+    }
+
     /// Every pinned address, sorted: one pass over the registered threads,
-    /// for checking a whole subtree against it (`destroy`).
+    /// for the graveyard's sweep.
     pub(crate) fn pinned() -> Vec<PinId> {
         let mut out = Vec::new();
         for record in &RECORDS.lock().all {
@@ -321,14 +437,75 @@ mod imp {
     ///
     /// Created by [`curvnet_set`](crate::curvnet_set). The guard borrows the
     /// handle it was made from, so the instance outlives it; it is `!Send`,
-    /// because it restores *this* thread's context.
+    /// because it restores *this* thread's context. While it lives the
+    /// instance is current on this thread and pinned: [`Vnet::destroy`]
+    /// is refused ([`Error::Busy`](crate::Error::Busy), naming this thread
+    /// and, in debug builds, where the guard was taken).
+    ///
+    /// **Never hold a guard across `.await`.** The instance stays current
+    /// on the executor thread while the task is suspended, so every other
+    /// task polled there meanwhile runs in it (and writes into its state);
+    /// guards then drop out of order, which panics and leaves the skipped
+    /// instance pinned until the thread exits. On a multi-threaded executor
+    /// the compiler refuses such a future (`*const CurVnetGuardIsNotSend
+    /// cannot be sent between threads safely`); a current-thread executor
+    /// (`block_on`, `join!`, a `LocalSet`) does not require `Send` and so
+    /// catches nothing. Bind the future instead:
+    /// [`fut.in_vnet(&v)`](crate::VnetFutureExt::in_vnet) for work that
+    /// must finish (a request), [`fut.owned_by(&v)`](crate::VnetFutureExt::owned_by)
+    /// for background work the instance's destroy may cancel.
+    ///
+    /// ```
+    /// use vnet_runtime::{curvnet_set, Vnet, VnetFutureExt};
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// let v = Vnet::create("guard-doc").unwrap();
+    /// {
+    ///     let _guard = curvnet_set(&v); // synchronous code only
+    ///     assert_eq!(Vnet::current(), Some(v.clone()));
+    /// }
+    /// // Across `.await`: bind the future, not a guard.
+    /// let _request = async { Vnet::current() }.in_vnet(&v);
+    /// # drop(_request);
+    /// v.destroy().unwrap();
+    /// ```
     #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
     pub struct CurVnetGuard<'a> {
         index: usize,
         serial: u64,
-        prev_base: *mut u8,
+        prev_base: SavedBase,
         _handle: PhantomData<&'a Vnet>,
+        /// What makes the guard `!Send`, named so that the compiler's
+        /// error for a guard held across `.await` names it.
+        _not_send: PhantomData<*const CurVnetGuardIsNotSend>,
     }
+
+    /// Never constructed: the name the compiler prints when a
+    /// [`CurVnetGuard`] is held across `.await` in a future that must be
+    /// `Send` (the guard restores *this* thread's context). Bind the future
+    /// with [`in_vnet`](crate::VnetFutureExt::in_vnet) or
+    /// [`owned_by`](crate::VnetFutureExt::owned_by) instead.
+    ///
+    /// ```compile_fail
+    /// fn spawn<F: std::future::Future + Send + 'static>(_: F) {}
+    /// async fn elsewhere() {}
+    /// let v = vnet_runtime::vnet0();
+    /// spawn(async move {
+    ///     let _guard = vnet_runtime::curvnet_set(&v);
+    ///     elsewhere().await; // `*const CurVnetGuardIsNotSend` cannot be sent
+    /// });
+    /// ```
+    #[derive(Debug)]
+    pub enum CurVnetGuardIsNotSend {}
+
+    /// The base the guard restores, kept as a plain value.
+    struct SavedBase(*mut u8);
+
+    // SAFETY: the guard never dereferences the base; it only writes it back
+    // into this thread's context on drop. The guard itself stays `!Send`
+    // (its marker), so the base never reaches another thread's context.
+    unsafe impl Send for SavedBase {}
+    // SAFETY: as above; shared references never read it.
+    unsafe impl Sync for SavedBase {}
 
     impl std::fmt::Debug for CurVnetGuard<'_> {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -342,6 +519,7 @@ mod imp {
     /// current (the push half of CURVNET_SET): plain stores only. `name`
     /// names the instance in the panic when the stack is full.
     #[inline]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn push<'a>(
         pin: PinId,
         base: *mut u8,
@@ -354,11 +532,13 @@ mod imp {
     /// current base and instance stay): for `V_X.with_in`, so that `destroy`
     /// sees the instance in use. Dropping the guard unpins it.
     #[inline]
+    #[cfg_attr(debug_assertions, track_caller)]
     pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
         push_entry(pin, current_base(), true, name)
     }
 
     #[inline(always)]
+    #[cfg_attr(debug_assertions, track_caller)]
     fn push_entry<'a>(
         pin: PinId,
         base: *mut u8,
@@ -370,19 +550,25 @@ mod imp {
         if index == MAX_DEPTH {
             depth_exceeded(name());
         }
-        let serial = CTX.with(|c| {
+        let (serial, owned) = CTX.with(|c| {
             let serial = c.pushes.get() + 1;
             c.pushes.set(serial);
-            serial
+            (serial, ptr::eq(c.work.get(), pin))
         });
         record.serial[index].store(serial, Relaxed);
-        record.push_slot(index, pin, pin_only);
-        let prev_base = CTX.with(|c| c.base.replace(base));
+        #[cfg(debug_assertions)]
+        record.taken_at[index].store(
+            std::ptr::from_ref(std::panic::Location::caller()).cast_mut(),
+            Relaxed,
+        );
+        record.push_slot(index, pin, pin_only, owned);
+        let prev_base = SavedBase(CTX.with(|c| c.base.replace(base)));
         CurVnetGuard {
             index,
             serial,
             prev_base,
             _handle: PhantomData,
+            _not_send: PhantomData,
         }
     }
 
@@ -407,7 +593,7 @@ mod imp {
                     restore_past(record, self.index, depth);
                 }
                 record.truncate(self.index);
-                CTX.with(|c| c.base.set(self.prev_base));
+                CTX.with(|c| c.base.set(self.prev_base.0));
                 if self.index + 1 != depth && !std::thread::panicking() {
                     out_of_order(depth - self.index - 1);
                 }
@@ -567,9 +753,20 @@ mod imp_off {
     #[derive(Debug)]
     pub struct CurVnetGuard<'a> {
         pub(crate) _handle: PhantomData<&'a Vnet>,
-        pub(crate) _not_send: PhantomData<*const ()>,
+        pub(crate) _not_send: PhantomData<*const CurVnetGuardIsNotSend>,
     }
+
+    /// Never constructed: the name the compiler prints when a guard is held
+    /// across `.await` in a future that must be `Send`. (With `vimage` off
+    /// the guard does nothing and has no `Drop`, so the compiler does not
+    /// count it as held across `.await`.)
+    ///
+    /// ```
+    /// let _guard = vnet_runtime::curvnet_set(&vnet_runtime::vnet0()); // a no-op here
+    /// ```
+    #[derive(Debug)]
+    pub enum CurVnetGuardIsNotSend {}
 }
 
 #[cfg(not(feature = "vimage"))]
-pub use imp_off::CurVnetGuard;
+pub use imp_off::{CurVnetGuard, CurVnetGuardIsNotSend};

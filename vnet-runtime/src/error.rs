@@ -1,6 +1,9 @@
-//! The one error type of the runtime.
+//! The one error type of the runtime, and the refusal of `destroy`, which
+//! hands the handle back with it.
 
 use std::fmt;
+
+use crate::Vnet;
 
 /// Why an instance operation was refused.
 ///
@@ -10,7 +13,7 @@ use std::fmt;
 /// ```
 /// # vnet_runtime::boot();
 /// let err = vnet_runtime::vnet0().destroy().unwrap_err();
-/// assert!(matches!(err, vnet_runtime::Error::Vnet0));
+/// assert!(matches!(err.error(), vnet_runtime::Error::Vnet0));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -32,11 +35,26 @@ pub enum Error {
     },
     /// The instance (or the parent asked for) was already destroyed.
     Destroyed(String),
-    /// The instance is current on some thread (a live guard, an `enter`
-    /// closure, or a guard that was leaked with `mem::forget`).
+    /// `destroy` was refused, and changed nothing, because the instance
+    /// (or a descendant) is in use by something destroy does not stop
+    /// itself: `holder` says what. (Owned work — callouts, handlers, owned
+    /// threads and tasks — never makes destroy busy: destroy stops it.)
     Busy {
         /// The instance that is in use.
         name: String,
+        /// What holds it.
+        holder: Holder,
+    },
+    /// `destroy` was called from inside the instance (or a descendant)
+    /// itself: from its own callout, event handler, owned thread or task,
+    /// or inside an `enter` closure or guard on the calling thread. Refused,
+    /// with nothing changed: destroying it would have to wait for the very
+    /// code that asks. Destroy it from elsewhere (another thread or task).
+    DestroyFromWithin {
+        /// The instance.
+        name: String,
+        /// Where the call comes from ("its own callout", ...).
+        from: String,
     },
     /// A child of this instance is still running its init hooks; destroy
     /// the parent once it is created.
@@ -92,10 +110,11 @@ impl fmt::Display for Error {
                 "vnet `{parent}` already has its maximum of {max} children (children_max)"
             ),
             Error::Destroyed(name) => write!(f, "vnet `{name}` was destroyed"),
-            Error::Busy { name } => write!(
+            Error::Busy { name, holder } => write!(f, "vnet `{name}` {holder}"),
+            Error::DestroyFromWithin { name, from } => write!(
                 f,
-                "vnet `{name}` is current on some thread (a live guard, an `enter` closure, or a leaked guard): \
-                 leave it before destroying it"
+                "vnet `{name}` cannot be destroyed from inside itself ({from}): destroying it would \
+                 wait for this very code; nothing was changed. Destroy it from another thread or task"
             ),
             Error::ChildrenCreating(name) => write!(
                 f,
@@ -122,3 +141,163 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// What keeps an instance busy when `destroy` is refused ([`Error::Busy`]).
+///
+/// ```
+/// use std::future::Future;
+/// use vnet_runtime::{Error, Holder, Vnet, VnetFutureExt};
+/// # if !vnet_runtime::VIMAGE { return; }
+/// let v = Vnet::create("holder-doc").unwrap();
+/// let mut request = Box::pin(async { std::future::pending::<()>().await }.in_vnet(&v));
+/// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// let _ = request.as_mut().poll(&mut cx); // started: holds `v`
+/// let refused = v.destroy().unwrap_err();
+/// assert!(matches!(refused.error(), Error::Busy { holder: Holder::Futures { count: 1 }, .. }));
+/// let v = refused.into_vnet(); // the handle comes back
+/// drop(request); // the request ends (or is aborted)
+/// v.destroy().unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Holder {
+    /// The instance is current (or pinned by `V_X.with_in`) on a thread: a
+    /// live guard, an `enter` closure, or a guard leaked with `mem::forget`
+    /// or dropped out of order (then it stays pinned until that thread
+    /// exits).
+    Thread {
+        /// The thread, as `thread `name` (ThreadId(n))`.
+        thread: String,
+        /// Where the guard was taken (`curvnet_set`, `enter`, ...), in
+        /// debug builds; `None` in release builds and for a leaked guard.
+        taken_at: Option<String>,
+        /// Left behind by a leaked or out-of-order guard.
+        leaked: bool,
+    },
+    /// Bound futures ([`in_vnet`](crate::VnetFutureExt::in_vnet),
+    /// [`Vnet::bind`]) that were polled and not dropped yet: each holds the
+    /// instance from its first poll to its end, as a request must. Await or
+    /// abort them first; background tasks that should end with the
+    /// instance are made with [`owned_by`](crate::VnetFutureExt::owned_by),
+    /// which destroy cancels.
+    Futures {
+        /// How many.
+        count: usize,
+    },
+    /// A descendant is being destroyed by another call right now; try
+    /// again once that call returned.
+    BeingDestroyed,
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::Thread {
+                thread,
+                taken_at,
+                leaked: false,
+            } => {
+                write!(f, "is current on {thread}")?;
+                if let Some(at) = taken_at {
+                    write!(f, " (guard taken at {at})")?;
+                }
+                f.write_str(
+                    " (a live guard or an `enter` closure): leave it before destroying it; nothing was changed",
+                )
+            }
+            Holder::Thread { thread, .. } => write!(
+                f,
+                "is pinned on {thread} by a guard leaked with mem::forget or dropped out of order \
+                 (held across an `.await`?): it stays pinned until that thread exits; nothing was changed"
+            ),
+            Holder::Futures { count } => write!(
+                f,
+                "is held by {count} bound future(s) (`in_vnet` / `Vnet::bind`) that started and were \
+                 not dropped: await or abort them first, or make background tasks with `owned_by`, \
+                 which destroy cancels; nothing was changed"
+            ),
+            Holder::BeingDestroyed => f.write_str(
+                "is being destroyed by another call (it or a descendant): try again once that returned",
+            ),
+        }
+    }
+}
+
+/// A refused [`Vnet::destroy`]: why, and the handle back (as
+/// [`Arc::try_unwrap`](std::sync::Arc::try_unwrap) gives the `Arc` back).
+/// Nothing was changed: the instance and all its work go on.
+///
+/// It is an [`Error`](std::error::Error), so `?` works in functions that
+/// return `Box<dyn Error>` or [`vnet_runtime::Error`](Error) (through
+/// `From`, dropping the handle).
+///
+/// ```
+/// use vnet_runtime::{curvnet_set, Error, Vnet};
+/// # if !vnet_runtime::VIMAGE { return; }
+/// let v = Vnet::create("refused-doc").unwrap();
+/// let guard = curvnet_set(&v);
+/// let refused = std::thread::scope(|s| s.spawn(|| v.clone().destroy()).join().unwrap())
+///     .unwrap_err();
+/// assert!(matches!(refused.error(), Error::Busy { .. }));
+/// drop(guard);
+/// refused.into_vnet().destroy().unwrap(); // retried with the handle it gave back
+/// ```
+pub struct DestroyError {
+    vnet: Vnet,
+    error: Error,
+}
+
+impl DestroyError {
+    pub(crate) fn new(vnet: Vnet, error: Error) -> DestroyError {
+        DestroyError { vnet, error }
+    }
+
+    /// Why the destroy was refused.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The handle, for a later try.
+    pub fn into_vnet(self) -> Vnet {
+        self.vnet
+    }
+
+    /// The handle and why.
+    pub fn into_parts(self) -> (Vnet, Error) {
+        (self.vnet, self.error)
+    }
+
+    /// Why, dropping the handle.
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+}
+
+impl fmt::Debug for DestroyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DestroyError")
+            .field("vnet", &self.vnet.name())
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl fmt::Display for DestroyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for DestroyError {}
+
+impl PartialEq<Error> for DestroyError {
+    fn eq(&self, other: &Error) -> bool {
+        self.error == *other
+    }
+}
+
+impl From<DestroyError> for Error {
+    fn from(refused: DestroyError) -> Error {
+        refused.error
+    }
+}

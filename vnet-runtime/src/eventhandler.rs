@@ -50,6 +50,7 @@
 //! blue.destroy().unwrap();
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::{Arc, Weak};
 
@@ -63,7 +64,61 @@ type HandlerFn<A> = dyn Fn(&A) + Send + Sync + 'static;
 /// An event: a list of handlers taking `&A`. Declare it as a `static`.
 pub struct Event<A: ?Sized + 'static> {
     name: &'static str,
-    handlers: RwLock<Vec<Arc<Handler<A>>>>,
+    handlers: RwLock<Handlers<A>>,
+}
+
+/// An event's handlers, by scope, each list in registration order (ids
+/// grow): raising the event in an instance, or removing one instance's
+/// handler, never looks at other instances' handlers.
+struct Handlers<A: ?Sized + 'static> {
+    global: Vec<Arc<Handler<A>>>,
+    scoped: BTreeMap<u64, Vec<Arc<Handler<A>>>>,
+    len: usize,
+}
+
+impl<A: ?Sized + 'static> Handlers<A> {
+    fn push(&mut self, handler: Arc<Handler<A>>) {
+        match handler.scope {
+            None => self.global.push(handler),
+            Some(vnet) => self.scoped.entry(vnet).or_default().push(handler),
+        }
+        self.len += 1;
+    }
+
+    /// Takes `handler` out (if still in).
+    fn remove(&mut self, handler: &Handler<A>) -> Option<Arc<Handler<A>>> {
+        let list = match handler.scope {
+            None => &mut self.global,
+            Some(vnet) => self.scoped.get_mut(&vnet)?,
+        };
+        let i = list
+            .iter()
+            .position(|h| std::ptr::eq(Arc::as_ptr(h), handler))?;
+        let removed = list.remove(i);
+        if let Some(vnet) = handler.scope.filter(|_| list.is_empty()) {
+            self.scoped.remove(&vnet);
+        }
+        self.len -= 1;
+        Some(removed)
+    }
+
+    /// The handlers an event raised in instance `vnet` runs: its own and
+    /// the global ones, merged in registration order.
+    fn for_vnet(&self, vnet: u64) -> Vec<Arc<Handler<A>>> {
+        let own = self.scoped.get(&vnet).map_or(&[][..], Vec::as_slice);
+        let mut out = Vec::with_capacity(own.len() + self.global.len());
+        let (mut g, mut o) = (self.global.iter().peekable(), own.iter().peekable());
+        loop {
+            let next = match (g.peek(), o.peek()) {
+                (Some(a), Some(b)) if a.id < b.id => g.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => o.next(),
+                (Some(_), None) => g.next(),
+                (None, None) => break,
+            };
+            out.extend(next.cloned());
+        }
+        out
+    }
 }
 
 struct Handler<A: ?Sized + 'static> {
@@ -76,6 +131,8 @@ struct Handler<A: ?Sized + 'static> {
     runs: RecursiveRwLock<()>,
     event: &'static Event<A>,
     regs: Mutex<Vec<Registration>>,
+    /// Where it was registered (for the report of a long wait).
+    made_at: &'static std::panic::Location<'static>,
 }
 
 impl<A: ?Sized + 'static> Event<A> {
@@ -89,7 +146,11 @@ impl<A: ?Sized + 'static> Event<A> {
     pub const fn new(name: &'static str) -> Self {
         Event {
             name,
-            handlers: RwLock::new(Vec::new()),
+            handlers: RwLock::new(Handlers {
+                global: Vec::new(),
+                scoped: BTreeMap::new(),
+                len: 0,
+            }),
         }
     }
 
@@ -126,6 +187,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// Registers `f` in `vnet`; see [`register`](Self::register). While
     /// `vnet` is being destroyed (or after), nothing is registered: the
     /// handler would be removed at once, so it never runs.
+    #[track_caller]
     pub fn register_in(
         &'static self,
         vnet: &Vnet,
@@ -158,12 +220,14 @@ impl<A: ?Sized + 'static> Event<A> {
     /// LINK_UP.invoke("em0");
     /// tag.deregister();
     /// ```
+    #[track_caller]
     pub fn register_global(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
         let handler = self.handler(None, Box::new(f));
         self.handlers.write().push(handler.clone());
         EventTag { handler }
     }
 
+    #[track_caller]
     fn handler(&'static self, scope: Option<u64>, f: Box<HandlerFn<A>>) -> Arc<Handler<A>> {
         Arc::new(Handler {
             id: owned::next_id(),
@@ -173,6 +237,7 @@ impl<A: ?Sized + 'static> Event<A> {
             runs: RecursiveRwLock::new(()),
             event: self,
             regs: Mutex::new(Vec::new()),
+            made_at: std::panic::Location::caller(),
         })
     }
 
@@ -200,13 +265,7 @@ impl<A: ?Sized + 'static> Event<A> {
     }
 
     fn run_for(&self, vnet: u64, args: &A) {
-        let handlers: Vec<Arc<Handler<A>>> = self
-            .handlers
-            .read()
-            .iter()
-            .filter(|h| h.scope.is_none_or(|s| s == vnet))
-            .cloned()
-            .collect();
+        let handlers = self.handlers.read().for_vnet(vnet);
         for h in handlers {
             let _run = h.runs.read();
             // Checked under the run lock: `wait` takes it exclusively after
@@ -214,7 +273,7 @@ impl<A: ?Sized + 'static> Event<A> {
             if h.removed.load(Acquire) {
                 continue;
             }
-            let _running = Running::enter(h.id);
+            let _running = Running::enter(h.id, owned::Kind::Handler, h.scope);
             (h.f)(args);
         }
     }
@@ -227,7 +286,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// assert_eq!(QUIET.len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.handlers.read().len()
+        self.handlers.read().len
     }
 
     /// Whether no handler is registered.
@@ -249,26 +308,18 @@ impl<A: ?Sized + 'static> Handler<A> {
     /// Unlinks the handler; runs in progress go on.
     fn unlink(&self) {
         self.removed.store(true, Release);
-        let mut unlinked = Vec::new();
-        self.event.handlers.write().retain(|h| {
-            let keep = !std::ptr::eq(Arc::as_ptr(h), self);
-            if !keep {
-                unlinked.push(h.clone());
-            }
-            keep
-        });
+        let unlinked = self.event.handlers.write().remove(self);
         // Dropped outside the list's lock: the last reference drops the
         // user's closure, which may raise events.
         drop(unlinked);
     }
 
-    /// Waits for runs in progress (not one of this thread's).
-    fn wait_runs(&self) {
+    /// Waits for runs in progress (not one of this thread's), at most
+    /// `timeout`; whether they are over.
+    fn wait_runs(&self, timeout: std::time::Duration) -> bool {
         // A run of this handler on this thread holds its run lock shared:
         // waiting for it exclusively would deadlock.
-        if !owned::is_running_here(self.id) {
-            drop(self.runs.write());
-        }
+        owned::is_running_here(self.id) || self.runs.try_write_for(timeout).is_some()
     }
 }
 
@@ -277,8 +328,15 @@ impl<A: ?Sized + 'static> Work for Handler<A> {
         self.unlink();
     }
 
-    fn wait(&self) {
-        self.wait_runs();
+    fn wait_for(&self, timeout: std::time::Duration) -> bool {
+        self.wait_runs(timeout)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "a handler of event `{}` registered at {}",
+            self.event.name, self.made_at
+        )
     }
 }
 
@@ -297,7 +355,7 @@ trait TagOps: Send + Sync {
 impl<A: ?Sized + 'static> TagOps for Handler<A> {
     fn deregister(&self) {
         self.unlink();
-        self.wait_runs();
+        while !self.wait_runs(std::time::Duration::from_secs(3600)) {}
     }
 
     fn add_module(self: Arc<Self>, module: &str) {

@@ -23,6 +23,7 @@ use std::sync::Weak;
 
 use crate::sync::atomic::AtomicU8;
 
+mod destroy;
 pub(crate) mod handle;
 pub(crate) mod list;
 mod ops;
@@ -62,7 +63,7 @@ pub(crate) struct Instance {
     /// Children reserved (being created) or listed: checked against
     /// `children_max`.
     children: AtomicUsize,
-    /// A [`VnetState`], or `state::CLOSING` (see [`state`]).
+    /// A [`VnetState`], or `state::CLOSING` / `state::STOPPING` (see [`state`]).
     pub(crate) state: AtomicU8,
     /// Bound futures that have started and not finished: each keeps the
     /// instance in use (destroy is refused with `Busy`), so their polls need
@@ -103,7 +104,8 @@ impl Instance {
             state::CREATING => VnetState::Creating,
             // CLOSING is a destroy deciding; it may still be refused.
             state::LIVE | state::CLOSING => VnetState::Live,
-            state::DYING => VnetState::Dying,
+            // STOPPING: a destroy is committed and stopping owned work.
+            state::DYING | state::STOPPING => VnetState::Dying,
             _ => VnetState::Destroyed,
         }
     }

@@ -168,9 +168,15 @@ impl Vnet {
         self.push_current()
     }
 
-    /// Always [`Error::Vnet0`]: vnet0 is never destroyed.
-    pub fn destroy(self) -> Result<(), Error> {
-        Err(Error::Vnet0)
+    /// Always refused with [`Error::Vnet0`] (the handle comes back):
+    /// vnet0 is never destroyed.
+    ///
+    /// ```
+    /// let refused = vnet_runtime::vnet0().destroy().unwrap_err();
+    /// assert_eq!(*refused.error(), vnet_runtime::Error::Vnet0);
+    /// ```
+    pub fn destroy(self) -> Result<(), crate::DestroyError> {
+        Err(crate::DestroyError::new(self, Error::Vnet0))
     }
 }
 

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use crate::owned::{self, Registration, Running, Work};
+use crate::owned::{self, Kind, Registration, Running, Work};
 use crate::{Bound, Vnet};
 
 /// Runs futures in an instance; implemented for every [`Future`].
@@ -31,6 +31,13 @@ pub trait VnetFutureExt: Future + Sized {
     /// Binds the future to `vnet`: every poll (and its drop) runs with it
     /// current, and only then, so other tasks polled on the same thread
     /// never see it. The same as [`Vnet::bind`].
+    ///
+    /// The binding for a server's *request*: from its first poll until it
+    /// is dropped it holds `vnet`, so [`Vnet::destroy`] is refused with
+    /// [`Error::Busy`](crate::Error::Busy) ([`Holder::Futures`](crate::Holder::Futures))
+    /// and changes nothing until the request finished or was aborted.
+    /// Background work that should end with the instance is
+    /// [`owned_by`](Self::owned_by) instead.
     fn in_vnet(self, vnet: &Vnet) -> Bound<Self> {
         vnet.bind(self)
     }
@@ -64,6 +71,10 @@ pub trait VnetFutureExt: Future + Sized {
     /// cancelled from the start: its future is dropped unpolled and the task
     /// completes with [`Cancelled`].
     ///
+    /// The binding for *background* work: an owned task never makes
+    /// [`Vnet::destroy`] busy (even while it is being polled), and a
+    /// destroy refused for another reason does not touch it; it goes on.
+    ///
     /// ```
     /// use std::future::Future;
     /// use std::task::{Context, Poll, Waker};
@@ -76,6 +87,7 @@ pub trait VnetFutureExt: Future + Sized {
     /// v.destroy().unwrap(); // drops the pending future first
     /// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(Err(Cancelled)));
     /// ```
+    #[track_caller]
     fn owned_by(self, vnet: &Vnet) -> Owned<Self>
     where
         Self: Send + 'static,
@@ -115,9 +127,12 @@ struct Task<F> {
     future: Mutex<Option<Pin<Box<F>>>>,
     waker: Mutex<Option<Waker>>,
     cancelled: AtomicBool,
+    /// Where it was made (for the report of a long wait).
+    made_at: &'static std::panic::Location<'static>,
 }
 
 impl<F: Future + Send + 'static> Owned<F> {
+    #[track_caller]
     fn new(vnet: &Vnet, future: F) -> Self {
         let id = owned::next_id();
         let task = Arc::new(Task {
@@ -126,6 +141,7 @@ impl<F: Future + Send + 'static> Owned<F> {
             future: Mutex::new(Some(Box::pin(future))),
             waker: Mutex::new(None),
             cancelled: AtomicBool::new(false),
+            made_at: std::panic::Location::caller(),
         });
         let weak = Arc::downgrade(&task);
         let reg = owned::register_in_instance(vnet, id, weak).ok();
@@ -179,7 +195,7 @@ impl<F: Future + Send + 'static> Future for Owned<F> {
                 _ => *waker = Some(cx.waker().clone()),
             }
         }
-        let _running = Running::enter(task.id);
+        let _running = Running::in_instance(task.id, Kind::Task, &task.vnet);
         let _guard = crate::curvnet_set(&task.vnet);
         match future.as_mut().poll(cx) {
             Poll::Ready(out) => {
@@ -203,13 +219,26 @@ impl<F: Future + Send + 'static> Work for Task<F> {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
-    fn wait(&self) {
+    fn wait_for(&self, timeout: std::time::Duration) -> bool {
         // Waits for a poll in progress, then drops the future in its
-        // instance (still live: work stops before teardown starts).
-        self.drop_future();
+        // instance (not torn down yet: work stops before teardown starts).
+        let Some(mut slot) = self.future.try_lock_for(timeout) else {
+            return false;
+        };
+        let future = slot.take();
+        drop(slot);
+        self.drop_in_instance(future);
         if let Some(waker) = self.waker.lock().take() {
             waker.wake();
         }
+        true
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "an owned task made at {} (a poll in progress)",
+            self.made_at
+        )
     }
 }
 
@@ -218,9 +247,16 @@ impl<F> Task<F> {
     /// that is still live.
     fn drop_future(&self) {
         let future = self.future.lock().take();
+        self.drop_in_instance(future);
+    }
+
+    /// Drops `future` with its instance current, unless that instance was
+    /// torn down (or is being torn down) already. As the task's own work:
+    /// a committed destroy that is stopping it still lets it in.
+    fn drop_in_instance<T>(&self, future: Option<T>) {
         if let Some(future) = future {
-            let _guard = (self.vnet.state() == crate::VnetState::Live)
-                .then(|| crate::curvnet_set(&self.vnet));
+            let _running = Running::in_instance(self.id, Kind::Task, &self.vnet);
+            let _guard = self.vnet.try_push_current();
             drop(future);
         }
     }

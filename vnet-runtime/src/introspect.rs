@@ -75,7 +75,10 @@ impl Vnets {
 /// assert!(table.to_string().lines().nth(1).unwrap().contains("vnet0"));
 /// ```
 pub fn vnets() -> Vnets {
-    let list = Vnet::list();
+    // Each instance's state is read once: one destroyed since the list was
+    // taken is left out, not listed as `Destroyed`.
+    let mut list = Vnet::list();
+    list.retain(|v| v.state() == VnetState::Live);
     let mut children: HashMap<u64, Vec<String>> = HashMap::new();
     for v in &list {
         if let Some(parent) = v.parent() {
@@ -90,7 +93,7 @@ pub fn vnets() -> Vnets {
             .map(|v| VnetInfo {
                 id: v.id(),
                 name: v.name().to_owned(),
-                state: v.state(),
+                state: VnetState::Live,
                 parent: v.parent().map(|p| p.name().to_owned()),
                 children: children.remove(&v.id()).unwrap_or_default(),
             })

@@ -114,8 +114,8 @@ pub mod tunable;
 #[path = "private.rs"]
 pub mod __private0;
 
-pub use context::CurVnetGuard;
-pub use error::Error;
+pub use context::{CurVnetGuard, CurVnetGuardIsNotSend};
+pub use error::{DestroyError, Error, Holder};
 pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
@@ -152,8 +152,15 @@ pub const VIMAGE: bool = cfg!(feature = "vimage");
 /// Setting and restoring are a few plain stores to this thread's context: no
 /// locking, no atomic read-modify-write, no reference counting. Setting adds
 /// one fence, so that a concurrent [`Vnet::destroy`] either sees this thread
-/// in the instance (and fails with [`Error::Busy`]) or is seen by it (and
-/// this call panics): the body never runs beside the teardown hooks.
+/// in the instance (and is refused with [`Error::Busy`], naming this thread,
+/// having changed nothing) or is seen by it (and this call panics): the body
+/// never runs beside the teardown hooks. A destroy called on this thread
+/// while the guard lives is refused with [`Error::DestroyFromWithin`].
+///
+/// For synchronous code only: never hold the guard across `.await` (see
+/// [`CurVnetGuard`]); bind the future with
+/// [`in_vnet`](VnetFutureExt::in_vnet) or
+/// [`owned_by`](VnetFutureExt::owned_by).
 ///
 /// # Panics
 /// When `vnet` was destroyed, or is being destroyed (or created) by another

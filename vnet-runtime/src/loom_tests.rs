@@ -18,7 +18,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::context::{Graveyard, PinId, ThreadRecord};
-use crate::instance::state::{self, admit, admit_counted, close};
+use crate::instance::state::{self, admit, admit_counted, close, start_teardown, WorkMark};
 use crate::sync::atomic::{fence, AtomicU8};
 
 /// Runs `f` under loom (bounds from `LOOM_*` variables) and returns how
@@ -92,7 +92,7 @@ fn enter(world: &EnterWorld, t: usize, pin_only: bool) -> bool {
         return false;
     }
     let record = &world.records[t];
-    record.push_slot(0, PIN, pin_only);
+    record.push_slot(0, PIN, pin_only, false);
     if !admit(&world.state) {
         record.truncate(0);
         return false;
@@ -137,13 +137,15 @@ fn enter_racing_destroy(name: &str, enterers: usize, max_preemptions: Option<usi
             all_pins(&world.records).contains(&PIN).then_some(0)
         });
         if closed.is_ok() {
+            assert_eq!(world.state.load(SeqCst), state::STOPPING);
+            // No owned work to stop here: straight to the teardown.
+            start_teardown(&[&world.state]);
             world.torn.store(true, SeqCst);
             assert_eq!(
                 world.inside.load(SeqCst),
                 0,
                 "teardown started with a body running"
             );
-            assert_eq!(world.state.load(SeqCst), state::DYING);
         } else {
             assert_eq!(
                 world.state.load(SeqCst),
@@ -196,6 +198,7 @@ fn loom_bound_future_racing_destroy() {
             (futures.load(std::sync::atomic::Ordering::Relaxed) > 0).then_some(0)
         });
         if closed.is_ok() {
+            start_teardown(&[&world.state]);
             world.torn.store(true, SeqCst);
             assert_eq!(world.inside.load(SeqCst), 0, "teardown beside a poll");
         }
@@ -271,7 +274,7 @@ fn loom_last_handle_dropped_while_pinned_waits_in_the_graveyard() {
             let world = world.clone();
             thread::spawn(move || {
                 let pin: PinId = std::ptr::from_ref(&world.obj).cast();
-                world.records[0].push_slot(0, pin, false);
+                world.records[0].push_slot(0, pin, false, false);
                 drop_handle(&world.obj, pin, &world.records, &world.graveyard);
                 assert_eq!(world.obj.freed.load(SeqCst), 0, "freed while pinned");
                 world.records[0].truncate(0);
@@ -308,7 +311,7 @@ fn loom_subtree_close_sees_a_pin_on_any_member() {
             let (child, record, inside, torn) =
                 (child.clone(), record.clone(), inside.clone(), torn.clone());
             thread::spawn(move || {
-                record.push_slot(0, child_pin, false);
+                record.push_slot(0, child_pin, false, false);
                 let admitted = admit(&child);
                 if admitted {
                     inside.store(true, SeqCst);
@@ -325,6 +328,7 @@ fn loom_subtree_close_sees_a_pin_on_any_member() {
             pins.contains(&child_pin).then_some(0)
         });
         if closed.is_ok() {
+            start_teardown(&[&*child, &*parent]);
             torn.store(true, SeqCst);
             assert!(!inside.load(SeqCst), "teardown started with a body running");
         }
@@ -340,6 +344,165 @@ fn loom_subtree_close_sees_a_pin_on_any_member() {
                 assert_eq!(child.load(SeqCst), state::LIVE);
             }
         }
+    });
+    assert!(n > 1);
+}
+
+/// Whether any of `records` pins `PIN` outside a run of its owned work: what
+/// makes `destroy` refuse (`destroy::refusal`, for one instance).
+fn pinned_by_others(records: &[ThreadRecord]) -> bool {
+    let mut busy = false;
+    for r in records {
+        r.doomed_pins(&|p| std::ptr::eq(p, PIN), |_, _, owned_work| {
+            busy |= !owned_work;
+        });
+    }
+    busy
+}
+
+/// The instance's owned work for the models: a run (callout, owned thread
+/// or task poll) that checks its cancel flag, marks itself, enters, runs
+/// and leaves; `done` when it will not run again.
+struct Work {
+    cancelled: AtomicBool,
+    done: AtomicBool,
+}
+
+/// One run of owned work on `record`, exactly as `Running::in_instance`
+/// and the enter side do it: cancelled first, mark, push, admit, body, pop,
+/// unmark. Whether it ran.
+fn owned_run(world: &EnterWorld, work: &Work, record: &ThreadRecord) -> bool {
+    if work.cancelled.load(SeqCst) {
+        return false;
+    }
+    let now = world.state.load(std::sync::atomic::Ordering::Acquire);
+    if now != state::LIVE && now != state::CLOSING && now != state::STOPPING {
+        return false;
+    }
+    let mark = WorkMark::begin(&world.state);
+    // The run's push of its own instance is tagged (`context::begin_work`).
+    record.push_slot(0, PIN, false, true);
+    let admitted = admit(&world.state);
+    if admitted {
+        world.inside.fetch_add(1, SeqCst);
+        assert!(
+            !world.torn.load(SeqCst),
+            "owned work ran beside the teardown"
+        );
+        world.inside.fetch_sub(1, SeqCst);
+    }
+    record.truncate(0);
+    drop(mark);
+    admitted
+}
+
+/// The destroy side after a successful `close`: cancel the work, wait
+/// until its run in progress ended, then the teardown.
+fn stop_then_tear_down(world: &EnterWorld, work: &Work) {
+    work.cancelled.store(true, SeqCst);
+    while !work.done.load(SeqCst) {
+        thread::yield_now();
+    }
+    start_teardown(&[&world.state]);
+    world.torn.store(true, SeqCst);
+    assert_eq!(world.inside.load(SeqCst), 0, "teardown beside a body");
+}
+
+/// Owned work running inside its own instance (a callout firing, an owned
+/// thread) never makes destroy busy, and once destroy is committed
+/// (`STOPPING`) a run caught mid-way is still admitted and finishes before
+/// the teardown; nothing runs beside the teardown.
+#[test]
+fn loom_owned_work_inside_its_instance_is_stopped_not_busy() {
+    let n = explore("owned_work_is_stopped_not_busy", || {
+        let world = Arc::new(EnterWorld {
+            state: AtomicU8::new(state::LIVE),
+            records: [ThreadRecord::new(), ThreadRecord::new()],
+            inside: AtomicUsize::new(0),
+            torn: AtomicBool::new(false),
+        });
+        let work = Arc::new(Work {
+            cancelled: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+        });
+        let worker = {
+            let (world, work) = (world.clone(), work.clone());
+            thread::spawn(move || {
+                // Two runs (a callout re-arming itself, an owned thread's
+                // loop), unless cancelled in between.
+                let mut runs = 0;
+                for _ in 0..2 {
+                    let cancelled_before = work.cancelled.load(SeqCst);
+                    let ran = owned_run(&world, &work, &world.records[0]);
+                    assert!(
+                        ran || cancelled_before || work.cancelled.load(SeqCst),
+                        "owned work refused while its instance was not cancelled"
+                    );
+                    runs += usize::from(ran);
+                }
+                work.done.store(true, SeqCst);
+                runs
+            })
+        };
+        let closed = close(&[&world.state], || {
+            pinned_by_others(&world.records).then_some(())
+        });
+        assert!(closed.is_ok(), "owned work made destroy busy");
+        stop_then_tear_down(&world, &work);
+        worker.join().unwrap();
+    });
+    assert!(n > 1);
+}
+
+/// A destroy refused because a request holds the instance (a guard on
+/// another thread) changes nothing: the owned work was not cancelled and
+/// runs afterwards, the instance is live and can be entered; a later
+/// destroy, once the request is over, goes through and stops the work.
+#[test]
+fn loom_refused_destroy_changes_nothing_and_work_goes_on() {
+    let n = explore("refused_destroy_then_more_work", || {
+        let world = Arc::new(EnterWorld {
+            state: AtomicU8::new(state::LIVE),
+            records: [ThreadRecord::new(), ThreadRecord::new()],
+            inside: AtomicUsize::new(0),
+            torn: AtomicBool::new(false),
+        });
+        let work = Work {
+            cancelled: AtomicBool::new(false),
+            done: AtomicBool::new(false),
+        };
+        // The request: entered on record 1 until it is over.
+        let request = {
+            let world = world.clone();
+            thread::spawn(move || enter(&world, 1, false))
+        };
+        let first = close(&[&world.state], || {
+            pinned_by_others(&world.records).then_some(())
+        });
+        let admitted = request.join().unwrap();
+        match first {
+            Err(()) => {
+                // Refused: the request was in; nothing changed.
+                assert!(admitted, "Busy without an admitted request");
+                assert_eq!(world.state.load(SeqCst), state::LIVE);
+                assert!(!work.cancelled.load(SeqCst));
+                // More work: the owned work runs, a new enter gets in.
+                assert!(owned_run(&world, &work, &world.records[0]));
+                assert!(enter(&world, 1, false));
+                // Then destroy again: nothing holds it now.
+                let second = close(&[&world.state], || {
+                    pinned_by_others(&world.records).then_some(())
+                });
+                assert!(second.is_ok());
+            }
+            Ok(()) => {
+                // Committed: a request after the verdict is refused.
+                assert!(!enter(&world, 1, false));
+            }
+        }
+        work.done.store(true, SeqCst);
+        stop_then_tear_down(&world, &work);
+        assert!(!owned_run(&world, &work, &world.records[0]));
     });
     assert!(n > 1);
 }

@@ -3,29 +3,34 @@
 //! Threads ([`crate::thread`]), owned tasks ([`crate::VnetFutureExt::owned_by`]),
 //! timers ([`crate::callout`]) and event handlers ([`crate::eventhandler`])
 //! register here under their owner: the instance they run in, and optionally
-//! the module they belong to. Before an instance's VNET_SYSUNINITs run,
-//! [`stop_instance_work`] *cancels* every item it owns (no new run starts)
-//! and then *waits* for runs in progress to end, so no teardown hook races
-//! its own instance's background work (FreeBSD leaves this to each module:
-//! "don't forget to unregister event handlers", `callout_drain`). A module's
-//! work is stopped the same way by [`stop_module_work`] when the module is
-//! unloaded, after its `MODEVENT(unload)` and before its teardown hooks.
+//! the module they belong to. Once a destroy is committed (its busy check
+//! found nothing in the way but this work, see `instance::state`),
+//! [`stop_instance_work`] *cancels* every item the instance owns (no new run
+//! starts) and then *waits* for runs in progress to end, before any
+//! VNET_SYSUNINIT runs, so no teardown hook races its own instance's
+//! background work (FreeBSD leaves this to each module: "don't forget to
+//! unregister event handlers", `callout_drain`). A wait longer than a few
+//! seconds is reported on stderr, naming the item and where it was made,
+//! and again at a slow interval until it ends. A module's work is stopped
+//! the same way by [`stop_module_work`] when the module is unloaded, after
+//! its `MODEVENT(unload)` and before its teardown hooks.
 //!
-//! While an owner is being stopped it accepts no new work, so a timer
-//! re-arming itself from its own callback cannot slip past the stop. An
-//! instance stays closed for good once destroyed (one whose `destroy` was
-//! refused is reopened); a module is reopened once its work is stopped, for
-//! a later load.
+//! A refused destroy never gets here: it changes nothing, and the work goes
+//! on. An instance whose work was stopped accepts no new work (its state is
+//! no longer live); a module is reopened once its work is stopped, for a
+//! later load.
 //!
-//! The registry holds items weakly: an item dropped by its user deregisters
-//! itself and is never waited for. Registering and deregistering take one
-//! process-wide lock (once per thread, task, callout or handler, never per
-//! run).
+//! Each owner's items are found by its key (an instance's id), never by
+//! looking at other owners'. The registry holds items weakly: an item
+//! dropped by its user deregisters itself and is never waited for.
+//! Registering and deregistering take one process-wide lock (once per
+//! thread, task, callout or handler, never per run).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Weak;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -36,9 +41,39 @@ pub(crate) trait Work: Send + Sync {
     /// Makes sure no new run starts (a pending timer is disarmed, a handler
     /// unlinked, a thread asked to stop). Must not block.
     fn cancel(&self);
-    /// Blocks until no run is in progress and none will start. Never called
-    /// from a run of this item on the same thread.
-    fn wait(&self);
+    /// Blocks until no run is in progress and none will start, or until
+    /// `timeout` passed; returns whether it is over. Never called from a
+    /// run of this item on the same thread.
+    fn wait_for(&self, timeout: Duration) -> bool;
+    /// What the item is and where it was made, for the report of a long
+    /// wait (`owned thread `worker` spawned at src/main.rs:10:5`).
+    fn describe(&self) -> String;
+}
+
+/// What kind of work a run is, as a refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A thread started with [`crate::thread::spawn_in`] and friends.
+    Thread,
+    /// A task made with `owned_by`.
+    Task,
+    /// A callout's callback.
+    Callout,
+    /// An event handler.
+    Handler,
+}
+
+#[cfg_attr(not(feature = "vimage"), allow(dead_code))]
+impl Kind {
+    /// "its own callout" and so on.
+    pub(crate) fn as_its_own(self) -> &'static str {
+        match self {
+            Kind::Thread => "its own thread (thread::spawn_in)",
+            Kind::Task => "its own task (owned_by)",
+            Kind::Callout => "its own callout",
+            Kind::Handler => "its own event handler",
+        }
+    }
 }
 
 /// Who owns a piece of work.
@@ -60,11 +95,21 @@ struct Entry {
 static OWNERS: Mutex<BTreeMap<Owner, Entry>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// One run of a work item on this thread.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(feature = "vimage"), allow(dead_code))]
+struct Run {
+    id: u64,
+    kind: Kind,
+    /// The instance that owns the item (its id).
+    owner: Option<u64>,
+}
+
 thread_local! {
     /// Work items running on this thread (a timer callback, a handler, an
     /// owned thread's body): stopping one of them from inside itself must not
-    /// wait for itself.
-    static RUNNING: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// wait for itself, and destroying its own instance from it is refused.
+    static RUNNING: RefCell<Vec<Run>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A new work id, unique for the life of the process.
@@ -73,20 +118,53 @@ pub(crate) fn next_id() -> u64 {
 }
 
 /// Marks work `id` as running on this thread until dropped.
-pub(crate) struct Running(u64);
+pub(crate) struct Running {
+    id: u64,
+    /// The run's mark on the context stack and state word (a run that
+    /// enters its owning instance itself).
+    #[cfg(feature = "vimage")]
+    entered: Option<(crate::context::PinId, crate::instance::state::WorkMark)>,
+}
 
 impl Running {
-    pub(crate) fn enter(id: u64) -> Running {
-        RUNNING.with(|r| r.borrow_mut().push(id));
-        Running(id)
+    /// A run of work `id` (of `kind`, owned by the instance with id
+    /// `owner`, if any) that does not itself enter its instance: an event
+    /// handler, run inside its invoker's `enter`.
+    pub(crate) fn enter(id: u64, kind: Kind, owner: Option<u64>) -> Running {
+        RUNNING.with(|r| r.borrow_mut().push(Run { id, kind, owner }));
+        Running {
+            id,
+            #[cfg(feature = "vimage")]
+            entered: None,
+        }
+    }
+
+    /// A run of work `id` owned by `vnet` that enters `vnet` next (its first
+    /// push): a callout's callback, an owned thread's body, an owned task's
+    /// poll. Marked so that a destroy tells its pins from others (it will
+    /// stop this run itself) and lets it finish once committed.
+    pub(crate) fn in_instance(id: u64, kind: Kind, vnet: &crate::Vnet) -> Running {
+        #[cfg_attr(not(feature = "vimage"), allow(unused_mut))]
+        let mut running = Running::enter(id, kind, Some(vnet.id()));
+        #[cfg(feature = "vimage")]
+        {
+            let instance = vnet.instance();
+            let mark = crate::instance::state::WorkMark::begin(&instance.state);
+            running.entered = Some((crate::context::begin_work(instance.pin()), mark));
+        }
+        running
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
+        #[cfg(feature = "vimage")]
+        if let Some((previous, _mark)) = self.entered.take() {
+            crate::context::end_work(previous);
+        }
         let _ = RUNNING.try_with(|r| {
             let mut r = r.borrow_mut();
-            if let Some(i) = r.iter().rposition(|&id| id == self.0) {
+            if let Some(i) = r.iter().rposition(|run| run.id == self.id) {
                 r.remove(i);
             }
         });
@@ -95,8 +173,24 @@ impl Drop for Running {
 
 pub(crate) fn is_running_here(id: u64) -> bool {
     RUNNING
-        .try_with(|r| r.borrow().contains(&id))
+        .try_with(|r| r.borrow().iter().any(|run| run.id == id))
         .unwrap_or(false)
+}
+
+/// The kind of the innermost work running on this thread whose owner
+/// `doomed` accepts (a destroy called from inside its own work).
+#[cfg(feature = "vimage")]
+pub(crate) fn running_work_of(doomed: impl Fn(u64) -> bool) -> Option<Kind> {
+    RUNNING
+        .try_with(|r| {
+            r.borrow()
+                .iter()
+                .rev()
+                .find(|run| run.owner.is_some_and(&doomed))
+                .map(|run| run.kind)
+        })
+        .ok()
+        .flatten()
 }
 
 /// An item's place in the registry; dropping it deregisters the item.
@@ -131,8 +225,9 @@ pub(crate) fn register_in_instance(
 ) -> Result<Registration, Closed> {
     let owner = Owner::Instance(vnet.id());
     let mut owners = OWNERS.lock();
-    // Checked under the registry lock: `stop_instance_work` closes the entry
-    // under it before the state can leave `Live`.
+    // Checked under the registry lock: a committed destroy leaves `Live`
+    // (`STOPPING`, reported as `Dying`) before `stop_instance_work` takes
+    // the entry under it, so work registered after that is refused here.
     if matches!(vnet.state(), VnetState::Dying | VnetState::Destroyed) {
         return Err(Closed);
     }
@@ -163,15 +258,23 @@ fn insert(
     Ok(Registration { owner, id })
 }
 
-/// Closes `owner` and stops its work: cancel everything, then wait for
-/// every run in progress (except runs of this very thread).
-fn stop(owner: &Owner) {
+/// Closes `owner` (forgets it when `forget`) and stops its work: cancel
+/// everything, then wait for every run in progress (except runs of this
+/// very thread), saying so when a wait takes long.
+fn stop(owner: &Owner, forget: bool) {
     let items = {
         let mut owners = OWNERS.lock();
-        let entry = owners.entry(owner.clone()).or_default();
-        entry.closed = true;
-        std::mem::take(&mut entry.items)
+        if forget {
+            owners.remove(owner).map(|e| e.items).unwrap_or_default()
+        } else {
+            let entry = owners.entry(owner.clone()).or_default();
+            entry.closed = true;
+            std::mem::take(&mut entry.items)
+        }
     };
+    if items.is_empty() {
+        return;
+    }
     let live: Vec<(u64, std::sync::Arc<dyn Work>)> = items
         .into_iter()
         .filter_map(|(id, w)| w.upgrade().map(|w| (id, w)))
@@ -181,8 +284,40 @@ fn stop(owner: &Owner) {
     }
     for (id, work) in &live {
         if !is_running_here(*id) {
-            work.wait();
+            wait_reporting(owner, &**work);
         }
+    }
+}
+
+/// How long a stop waits for one item before saying so.
+const FIRST_REPORT: Duration = Duration::from_secs(3);
+/// How often it says so again while the wait goes on.
+const REPEAT_REPORT: Duration = Duration::from_secs(10);
+
+/// Waits for `work`; past [`FIRST_REPORT`], and every [`REPEAT_REPORT`]
+/// after, reports on stderr (and to trace captures) what it waits for.
+fn wait_reporting(owner: &Owner, work: &dyn Work) {
+    let started = Instant::now();
+    let mut next = FIRST_REPORT;
+    while !work.wait_for(next.saturating_sub(started.elapsed())) {
+        if started.elapsed() < next {
+            continue;
+        }
+        let whose = match owner {
+            Owner::Instance(_) => "destroying its vnet",
+            Owner::Module(_) => "unloading its module",
+        };
+        let hint = if work.describe().starts_with("owned thread") {
+            " (a thread must return once thread::stop_requested() is true;              thread::sleep wakes early for it)"
+        } else {
+            ""
+        };
+        crate::trace::report(format!(
+            "vnet: {whose} has waited {:.0} s for {} to end{hint}",
+            started.elapsed().as_secs_f64(),
+            work.describe(),
+        ));
+        next += REPEAT_REPORT;
     }
 }
 
@@ -197,60 +332,13 @@ fn reopen(owner: &Owner) {
     }
 }
 
-/// The work of a set of instances, stopped for their destruction. Dropping
-/// it reopens those still live (their `destroy` was refused) and forgets the
-/// destroyed ones. It holds no handle, so the last handle of a destroyed
-/// instance is still dropped by `destroy` itself.
+/// Stops the work owned by `vnet`: cancels it, then waits for what is
+/// running. Called by a committed `Vnet::destroy` for each instance of the
+/// subtree (children first), before the VNET_SYSUNINITs; costs what `vnet`
+/// owns, whatever other instances own.
 #[cfg(feature = "vimage")]
-#[must_use = "the instances accept work again when this is dropped"]
-pub(crate) struct StoppedWork(Vec<(u64, crate::WeakVnet)>);
-
-#[cfg(feature = "vimage")]
-impl Drop for StoppedWork {
-    fn drop(&mut self) {
-        for (id, weak) in &self.0 {
-            let owner = Owner::Instance(*id);
-            if weak.upgrade().is_some_and(|v| v.state() == VnetState::Live) {
-                reopen(&owner);
-            } else {
-                // Destroyed (or dying): registration checks the state from
-                // now on, so the closed entry is no longer needed.
-                OWNERS.lock().remove(&owner);
-            }
-        }
-    }
-}
-
-/// Stops the work owned by `vnet` and by every instance below it (children
-/// before parents): cancels it, then waits for what is running. Called by
-/// `Vnet::destroy` before the busy check and the VNET_SYSUNINITs.
-#[cfg(feature = "vimage")]
-pub(crate) fn stop_instance_work(vnet: &Vnet) -> StoppedWork {
-    let mut doomed: Vec<(usize, Vnet)> = Vnet::list()
-        .into_iter()
-        .filter_map(|v| {
-            let mut depth = 0;
-            let mut cur = Some(v.clone());
-            while let Some(c) = cur {
-                if c == *vnet {
-                    return Some((depth, v));
-                }
-                cur = c.parent();
-                depth += 1;
-            }
-            None
-        })
-        .collect();
-    doomed.sort_by_key(|d| std::cmp::Reverse(d.0));
-    for (_, v) in &doomed {
-        stop(&Owner::Instance(v.id()));
-    }
-    StoppedWork(
-        doomed
-            .into_iter()
-            .map(|(_, v)| (v.id(), v.downgrade()))
-            .collect(),
-    )
+pub(crate) fn stop_instance_work(vnet: &Vnet) {
+    stop(&Owner::Instance(vnet.id()), true);
 }
 
 /// Stops the work owned by module `name` (its timers and global event
@@ -258,7 +346,7 @@ pub(crate) fn stop_instance_work(vnet: &Vnet) -> StoppedWork {
 /// after `MODEVENT(unload)` agreed and before the module's teardown hooks.
 pub(crate) fn stop_module_work(name: &str) {
     let owner = Owner::Module(name.to_owned());
-    stop(&owner);
+    stop(&owner, false);
     reopen(&owner);
 }
 

@@ -98,7 +98,11 @@ impl TestInstance {
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         loop {
-            let attempt = panic::catch_unwind(AssertUnwindSafe(|| vnet.clone().destroy()));
+            let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
+                vnet.clone()
+                    .destroy()
+                    .map_err(crate::DestroyError::into_error)
+            }));
             match attempt {
                 Ok(Ok(())) | Ok(Err(crate::Error::Destroyed(_))) => return Ok(()),
                 Ok(Err(crate::Error::Busy { .. })) if std::time::Instant::now() < deadline => {

@@ -8,11 +8,13 @@
 //! thread to stop ([`stop_requested`] turns true and [`sleep`] returns
 //! early) and then waits until its closure has returned, before any
 //! VNET_SYSUNINIT runs. A thread that never looks at [`stop_requested`] makes
-//! `destroy` wait for it to end on its own. A `destroy` that is refused
-//! after that ([`Error::Busy`](crate::Error::Busy): the instance is current
-//! on a thread it does not own) has still asked the owned threads to stop
-//! (and stopped the instance's callouts, tasks and handlers); the instance
-//! accepts new work again.
+//! `destroy` wait for it to end on its own; after a few seconds `destroy`
+//! says so on stderr, naming where the thread was spawned, and repeats it
+//! at a slow interval. An owned thread does not keep its instance busy: a
+//! `destroy` is refused only for what it cannot stop itself (the instance
+//! current on a thread it does not own, a bound future, a call from inside
+//! the instance), and a refused `destroy` changes nothing: its threads are
+//! not asked to stop and go on.
 //!
 //! A thread started from a VNET_SYSINIT waits until its instance is live
 //! (all its init hooks ran) before running `f`.
@@ -49,12 +51,14 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, Scope, ScopedJoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use crate::owned::{self, Registration, Running, Work};
+use crate::owned::{self, Kind, Registration, Running, Work};
 use crate::Vnet;
 
 /// The stop flag and exit signal of one owned thread.
 struct ThreadWork {
     id: u64,
+    /// Where it was spawned (for the report of a long wait).
+    spawned_at: &'static std::panic::Location<'static>,
     state: Mutex<ThreadState>,
     changed: Condvar,
 }
@@ -75,11 +79,34 @@ impl Work for ThreadWork {
         self.changed.notify_all();
     }
 
-    fn wait(&self) {
+    fn wait_for(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         while !st.done {
-            st = self.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
+        true
+    }
+
+    fn describe(&self) -> String {
+        let st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let name = st
+            .thread
+            .as_ref()
+            .and_then(|t| t.name().map(|n| format!(" `{n}`")));
+        format!(
+            "owned thread{} spawned at {}",
+            name.unwrap_or_default(),
+            self.spawned_at
+        )
     }
 }
 
@@ -152,6 +179,7 @@ impl Start {
         let id = owned::next_id();
         let work = Arc::new(ThreadWork {
             id,
+            spawned_at: std::panic::Location::caller(),
             state: Mutex::new(ThreadState {
                 stop: false,
                 done: false,
@@ -162,8 +190,13 @@ impl Start {
         let weak: Weak<ThreadWork> = Arc::downgrade(&work);
         let Ok(reg) = owned::register_in_instance(&v, id, weak) else {
             panic!(
-                "cannot spawn a thread in vnet `{}`: it is being destroyed",
-                v.name()
+                "cannot spawn a thread in vnet `{}`: it {}",
+                v.name(),
+                if v.state() == crate::VnetState::Destroyed {
+                    "was destroyed"
+                } else {
+                    "is being destroyed"
+                }
             );
         };
         Start {
@@ -193,24 +226,29 @@ impl Start {
             }
         }
         let _done = Done(work.clone(), Some(reg));
-        let _running = Running::enter(work.id);
-        wait_until_live(&vnet);
-        let _guard = crate::curvnet_set(&vnet);
+        let _running = Running::in_instance(work.id, Kind::Thread, &vnet);
+        let _guard = enter_when_live(&vnet);
         f()
     }
 }
 
-/// A thread started by a VNET_SYSINIT starts before its instance is live:
-/// it waits until the instance's init hooks have all run.
+/// Makes `vnet` current for the thread's body. A thread started by a
+/// VNET_SYSINIT starts before its instance is live: it waits until the
+/// instance's init hooks have all run. One whose instance's destroy was
+/// committed before it started still runs (with [`stop_requested`] true),
+/// as the destroy waits for it.
 ///
 /// # Panics
-/// When the instance's creation failed or it was destroyed meanwhile.
-fn wait_until_live(vnet: &Vnet) {
+/// When the instance's creation failed or it was torn down meanwhile.
+fn enter_when_live(vnet: &Vnet) -> crate::CurVnetGuard<'_> {
     loop {
-        match vnet.state() {
-            crate::VnetState::Live => return,
-            crate::VnetState::Creating => std::thread::sleep(Duration::from_micros(100)),
-            _ => panic!(
+        if vnet.state() == crate::VnetState::Creating {
+            std::thread::sleep(Duration::from_micros(100));
+            continue;
+        }
+        match vnet.try_push_current() {
+            Some(guard) => return guard,
+            None => panic!(
                 "vnet `{}` was destroyed (or its creation failed) before this thread started",
                 vnet.name()
             ),

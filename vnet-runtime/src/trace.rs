@@ -57,6 +57,17 @@ pub(crate) fn emit(line: String, during_boot: bool) {
     });
 }
 
+/// Reports something a user must see (a destroy waiting long on owned
+/// work): always on stderr, and to every open capture on this thread.
+pub(crate) fn report(line: String) {
+    eprintln!("{line}");
+    CAPTURES.with(|c| {
+        for capture in c.borrow_mut().iter_mut() {
+            capture.push(line.clone());
+        }
+    });
+}
+
 /// Runs `f` and returns what it returned with the trace lines of the
 /// lifecycle steps run on this thread meanwhile. Captures nest.
 ///

@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use vnet_runtime::{curvnet_set, vnet, Error, Vnet};
+use vnet_runtime::{curvnet_set, vnet, DestroyError, Error, Holder, Vnet};
 
 #[vnet]
 static VALUE: AtomicU64 = AtomicU64::new(0);
@@ -96,24 +96,75 @@ fn a_spawned_thread_starts_with_no_current_instance() {
 }
 
 #[test]
-fn destroying_an_instance_that_is_current_is_refused() {
+fn destroying_an_instance_current_on_this_thread_is_refused_as_from_within() {
     let a = Vnet::create("ctx-busy").unwrap();
-    let result = a.enter(|| a.clone().destroy());
-    assert_eq!(
-        result,
-        Err(Error::Busy {
-            name: "ctx-busy".into()
-        })
-    );
-    // Nothing changed: it is still live and usable.
+    let refused = a.enter(|| a.clone().destroy()).unwrap_err();
+    let Error::DestroyFromWithin { name, from } = refused.error() else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(name, "ctx-busy");
+    assert!(from.contains("on this thread"), "{from}");
+    if cfg!(debug_assertions) {
+        assert!(
+            from.contains(file!()),
+            "names where the guard was taken: {from}"
+        );
+    }
+    // The handle comes back, and nothing changed: it is still live and usable.
+    assert_eq!(refused.into_vnet(), a);
     assert_eq!(Vnet::lookup("ctx-busy"), Some(a.clone()));
     a.enter(|| assert_eq!(value(), 0));
     a.destroy().unwrap();
 }
 
 #[test]
+fn destroying_an_instance_current_on_another_thread_names_that_thread() {
+    let a = Vnet::create("ctx-busy-other").unwrap();
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::Builder::new()
+        .name("ctx-holder".into())
+        .spawn({
+            let a = a.clone();
+            move || {
+                let line = line!() + 1;
+                let _guard = curvnet_set(&a);
+                entered_tx.send(line).unwrap();
+                leave_rx.recv().unwrap();
+            }
+        })
+        .unwrap();
+    let line = entered_rx.recv().unwrap();
+    let refused = a.clone().destroy().unwrap_err();
+    let Error::Busy {
+        name,
+        holder:
+            Holder::Thread {
+                thread,
+                taken_at,
+                leaked: false,
+            },
+    } = refused.error()
+    else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(name, "ctx-busy-other");
+    assert!(thread.contains("ctx-holder"), "{thread}");
+    if cfg!(debug_assertions) {
+        let at = taken_at.as_deref().unwrap();
+        assert!(at.contains(&format!("{}:{line}:", file!())), "{at}");
+    }
+    assert!(refused.to_string().contains("ctx-holder"), "{refused}");
+    leave_tx.send(()).unwrap();
+    holder.join().unwrap();
+    refused.into_vnet().destroy().unwrap();
+}
+
+#[test]
 fn vnet0_cannot_be_destroyed() {
-    assert_eq!(vnet_runtime::vnet0().destroy(), Err(Error::Vnet0));
+    let refused = vnet_runtime::vnet0().destroy().unwrap_err();
+    assert_eq!(*refused.error(), Error::Vnet0);
+    assert_eq!(refused.into_vnet(), vnet_runtime::vnet0());
 }
 
 /// Runs `f` and returns its panic message (it must panic).
@@ -132,7 +183,10 @@ fn restoring_past_a_leaked_guard_is_a_clear_error_and_keeps_it_pinned() {
         let outer_guard = curvnet_set(&o);
         std::mem::forget(curvnet_set(&l));
         // Destroy is refused while the leaked guard keeps it current.
-        assert!(matches!(l.clone().destroy(), Err(Error::Busy { .. })));
+        assert!(matches!(
+            l.clone().destroy().map_err(DestroyError::into_error),
+            Err(Error::DestroyFromWithin { .. })
+        ));
         assert_eq!(value(), 42);
         let msg = panic_message(|| drop(outer_guard));
         assert!(
@@ -142,7 +196,10 @@ fn restoring_past_a_leaked_guard_is_a_clear_error_and_keeps_it_pinned() {
         assert_eq!(current_name(), None, "restored anyway");
         // A borrow taken while it was current may still be alive: it stays
         // pinned for the rest of this thread.
-        assert!(matches!(l.destroy(), Err(Error::Busy { .. })));
+        assert!(matches!(
+            l.destroy().map_err(DestroyError::into_error),
+            Err(Error::DestroyFromWithin { .. })
+        ));
     })
     .join()
     .unwrap();
@@ -167,7 +224,10 @@ fn a_borrow_survives_an_outer_restore_and_a_destroy_attempt() {
             panic_message(|| drop(outer));
             // Still pinned (orphaned): destroying it is refused, so the
             // borrow stays valid.
-            assert!(matches!(handle.destroy(), Err(Error::Busy { .. })));
+            assert!(matches!(
+                handle.destroy().map_err(DestroyError::into_error),
+                Err(Error::DestroyFromWithin { .. })
+            ));
             assert_eq!(borrowed.load(Relaxed), 7);
         });
     })
@@ -263,4 +323,42 @@ fn module_load_and_unload_inside_foreach_are_refused() {
         }
     });
     assert_eq!(results, vec![Err(Error::InsideForeach); 3]);
+}
+
+/// A guard leaked and restored past on another thread keeps its instance
+/// pinned there until that thread exits: destroy says so, naming the thread.
+#[test]
+fn a_leaked_guard_on_another_thread_is_named_as_leaked() {
+    let outer = Vnet::create("ctx-leaked-outer").unwrap();
+    let leaked = Vnet::create("ctx-leaked-elsewhere").unwrap();
+    let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
+    let (exit_tx, exit_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ctx-leaker".into())
+        .spawn({
+            let (o, l) = (outer.clone(), leaked.clone());
+            move || {
+                let outer_guard = curvnet_set(&o);
+                std::mem::forget(curvnet_set(&l));
+                let _ = panic_message(|| drop(outer_guard));
+                pinned_tx.send(()).unwrap();
+                exit_rx.recv().unwrap();
+            }
+        })
+        .unwrap();
+    pinned_rx.recv().unwrap();
+    let refused = leaked.clone().destroy().unwrap_err();
+    assert!(
+        matches!(
+            refused.error(),
+            Error::Busy { holder: Holder::Thread { thread, leaked: true, .. }, .. }
+                if thread.contains("ctx-leaker")
+        ),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("mem::forget"), "{refused}");
+    exit_tx.send(()).unwrap();
+    thread.join().unwrap();
+    refused.into_vnet().destroy().unwrap();
+    outer.destroy().unwrap();
 }

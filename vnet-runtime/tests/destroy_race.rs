@@ -121,7 +121,11 @@ fn enter_racing_destroy_gets_in_first_or_is_refused() {
         // The race: one destroy against the enterers. Refused (Busy), stop
         // handing the instance out and retry until the last enter is over.
         loop {
-            match v.clone().destroy() {
+            match v
+                .clone()
+                .destroy()
+                .map_err(vnet_runtime::DestroyError::into_error)
+            {
                 Ok(()) => break,
                 Err(Error::Busy { .. }) => {
                     busy += 1;

@@ -76,12 +76,23 @@ fn a_started_bound_future_keeps_destroy_out_until_dropped() {
     let done = Vnet::create("fut-in-use-done").unwrap();
     let mut task = done.bind(YieldOnce(false));
     assert!(poll_once(&mut task).is_pending());
+    let refused = done.clone().destroy().unwrap_err();
     assert!(
         matches!(
-            done.clone().destroy(),
-            Err(vnet_runtime::Error::Busy { .. })
+            refused.error(),
+            vnet_runtime::Error::Busy {
+                holder: vnet_runtime::Holder::Futures { count: 1 },
+                ..
+            }
         ),
         "a pending bound future keeps its instance in use"
+    );
+    let message = refused.to_string();
+    assert!(
+        message.contains("bound future")
+            && message.contains("owned_by")
+            && message.contains("abort"),
+        "the refusal names the cause and the fix: {message}"
     );
     assert!(poll_once(&mut task).is_ready());
     drop(task); // finished and dropped, as an executor does: let go
@@ -91,7 +102,10 @@ fn a_started_bound_future_keeps_destroy_out_until_dropped() {
     let mut task = dropped.bind(YieldOnce(false));
     assert!(poll_once(&mut task).is_pending());
     assert!(matches!(
-        dropped.clone().destroy(),
+        dropped
+            .clone()
+            .destroy()
+            .map_err(vnet_runtime::DestroyError::into_error),
         Err(vnet_runtime::Error::Busy { .. })
     ));
     drop(task); // cancelled: let go
@@ -106,7 +120,10 @@ fn a_childs_bound_future_keeps_the_parent_in_use() {
     let mut task = child.bind(YieldOnce(false));
     assert!(poll_once(&mut task).is_pending());
     assert!(matches!(
-        parent.clone().destroy(),
+        parent
+            .clone()
+            .destroy()
+            .map_err(vnet_runtime::DestroyError::into_error),
         Err(vnet_runtime::Error::Busy { .. })
     ));
     assert!(poll_once(&mut task).is_ready());

@@ -150,3 +150,31 @@ fn without_vimage_vnets_is_vnet0_alone() {
     assert!(table.0[0].children.is_empty());
     assert!(Vnet::create("x").is_err());
 }
+
+/// Instances destroyed while the table is built are left out, never listed
+/// as `Destroyed` (or `Dying`), however the destroys interleave with it.
+#[cfg(feature = "vimage")]
+#[test]
+fn vnets_never_lists_an_instance_being_or_already_destroyed() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let stop = &stop;
+            s.spawn(move || {
+                let mut i = 0;
+                while !stop.load(SeqCst) {
+                    let v = Vnet::create(&format!("show-churn-{t}-{i}")).unwrap();
+                    i += 1;
+                    v.destroy().unwrap();
+                }
+            });
+        }
+        for _ in 0..300 {
+            for info in introspect::vnets().0 {
+                assert_eq!(info.state, vnet_runtime::VnetState::Live, "{}", info.name);
+            }
+        }
+        stop.store(true, SeqCst);
+    });
+}

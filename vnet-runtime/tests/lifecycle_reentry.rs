@@ -93,7 +93,7 @@ fn a_hook_calling_shutdown_during_create_does_not_deadlock() {
     let _s = serial();
     ACTION.store(SHUTDOWN, SeqCst);
     let created = within_deadline(|| {
-        trace::capture(|| Vnet::create("reent-shutdown").and_then(|v| v.destroy()))
+        trace::capture(|| Vnet::create("reent-shutdown").and_then(|v| Ok(v.destroy()?)))
     });
     ACTION.store(NOTHING, SeqCst);
     let (result, lines) = created;

@@ -160,8 +160,15 @@ fn a_thread_may_not_start_in_a_destroyed_instance() {
     let v = create("thr-gone");
     let keep = v.clone();
     v.destroy().unwrap();
-    let refused = std::panic::catch_unwind(|| thread::spawn_in(&keep, || ()));
-    assert!(refused.is_err());
+    let refused = std::panic::catch_unwind(|| thread::spawn_in(&keep, || ())).unwrap_err();
+    let message = refused
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("thr-gone") && message.contains("was destroyed"),
+        "says destroyed, not being destroyed: {message}"
+    );
 }
 
 #[test]
@@ -183,14 +190,51 @@ fn sleep_returns_false_when_the_instance_goes() {
 fn a_thread_destroying_its_own_instance_is_refused_not_deadlocked() {
     let v = create("thr-self");
     let handle = v.clone();
-    let t = thread::spawn_in(&v, move || handle.destroy());
-    assert!(matches!(t.join().unwrap(), Err(Error::Busy { .. })));
-    // The instance is live and accepts work again.
+    let t = thread::spawn_in(&v, move || {
+        let refused = handle.destroy().unwrap_err();
+        // Refused with nothing changed: this thread was not asked to stop.
+        (refused.into_error(), thread::stop_requested())
+    });
+    let (error, stop_requested) = t.join().unwrap();
+    assert!(
+        matches!(&error, Error::DestroyFromWithin { from, .. } if from.contains("its own thread")),
+        "{error}"
+    );
+    assert!(!stop_requested);
+    // The instance is live and accepts work.
     assert_eq!(
         thread::spawn_in(&v, Vnet::current).join().unwrap(),
         Some(v.clone())
     );
     v.destroy().unwrap();
+}
+
+/// A thread that ignores its stop request keeps `destroy` waiting; after a
+/// few seconds `destroy` says so, naming the thread and where it was
+/// spawned (never silence).
+#[test]
+fn a_long_wait_on_an_owned_thread_is_reported_with_where_it_was_spawned() {
+    let v = create("thr-deaf");
+    let (tx, rx) = mpsc::channel();
+    let line = line!() + 1;
+    let t = thread::spawn_in(&v, move || {
+        tx.send(()).unwrap();
+        // Never looks at stop_requested: ends on its own, later.
+        std::thread::sleep(Duration::from_millis(3500));
+    });
+    rx.recv().unwrap();
+    let (destroyed, lines) = vnet_runtime::trace::capture(|| v.destroy());
+    destroyed.unwrap();
+    t.join().unwrap();
+    let report = lines
+        .iter()
+        .find(|l| l.contains("has waited"))
+        .unwrap_or_else(|| panic!("no report of the wait: {lines:?}"));
+    assert!(
+        report.contains("owned thread") && report.contains(&format!("{}:{line}:", file!())),
+        "names the thread and where it was spawned: {report}"
+    );
+    assert!(report.contains("stop_requested"), "{report}");
 }
 
 // ---- callouts -----------------------------------------------------------
@@ -455,7 +499,11 @@ fn destroy_waits_for_a_running_handler() {
     std::thread::sleep(Duration::from_millis(5));
     // Either busy (the raiser has it current) or waits for the handler.
     loop {
-        match v.clone().destroy() {
+        match v
+            .clone()
+            .destroy()
+            .map_err(vnet_runtime::DestroyError::into_error)
+        {
             Ok(()) => break,
             Err(Error::Busy { .. }) => std::thread::sleep(Duration::from_millis(1)),
             Err(e) => panic!("{e}"),

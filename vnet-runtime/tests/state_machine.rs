@@ -2,8 +2,13 @@
 //!
 //! Every step runs on the real runtime and on a small model of it: create
 //! (with parents and `children_max`), destroy (with its refusals), guards and
-//! `enter`, `V_` reads and writes, `with_in`, `vnet_foreach` (and what it
-//! refuses inside), module load and unload, and hooks that fail on demand.
+//! `enter`, bound futures in flight (requests), `V_` reads and writes,
+//! `with_in`, `vnet_foreach` (and what it refuses inside), module load and
+//! unload, and hooks that fail on demand. Every instance also has owned
+//! work (an armed callout, an event handler, an owned task): after every
+//! step, each live instance's work still works (so a refused destroy
+//! changed nothing, and the steps after it find the instance whole) and
+//! each destroyed one's was stopped.
 //! After each step the test compares every observable: the call's result or
 //! panic, which hooks and module events ran on which instance and in which
 //! order, each instance's values, the instance list in order, each handle's
@@ -15,18 +20,26 @@
 //!
 //! Cases: `PROPTEST_CASES` (default 64), each up to 40 steps.
 
+use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::SeqCst};
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, Once};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use vnet_runtime::callout::Callout;
+use vnet_runtime::eventhandler::{Event, EventTag};
 use vnet_runtime::module::{self, ModError, ModEvent};
 use vnet_runtime::{
     curvnet_set, vnet, vnet0, vnet_foreach, vnet_module, vnet_sysinit, vnet_sysuninit, BootOptions,
-    CurVnetGuard, Error, Vnet, VnetState, VIMAGE,
+    Bound, Cancelled, CurVnetGuard, DestroyError, Error, Holder, Owned, Vnet, VnetFutureExt,
+    VnetState, VIMAGE,
 };
 
 // ---- the system: statics, modules, hooks ----------------------------------------
@@ -191,6 +204,10 @@ enum Step {
         slot: usize,
         destroy: Option<usize>,
     },
+    /// A request: a future bound to a slot, polled once (pending), kept.
+    Request(usize),
+    /// Every request finishes (is dropped).
+    Finish,
     /// `V_COUNT` += n in the current instance.
     Add(u64),
     /// `V_TAG` = TAGS[i] in the current instance.
@@ -278,6 +295,8 @@ struct Model {
     insts: Vec<Inst>,
     /// The guard stack (slots), innermost last.
     stack: Vec<usize>,
+    /// Requests in flight (slots).
+    requests: Vec<usize>,
     loaded: [bool; 3],
     fail_init: [u8; 3],
     fail_load: [bool; 3],
@@ -313,6 +332,7 @@ impl Model {
         Model {
             insts: vec![Inst::fresh("vnet0", None, None)],
             stack: Vec::new(),
+            requests: Vec::new(),
             loaded: [false; 3],
             fail_init: [0; 3],
             fail_load: [false; 3],
@@ -422,8 +442,18 @@ impl Model {
             .iter()
             .find(|(_, i)| self.stack.contains(i) || pinned.contains(i))
         {
+            // Everything is on this one thread: a destroy from inside.
+            return Err(Error::DestroyFromWithin {
+                name: self.insts[busy].name.clone(),
+                from: String::new(),
+            });
+        }
+        if let Some(&(_, busy)) = doomed.iter().find(|(_, i)| self.requests.contains(i)) {
             return Err(Error::Busy {
                 name: self.insts[busy].name.clone(),
+                holder: Holder::Futures {
+                    count: self.requests.iter().filter(|&&r| r == busy).count(),
+                },
             });
         }
         for &(_, i) in &doomed {
@@ -561,6 +591,21 @@ impl Model {
                 self.stack.pop();
                 Done(Ok(Value::Unit))
             }
+            Step::Request(s) => {
+                let s = self.slot(s);
+                if !self.insts[s].live {
+                    return Panicked(format!(
+                        "cannot make vnet `{}` current: it was destroyed",
+                        self.insts[s].name
+                    ));
+                }
+                self.requests.push(s);
+                Done(Ok(Value::Unit))
+            }
+            Step::Finish => {
+                self.requests.clear();
+                Done(Ok(Value::Unit))
+            }
             Step::Enter { slot, destroy } => {
                 let s = self.slot(slot);
                 if !self.insts[s].live {
@@ -655,6 +700,8 @@ impl ReferenceStateMachine for RefMachine {
             3 => slot.clone().prop_map(Step::Destroy),
             2 => slot.clone().prop_map(Step::Push),
             2 => Just(Step::Pop),
+            2 => slot.clone().prop_map(Step::Request),
+            1 => Just(Step::Finish),
             2 => (slot.clone(), proptest::option::weighted(0.4, slot.clone()))
                 .prop_map(|(slot, destroy)| Step::Enter { slot, destroy }),
             2 => (1..50u64).prop_map(Step::Add),
@@ -682,8 +729,12 @@ impl ReferenceStateMachine for RefMachine {
 struct System {
     /// Mirrors `Model::insts`: the handles this case created.
     handles: Vec<Vnet>,
+    /// Mirrors `handles`: each instance's owned work (none for vnet0).
+    work: Vec<Option<Work>>,
     /// The guards of `Step::Push`, innermost last.
     guards: Vec<Pinned>,
+    /// The requests of `Step::Request`, polled once.
+    requests: Vec<Pin<Box<Bound<YieldForever>>>>,
     /// The tests of this file share the runtime: one case at a time.
     _serial: MutexGuard<'static, ()>,
 }
@@ -695,6 +746,97 @@ impl Drop for System {
         // Restore in order, also when a failed assertion unwinds.
         while let Some(guard) = self.guards.pop() {
             drop(guard);
+        }
+        self.requests.clear();
+    }
+}
+
+/// A request that never completes by itself.
+struct YieldForever;
+
+impl Future for YieldForever {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+type Task = Owned<std::future::Pending<()>>;
+
+static WORK_EVENT: Event<()> = Event::new("state-machine-work");
+
+/// One instance's owned work: a callout armed far ahead, an event handler
+/// counting its runs, an owned task that never completes.
+struct Work {
+    callout: Callout,
+    _tag: EventTag,
+    hits: Arc<AtomicU64>,
+    task: Mutex<Pin<Box<Task>>>,
+}
+
+impl Work {
+    fn new(v: &Vnet) -> Work {
+        let callout = Callout::new_in(v);
+        assert!(callout.reset(Duration::from_secs(3600), || {}));
+        let hits = Arc::new(AtomicU64::new(0));
+        let counter = hits.clone();
+        let tag = WORK_EVENT.register_in(v, move |_| {
+            counter.fetch_add(1, SeqCst);
+        });
+        let task = Mutex::new(Box::pin(std::future::pending::<()>().owned_by(v)));
+        Work {
+            callout,
+            _tag: tag,
+            hits,
+            task,
+        }
+    }
+
+    fn poll_task(&self) -> Poll<Result<(), Cancelled>> {
+        let mut task = self.task.lock().unwrap();
+        task.as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    /// The instance is live: everything still works. Destroyed: all of it
+    /// was stopped.
+    fn check(&self, v: &Vnet, live: bool) {
+        if live {
+            assert!(
+                self.callout.pending(),
+                "{}: the callout is still armed",
+                v.name()
+            );
+            assert!(
+                self.poll_task().is_pending(),
+                "{}: the owned task lives",
+                v.name()
+            );
+            let before = self.hits.load(SeqCst);
+            WORK_EVENT.invoke_in(v, &());
+            assert_eq!(
+                self.hits.load(SeqCst),
+                before + 1,
+                "{}: the handler runs",
+                v.name()
+            );
+        } else {
+            assert!(
+                !self.callout.pending(),
+                "{}: the callout was stopped",
+                v.name()
+            );
+            assert!(
+                !self.callout.reset(Duration::ZERO, || {}),
+                "{}: stopped for good",
+                v.name()
+            );
+            assert_eq!(
+                self.poll_task(),
+                Poll::Ready(Err(Cancelled)),
+                "{}",
+                v.name()
+            );
         }
     }
 }
@@ -793,7 +935,7 @@ fn reset() {
         VETO[m].store(false, SeqCst);
     }
     for v in Vnet::list().into_iter().rev() {
-        match v.destroy() {
+        match v.destroy().map_err(DestroyError::into_error) {
             Ok(()) | Err(Error::Vnet0) | Err(Error::Destroyed(_)) => {}
             Err(e) => panic!("cleanup: {e}"),
         }
@@ -807,6 +949,18 @@ fn reset() {
     V_COUNT.with_in(&v0, |c| c.store(COUNT_INIT, SeqCst));
     V_TAG.with_in(&v0, |t| t.lock().unwrap().clear());
     take_log();
+}
+
+/// `destroy`'s answer as the model gives it: the error alone, with the
+/// parts the model cannot predict (where a guard was taken) left out.
+fn destroyed(v: Vnet) -> Result<(), Error> {
+    v.destroy().map_err(|refused| match refused.into_error() {
+        Error::DestroyFromWithin { name, .. } => Error::DestroyFromWithin {
+            name,
+            from: String::new(),
+        },
+        other => other,
+    })
 }
 
 struct SystemTest;
@@ -830,10 +984,11 @@ impl SystemTest {
                     builder = builder.children_max(max);
                 }
                 let v = builder.create().map_err(Ok)?;
+                system.work.push(Some(Work::new(&v)));
                 system.handles.push(v);
                 Ok(Value::Unit)
             }
-            Step::Destroy(s) => done(h(s).destroy()),
+            Step::Destroy(s) => done(destroyed(h(s))),
             Step::Push(s) => {
                 let v = h(s);
                 let guard = expect_panic(move || Pinned::new(v)).map_err(Err)?;
@@ -844,12 +999,28 @@ impl SystemTest {
                 system.guards.pop();
                 Ok(Value::Unit)
             }
+            Step::Request(s) => {
+                let mut request = Box::pin(h(s).bind(YieldForever));
+                expect_panic(|| {
+                    let poll = request
+                        .as_mut()
+                        .poll(&mut Context::from_waker(std::task::Waker::noop()));
+                    assert!(poll.is_pending());
+                })
+                .map_err(Err)?;
+                system.requests.push(request);
+                Ok(Value::Unit)
+            }
+            Step::Finish => {
+                system.requests.clear();
+                Ok(Value::Unit)
+            }
             Step::Enter { slot, destroy } => {
                 let v = h(slot);
                 let target = destroy.map(h);
                 expect_panic(|| {
                     v.enter(|| {
-                        let inner = target.map(Vnet::destroy);
+                        let inner = target.map(destroyed);
                         let read = read_current();
                         V_COUNT.with(|c| c.fetch_add(1, SeqCst));
                         Value::Entered(inner, read)
@@ -874,7 +1045,7 @@ impl SystemTest {
                 vnet_foreach(|v| {
                     if VIMAGE && refusals > 0 && tried.is_empty() {
                         tried.push(Vnet::create("inside").map(drop));
-                        tried.push(target.clone().destroy());
+                        tried.push(destroyed(target.clone()));
                         tried.push(module::load("gamma"));
                         tried.push(module::unload("alpha"));
                     }
@@ -911,7 +1082,9 @@ impl StateMachineTest for SystemTest {
         reset();
         System {
             handles: vec![vnet0()],
+            work: vec![None],
             guards: Vec::new(),
+            requests: Vec::new(),
             _serial: serial,
         }
     }
@@ -967,6 +1140,13 @@ impl StateMachineTest for SystemTest {
             assert_eq!((v.name(), v.state()), (inst.name.as_str(), state));
             let parent = inst.parent.map(|p| model.insts[p].name.as_str());
             assert_eq!(v.parent().as_ref().map(Vnet::name), parent, "{}", v.name());
+        }
+        // Each instance's owned work: whole while it lives (whatever
+        // destroys were refused), stopped once it is destroyed.
+        for ((v, inst), work) in system.handles.iter().zip(&model.insts).zip(&system.work) {
+            if let Some(work) = work {
+                work.check(v, inst.live);
+            }
         }
         // The current instance and the loaded modules.
         let current = model.current().map(|c| model.insts[c].name.as_str());

@@ -246,7 +246,11 @@ fn racer(deadline: Instant, counts: &Counts) {
         *HOT.lock().unwrap() = Some(v.clone());
         counts.ops[0].fetch_add(1, SeqCst);
         loop {
-            match v.clone().destroy() {
+            match v
+                .clone()
+                .destroy()
+                .map_err(vnet_runtime::DestroyError::into_error)
+            {
                 Ok(()) => break,
                 Err(Error::Busy { .. } | Error::ChildrenCreating(_)) => {
                     counts.ops[7].fetch_add(1, SeqCst);
@@ -353,7 +357,11 @@ fn worker(tid: usize, pool: &Mutex<Vec<Vnet>>, deadline: Instant, counts: &Count
                     let i = rng.below(pool.len());
                     pool.swap_remove(i)
                 };
-                match v.clone().destroy() {
+                match v
+                    .clone()
+                    .destroy()
+                    .map_err(vnet_runtime::DestroyError::into_error)
+                {
                     Ok(()) => 4,
                     // Its parent took it down already.
                     Err(Error::Destroyed(_)) => 7,
@@ -442,7 +450,7 @@ fn run(threads: usize, secs: u64, only_hot: bool) -> Arc<Counts> {
     );
     // Leftovers of the pool go with the racer's last instance.
     for v in std::mem::take(&mut *pool.lock().unwrap()) {
-        match v.destroy() {
+        match v.destroy().map_err(vnet_runtime::DestroyError::into_error) {
             Ok(()) | Err(Error::Destroyed(_)) => {}
             Err(e) => panic!("final destroy: {e}"),
         }

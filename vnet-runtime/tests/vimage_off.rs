@@ -27,7 +27,9 @@ fn only_vnet0_exists() {
         Vnet::builder("x").children_max(2).create().unwrap_err(),
         Error::VimageDisabled
     );
-    assert_eq!(vnet0().destroy(), Err(Error::Vnet0));
+    let refused = vnet0().destroy().unwrap_err();
+    assert_eq!(*refused.error(), Error::Vnet0);
+    assert_eq!(refused.into_vnet(), vnet0());
     assert_eq!(Vnet::list(), vec![vnet0()]);
     assert_eq!(Vnet::current(), Some(vnet0()));
     assert_eq!(Vnet::lookup("vnet0"), Some(vnet0()));

@@ -8,7 +8,7 @@ use std::sync::{OnceLock, Weak};
 
 use parking_lot::ReentrantMutex;
 
-use super::handle::catch_drop_panics;
+use super::destroy::release_reservations;
 use super::{list, state, Instance, Vnet, VnetState};
 use crate::context;
 use crate::lifecycle;
@@ -192,7 +192,9 @@ impl Vnet {
     /// ```
     pub fn lookup(name: &str) -> Option<Vnet> {
         booted();
-        list::lookup(name)
+        // A destroy that is stopping the instance's owned work keeps it
+        // listed (for module unloads) but it is no longer live.
+        list::lookup(name).filter(|v| v.state() == VnetState::Live)
     }
 
     /// Every live instance, in creation order (vnet0 first).
@@ -202,7 +204,9 @@ impl Vnet {
     /// ```
     pub fn list() -> Vec<Vnet> {
         booted();
-        list::snapshot()
+        let mut all = list::snapshot();
+        all.retain(|v| v.state() == VnetState::Live);
+        all
     }
 
     /// The instance current on this thread, if any (with none current, vnet0
@@ -323,7 +327,8 @@ impl Vnet {
 
     /// Not plainly live: its own hooks re-entering it (already current
     /// here, so pinned and owned by this thread's operation), or a destroy
-    /// deciding (`CLOSING`: wait for its verdict), or refused.
+    /// deciding (`CLOSING`: wait for its verdict) or stopping its owned
+    /// work (`STOPPING`: that work only), or refused.
     #[cold]
     #[inline(never)]
     #[cfg_attr(debug_assertions, track_caller)]
@@ -335,7 +340,9 @@ impl Vnet {
                 instance.name().to_owned()
             }));
         }
-        if now != state::CLOSING {
+        // CLOSING: wait for the verdict. STOPPING: admitted only for the
+        // instance's own owned work (see `state::admit`).
+        if now != state::CLOSING && now != state::STOPPING {
             return None;
         }
         #[cfg(debug_assertions)]
@@ -392,7 +399,7 @@ impl Vnet {
     pub(crate) fn try_pin(&self) -> Option<context::CurVnetGuard<'_>> {
         let instance = self.instance();
         let now = instance.state.load(Acquire);
-        if now != state::LIVE && now != state::CLOSING {
+        if now != state::LIVE && now != state::CLOSING && now != state::STOPPING {
             return None;
         }
         let guard = context::pin_only(instance.pin(), || instance.name().to_owned());
@@ -402,95 +409,6 @@ impl Vnet {
             drop(guard);
             None
         }
-    }
-
-    /// Destroys the instance: first its children (deepest first), then the
-    /// instance itself. Each leaves the instance list, then its per-instance
-    /// teardown hooks (VNET_SYSUNINIT) run in reverse order with it current.
-    ///
-    /// Refused (and nothing is changed) for vnet0, from inside
-    /// [`vnet_foreach`](crate::vnet_foreach), and while the instance or one of
-    /// its descendants is current on any thread ([`Error::Busy`]). Other
-    /// handles may outlive the call: they see [`VnetState::Destroyed`], and the
-    /// values are dropped when the last of them goes.
-    ///
-    /// A thread that enters the instance (or one of its descendants) at the
-    /// same moment either gets in first, and then this destroy is refused
-    /// with [`Error::Busy`], or is refused itself (its `enter` panics, its
-    /// `try_enter`-style callers see the instance gone): an entered body
-    /// never runs beside the teardown hooks.
-    ///
-    /// The cost does not depend on how many other instances exist: the
-    /// subtree comes from the children index, leaving the list is O(1)
-    /// (amortized), and the busy check is one pass over the registered
-    /// threads' context stacks.
-    ///
-    /// ```
-    /// let v = vnet_runtime::Vnet::create("short-lived").unwrap();
-    /// v.destroy().unwrap();
-    /// assert!(vnet_runtime::Vnet::lookup("short-lived").is_none());
-    /// ```
-    pub fn destroy(self) -> Result<(), Error> {
-        if self.is_default() {
-            return Err(Error::Vnet0);
-        }
-        if context::inside_foreach() {
-            return Err(Error::InsideForeach);
-        }
-        // Issue 10: cancel and wait for the threads, tasks, timers and event
-        // handlers owned by this instance and its descendants, before the busy
-        // check (an owned thread has its instance current) and before any
-        // VNET_SYSUNINIT runs. Dropped at the end: reopens them if refused.
-        let _stopped_work = crate::owned::stop_instance_work(&self);
-        let lifecycle = lifecycle::read();
-        let doomed = {
-            let mut list = list::write();
-            if self.state() != VnetState::Live {
-                return Err(Error::Destroyed(self.name().to_owned()));
-            }
-            let doomed = subtree_deepest_first(&list, &self);
-            // A child still running its init hooks is not in the list yet;
-            // tearing its parent down first would break "children first".
-            if let Some(parent) = doomed
-                .iter()
-                .find(|p| p.instance().children.load(Acquire) > list.children(p).count())
-            {
-                return Err(Error::ChildrenCreating(parent.name().to_owned()));
-            }
-            let states: Vec<_> = doomed.iter().map(|v| &v.instance().state).collect();
-            let closed = state::close(&states, || {
-                let pinned = context::pinned();
-                doomed.iter().position(|v| {
-                    v.instance().futures.load(Relaxed) > 0
-                        || pinned.binary_search(&v.instance().pin()).is_ok()
-                })
-            });
-            if let Err(busy) = closed {
-                return Err(Error::Busy {
-                    name: doomed[busy].name().to_owned(),
-                });
-            }
-            for v in &doomed {
-                list.remove(v);
-            }
-            doomed
-        };
-        for v in &doomed {
-            lifecycle::destroy(&lifecycle, v);
-            v.instance().set_state(VnetState::Destroyed);
-            release_reservations(v.instance());
-        }
-        drop(lifecycle);
-        // Usually the last handles: the values are dropped here, outside the
-        // lifecycle lock (a value's `Drop` may use the runtime). A panic from
-        // a `Drop` is caught (it must not unwind out of the handle's `Drop`)
-        // and re-raised here, after everything was freed.
-        let panic = catch_drop_panics(move || drop((doomed, self)));
-        context::sweep_graveyard();
-        if let Some(panic) = panic {
-            std::panic::resume_unwind(panic);
-        }
-        Ok(())
     }
 }
 
@@ -512,14 +430,6 @@ fn log_recursion(instance: &Instance) {
     }
 }
 
-/// Gives back what `new_unpublished` reserved: the name and the parent's slot.
-fn release_reservations(instance: &Instance) {
-    list::release_name(instance.name());
-    if let Some(parent) = &instance.parent {
-        parent.instance().children.fetch_sub(1, AcqRel);
-    }
-}
-
 /// An instance that is not live can only be re-entered from its own hooks
 /// (where it is current already): a destroyed one never, and one being
 /// created or torn down not from other code, which would race its hooks.
@@ -536,23 +446,6 @@ fn not_enterable(instance: &Instance) -> ! {
         )
         }
     }
-}
-
-/// `root` and its listed descendants, children before parents: deepest
-/// first, and among equals newest first (reverse creation order). Walks the
-/// children index from `root`, so it costs O(k log n) for a subtree of k.
-fn subtree_deepest_first(list: &list::List, root: &Vnet) -> Vec<Vnet> {
-    let mut found: Vec<(usize, usize, Vnet)> = vec![(0, list.position(root), root.clone())];
-    let mut next = 0;
-    while next < found.len() {
-        let (depth, _, parent) = found[next].clone();
-        for child in list.children(&parent) {
-            found.push((depth + 1, list.position(child), child.clone()));
-        }
-        next += 1;
-    }
-    found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-    found.into_iter().map(|(_, _, v)| v).collect()
 }
 
 /// Runs `f` once for every live instance, in creation order, with that
@@ -573,6 +466,10 @@ pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
         // SAFETY: a live slot's instance is kept alive by its handle, which
         // stays listed while the list is read-locked.
         let instance = unsafe { &*slot.instance };
+        if instance.state.load(Acquire) == state::STOPPING {
+            // Its destroy is committed (stopping its owned work).
+            continue;
+        }
         let _guard = context::push(instance.pin(), slot.base, || instance.name().to_owned());
         f(slot.vnet.as_ref().expect("live slot"));
     }

@@ -1,5 +1,5 @@
 //! An instance's state word and the protocol that keeps `enter` and
-//! `destroy` apart (issue 9).
+//! `destroy` apart.
 //!
 //! The race: a thread checks that the instance is live and pushes it on its
 //! context stack; `destroy` scans every stack and, seeing nothing, starts
@@ -15,9 +15,21 @@
 //!   ([`admit`]). `LIVE`: admitted. `CLOSING`: a destroy is checking; wait
 //!   (still pinned) until it settles. Anything else: unpin and refuse.
 //! * **destroy** stores `CLOSING` in the state word of every instance of the
-//!   subtree, then a `SeqCst` fence, then scans the thread records
-//!   ([`close`]). A pin found: the words go back to `LIVE` and destroy fails
-//!   with `Busy`. None: the words become `DYING` and the teardown runs.
+//!   subtree, then a `SeqCst` fence, then scans the thread records and the
+//!   futures counters ([`close`]). A pin that its own stop will not end
+//!   (a guard, an `enter`, a bound future, a call from inside): the words go
+//!   back to `LIVE` and destroy is refused, having changed nothing. Only
+//!   pins inside runs of the subtree's own owned work (a callout firing, an
+//!   owned thread, an owned task's poll): the words become `STOPPING`, and
+//!   destroy is committed. It then stops that work (cancel, wait), and only
+//!   then sets `DYING` and runs the teardown.
+//! * **owned work** of an instance marks its run before its first push
+//!   ([`WorkMark`], and `context::begin_work`, which tags that push's stack
+//!   slot `OWNED`: pin and kind are read in one load), so the scan can tell
+//!   its pins from others, and so that it is still admitted while its
+//!   instance is `STOPPING` (a run caught mid-way finishes normally; no new
+//!   run starts, since the stop cancelled them first). Every other enter
+//!   is refused from `STOPPING` on.
 //!
 //! Two `SeqCst` fences order the two store→load pairs: whichever fence comes
 //! first in the single total order, the load after the other one sees the
@@ -47,6 +59,52 @@ pub(crate) const DESTROYED: u8 = 3;
 /// A destroy is checking whether the instance is pinned: it goes back to
 /// `LIVE` (destroy refused) or on to `DYING`. Reported as `Live`.
 pub(crate) const CLOSING: u8 = 4;
+/// A destroy found nothing in the way but the subtree's own owned work,
+/// and is stopping it: only that work may still enter. Reported as `Dying`.
+pub(crate) const STOPPING: u8 = 5;
+
+#[cfg(not(loom))]
+std::thread_local! {
+    /// The state words of the instances whose owned work is running on
+    /// this thread (innermost last).
+    static WORK: std::cell::RefCell<Vec<*const AtomicU8>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static WORK: std::cell::RefCell<Vec<*const AtomicU8>> =
+        std::cell::RefCell::new(Vec::new());
+}
+
+/// Marks a run of owned work of the instance with state word `state` on
+/// this thread until dropped: while it lasts, this thread may enter that
+/// instance when it is `STOPPING`.
+pub(crate) struct WorkMark(*const AtomicU8);
+
+impl WorkMark {
+    pub(crate) fn begin(state: &AtomicU8) -> WorkMark {
+        let state = std::ptr::from_ref(state);
+        WORK.with(|w| w.borrow_mut().push(state));
+        WorkMark(state)
+    }
+}
+
+impl Drop for WorkMark {
+    fn drop(&mut self) {
+        let _ = WORK.try_with(|w| {
+            let mut w = w.borrow_mut();
+            if let Some(i) = w.iter().rposition(|s| std::ptr::eq(*s, self.0)) {
+                w.remove(i);
+            }
+        });
+    }
+}
+
+fn running_work_of(state: &AtomicU8) -> bool {
+    WORK.try_with(|w| w.borrow().iter().any(|s| std::ptr::eq(*s, state)))
+        .unwrap_or(false)
+}
 
 /// The enter side, called once the pin is published on this thread's stack:
 /// whether the instance may be used. `false`: the caller unpins and refuses.
@@ -83,35 +141,41 @@ fn admit_slow(state: &AtomicU8, mut now: u8) -> bool {
         yield_now();
         now = state.load(Acquire);
     }
-    now == LIVE
+    now == LIVE || (now == STOPPING && running_work_of(state))
 }
 
 /// The destroy side, for instances that are all `LIVE` (the caller holds
-/// the list's write lock, so no other destroy works on them): `pinned`
-/// scans the thread records and returns the index of a pinned one. `Ok`:
-/// they are `DYING` and may be torn down. `Err(i)`: `i` is pinned and they
-/// are `LIVE` again.
-pub(crate) fn close(
-    states: &[&AtomicU8],
-    pinned: impl FnOnce() -> Option<usize>,
-) -> Result<(), usize> {
+/// the list's write lock, so no other destroy works on them): `refusal`
+/// scans the thread records and the futures counters, and says why the
+/// destroy may not go ahead, if it may not. `Ok`: they are `STOPPING`
+/// (owned work only may enter) and the destroy is committed. `Err`: they
+/// are `LIVE` again, and nothing else changed.
+pub(crate) fn close<E>(states: &[&AtomicU8], refusal: impl FnOnce() -> Option<E>) -> Result<(), E> {
     for state in states {
         state.store(CLOSING, Relaxed);
     }
     // StoreLoad barrier between the CLOSING stores and the scan.
     fence(SeqCst);
-    match pinned() {
-        Some(i) => {
+    match refusal() {
+        Some(why) => {
             for state in states {
                 state.store(LIVE, Release);
             }
-            Err(i)
+            Err(why)
         }
         None => {
             for state in states {
-                state.store(DYING, Release);
+                state.store(STOPPING, Release);
             }
             Ok(())
         }
+    }
+}
+
+/// After [`close`] and the stop of their owned work: the instances are
+/// `DYING`, and no enter is admitted any more.
+pub(crate) fn start_teardown(states: &[&AtomicU8]) {
+    for state in states {
+        state.store(DYING, Release);
     }
 }

@@ -778,9 +778,13 @@ pub(crate) fn unload(name: &str, force: bool) -> Result<(), Error> {
             }
             HookKind::VnetSysuninit => {
                 // Every instance the module had initialized (a hook may have
-                // destroyed some meanwhile).
+                // destroyed some meanwhile). `Dying` here is a destroy still
+                // stopping owned work (its teardown waits for this lock, and
+                // would no longer find this hook).
                 for v in instances() {
-                    if v.state() == crate::VnetState::Live && tears_down(&v, h) {
+                    let state = v.state();
+                    let listed = matches!(state, crate::VnetState::Live | crate::VnetState::Dying);
+                    if listed && tears_down(&v, h) {
                         let _ = run_hook(h, Some(&v));
                     }
                 }
