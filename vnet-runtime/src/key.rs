@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 #[cfg(feature = "vimage")]
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+#[cfg(feature = "std")]
 use crate::Vnet;
 
 /// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
@@ -146,6 +147,7 @@ impl<T> VnetKey<T> {
     }
 
     /// Calls `f` with the value in `vnet` (always vnet0 with `vimage` off).
+    #[cfg(feature = "std")]
     pub fn with_in<R>(&'static self, _vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
         f(&self.value)
     }

@@ -20,6 +20,8 @@ use linkme::distributed_slice;
 
 /// Registration record of one `#[vnet]` static (built by the macro).
 #[doc(hidden)]
+// Without `std` nothing lists the statics (no `statics()`): the descriptors are only linked.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub struct StaticDesc {
     /// The name as written in the source (`FOO` for `V_FOO`).
     name: &'static str,
@@ -130,6 +132,7 @@ pub struct StaticInfo {
 /// static COUNTER: u32 = 0;
 /// assert!(vnet_runtime::registry::statics().any(|s| s.name == "COUNTER"));
 /// ```
+#[cfg(feature = "std")]
 pub fn statics() -> impl Iterator<Item = StaticInfo> {
     let mut all: Vec<&'static StaticDesc> = STATICS.iter().collect();
     all.sort_by_key(|d| (d.module_path, d.name));
