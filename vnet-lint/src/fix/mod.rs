@@ -15,6 +15,7 @@ pub mod cargo_toml;
 pub mod decl;
 pub mod diff;
 pub mod edits;
+pub mod groups;
 pub mod krate;
 pub mod rewrite;
 pub mod run;
@@ -286,6 +287,7 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
 
 /// Plans the fix of `targets` in one crate.
 pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan: &mut Plan) {
+    let left_before = plan.left.len();
     let (runtime, manifest_edit) = runtime_for(krate, options);
     let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();
     let mut seen = BTreeSet::new();
@@ -335,11 +337,26 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 needs_unsafe,
             })
         };
-        if krate.no_std {
+        if krate.no_std && krate.std_feature.is_none() {
             leave(
-                "the crate is `no_std` (or can build as `no_std` through `cfg_attr`), and the vnet \
-                 runtime needs `std`"
+                "the crate is always `no_std` (`#![no_std]`), and vnet instances need `std`; a crate \
+                 with `#![cfg_attr(not(feature = \"std\"), no_std)]` is ported in its `std` build"
                     .into(),
+                false,
+            );
+            continue;
+        }
+        if let (Some(feature), Kind::Lock | Kind::Lazy) = (&krate.std_feature, &decl.kind) {
+            let what = if decl.kind == Kind::Lazy {
+                "`LazyLock`"
+            } else {
+                "a `Mutex`"
+            };
+            leave(
+                format!(
+                    "the crate also builds without `std` (feature `{feature}` off), where {what} \
+                     does not exist"
+                ),
                 false,
             );
             continue;
@@ -410,6 +427,14 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             .map(|e| (decl.file.clone(), e))
             .collect();
         all.extend(ue.edits);
+        if krate.std_feature.is_some() {
+            // The same source builds without `std`: atomics come from `core`.
+            for (_, edit) in &mut all {
+                edit.text = edit
+                    .text
+                    .replace("std::sync::atomic::", "core::sync::atomic::");
+            }
+        }
         let clash = accepted.iter().find(|(_, _, other)| {
             all.iter().any(|(f, e)| {
                 other
@@ -441,6 +466,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         accepted.push((decl, diagnostic, all));
     }
+    let accepted = keep_groups_whole(krate, accepted, left_before, plan);
     if accepted.is_empty() {
         return;
     }
@@ -543,6 +569,60 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     }
 }
 
+/// Leaves alone every accepted static that a function uses together with a static this crate's
+/// plan leaves alone (thread-locals and statics waiting for a further round aside): coupled
+/// statics are ported together or not at all.
+fn keep_groups_whole<A>(
+    krate: &Krate,
+    accepted: Vec<(Decl, Option<usize>, A)>,
+    left_before: usize,
+    plan: &mut Plan,
+) -> Vec<(Decl, Option<usize>, A)> {
+    let blocking: Vec<LeftAlone> = plan.left[left_before..]
+        .iter()
+        .filter(|l| l.code != id::THREAD_LOCAL_GLOBAL.code && !l.reason.starts_with(NESTED_USE))
+        .filter(|l| !l.name.is_empty())
+        .cloned()
+        .collect();
+    if blocking.is_empty() || accepted.is_empty() {
+        return accepted;
+    }
+    let names: BTreeSet<String> = accepted
+        .iter()
+        .map(|(d, _, _)| d.name.clone())
+        .chain(blocking.iter().map(|l| l.name.clone()))
+        .collect();
+    let groups = groups::groups(&groups::uses_together(krate, &names));
+    let mut kept = Vec::new();
+    for (decl, diagnostic, edits) in accepted {
+        let blocker = groups.get(&decl.name).and_then(|(group, _)| {
+            blocking
+                .iter()
+                .find(|l| groups.get(&l.name).is_some_and(|(g, _)| g == group))
+        });
+        match blocker {
+            Some(other) => {
+                let function = &groups[&decl.name].1;
+                plan.left.push(LeftAlone {
+                    file: decl.file.clone(),
+                    line: decl.line,
+                    name: decl.name.clone(),
+                    code: decl.code,
+                    reason: format!(
+                        "used together with `{}` (in `fn {function}` or a function linked to it), \
+                         which is left alone; coupled statics are ported together or not at all \
+                         ({}: {})",
+                        other.name, other.name, other.reason
+                    ),
+                    needs_unsafe: other.needs_unsafe,
+                });
+            }
+            None => kept.push((decl, diagnostic, edits)),
+        }
+    }
+    kept
+}
+
 fn is_lazy_pair(a: &Edit, b: &Edit) -> bool {
     // Two items of one `lazy_static!` both insert after the invocation: insertions do not clash.
     a.range.is_empty() && b.range.is_empty()
@@ -558,13 +638,32 @@ fn runtime_for(
     let Ok(text) = std::fs::read_to_string(manifest) else {
         return (Runtime::default(), None);
     };
-    if let Some(runtime) = cargo_toml::find_runtime(&text) {
-        return (runtime, None);
+    let (runtime, mut new) = match cargo_toml::find_runtime(&text) {
+        Some(runtime) => (runtime, None),
+        // A workspace member may inherit it: `vnet-runtime.workspace = true` is found above as a key.
+        None => (
+            Runtime::default(),
+            cargo_toml::add_runtime(&text, options.runtime_path.as_deref()),
+        ),
+    };
+    // The runtime needs Rust 1.85: a lower `rust-version` is raised (which also admits `LazyLock`,
+    // 1.80, and constants that refer to statics, 1.83).
+    let current = new.clone().unwrap_or_else(|| text.clone());
+    if let Some(raised) = cargo_toml::raise_rust_version(&current, cargo_toml::RUNTIME_RUST_VERSION)
+    {
+        new = Some(raised);
     }
-    // A workspace member may inherit it: `vnet-runtime.workspace = true` is found above as a key.
-    let added = cargo_toml::add_runtime(&text, options.runtime_path.as_deref())
-        .map(|new| (manifest.clone(), text.clone(), new));
-    (Runtime::default(), added)
+    if let Some(feature) = &krate.std_feature {
+        // The `std` build is virtualized; without it the runtime is `no_std` (plain statics).
+        let current = new.clone().unwrap_or_else(|| text.clone());
+        if let Some(wired) = cargo_toml::wire_std_feature(&current, feature) {
+            new = Some(wired);
+        }
+    }
+    (
+        runtime,
+        new.map(|new| (manifest.clone(), text.clone(), new)),
+    )
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -595,9 +694,12 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         });
     };
     let located = decl::locate(&parsed, &file.module);
+    // A constant may take the address of (or read) an immutable static since Rust 1.83 (the
+    // runtime needs 1.85): only a `static mut` in an initializer stops the port.
     let static_names: Vec<String> = located
         .statics
         .iter()
+        .filter(|(s, _)| matches!(s.mutability, syn::StaticMutability::Mut(_)))
         .map(|(s, _)| s.ident.to_string())
         .collect();
     for (s, scope) in &located.statics {
@@ -608,8 +710,8 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
                     name: s.ident.to_string(),
                     line,
                     reason: format!(
-                        "its initializer names the static `{other}`: a `#[vnet]` initializer is a \
-                         constant, which cannot refer to a static"
+                        "its initializer names the `static mut` `{other}`: a `#[vnet]` initializer \
+                         is a constant, which cannot refer to a mutable static"
                     ),
                 });
             }
