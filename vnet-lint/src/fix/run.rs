@@ -198,7 +198,14 @@ mod remembered {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| manifest.with_file_name("target"));
-        Some(target.join("vnet-lint").join("fix-restored.tsv"))
+        // One file per package: several packages may share a target directory.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        manifest.hash(&mut hasher);
+        Some(
+            target
+                .join("vnet-lint")
+                .join(format!("fix-restored-{:016x}.tsv", hasher.finish())),
+        )
     }
 
     fn text_hash(file: &Path) -> u64 {

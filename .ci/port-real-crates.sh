@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Ports real crates from crates.io end to end, as a user would: `cargo vnet-lint check --fix
+# --unsafe-fixes`, a second `--fix` (must change nothing), tests switched to `#[vnet_test]`, the
+# crate's whole `cargo test` in parallel several times, and builds with and without `std`.
+#
+# Crates are fetched by cargo at pinned versions into a scratch directory (never committed).
+# Prints one table row per crate; exits non-zero when a crate fails a step.
+#
+#   bash .ci/port-real-crates.sh            # the three crates CI ports
+#   RUNS=5 bash .ci/port-real-crates.sh     # more parallel runs of each suite
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=${RUNS:-3}
+# name version test-features
+crates=(
+    "colored 2.2.0 -"
+    "log 0.4.22 std"
+    "tracing-core 0.1.32 std"
+)
+# Outside the repository: a crate inside it would be taken for an unlisted workspace member.
+work=${PORT_REAL_DIR:-${TMPDIR:-/tmp}/vnet-port-real}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_PORT:-$root/target/port-real}
+rm -rf "$work"
+mkdir -p "$work"
+
+cargo build -q -p vnet-lint --manifest-path "$root/Cargo.toml"
+lint="$CARGO_TARGET_DIR/../debug/cargo-vnet-lint"
+[ -x "$lint" ] || lint="$root/target/debug/cargo-vnet-lint"
+
+fetch() { # name version -> prints the copied source directory
+    local name=$1 version=$2 probe="$work/.fetch-$name"
+    mkdir -p "$probe/src"
+    printf '[package]\nname = "fetch-probe"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\n%s = "=%s"\n' \
+        "$name" "$version" >"$probe/Cargo.toml"
+    : >"$probe/src/lib.rs"
+    cargo fetch -q --manifest-path "$probe/Cargo.toml" >&2
+    local src
+    src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$name-$version" | head -n1)
+    cp -r "$src" "$work/$name"
+    rm -rf "$probe"
+    (cd "$work/$name" && git init -q && git add -A && git -c user.name=ci -c user.email=ci@invalid commit -qm "$name $version as published")
+    echo "$work/$name"
+}
+
+failed=0
+printf '| crate | findings | ported | left | 2nd --fix | suite ×%s parallel | no-std build |\n|---|---|---|---|---|---|---|\n' "$runs" >"$work/table.md"
+for spec in "${crates[@]}"; do
+    read -r name version features <<<"$spec"
+    echo "==> $name $version"
+    dir=$(fetch "$name" "$version")
+    cd "$dir"
+    feature_args=()
+    [ "$features" = "-" ] || feature_args=(--features "$features")
+    findings=$("$lint" vnet-lint check --message-format json . | grep -c '"fix_applicability":"\(safe\|unsafe\)"' || true)
+    set +e
+    "$lint" vnet-lint check --fix --unsafe-fixes --allow-dirty --runtime-path "$root/vnet-runtime" . \
+        >"$work/$name.fix.out" 2>"$work/$name.fix.err"
+    set -e
+    grep -E '^(ported|  (ported|left) )' "$work/$name.fix.err" || true
+    summary=$(grep -E '^ported ' "$work/$name.fix.err" | tail -n1)
+    ported=$(grep -c '^  ported ' "$work/$name.fix.err" || true)
+    left=$(sed -n 's/.*left \([0-9]*\) alone.*/\1/p' <<<"$summary")
+    git add -A && git -c user.name=ci -c user.email=ci@invalid commit -qm "cargo vnet-lint check --fix --unsafe-fixes"
+    # A second --fix changes nothing (and, with nothing to write, builds nothing).
+    set +e
+    "$lint" vnet-lint check --fix --unsafe-fixes --runtime-path "$root/vnet-runtime" . >/dev/null 2>"$work/$name.fix2.err"
+    set -e
+    if [ -z "$(git status --porcelain)" ] && grep -q '^ported 0 statics' "$work/$name.fix2.err"; then
+        second=unchanged
+    else
+        second=CHANGED
+        failed=1
+        git status --porcelain >&2
+    fi
+    # Switch the crate's tests to one instance each.
+    grep -rlE '^\s*#\[test\]' src tests 2>/dev/null | xargs -r sed -i -E 's/^(\s*)#\[test\]/\1#[vnet_runtime::vnet_test]/'
+    suite=ok
+    for i in $(seq "$runs"); do
+        if ! cargo test -q "${feature_args[@]}" --manifest-path Cargo.toml -- --test-threads=8 >"$work/$name.test.$i.log" 2>&1; then
+            suite="FAILED (run $i)"
+            failed=1
+            tail -n 40 "$work/$name.test.$i.log" >&2
+            break
+        fi
+    done
+    nostd=n/a
+    if grep -qE 'cfg_attr\(.*no_std' src/lib.rs; then
+        if cargo build -q --lib --no-default-features --manifest-path Cargo.toml >"$work/$name.nostd.log" 2>&1; then
+            nostd=ok
+        else
+            nostd=FAILED
+            failed=1
+            tail -n 20 "$work/$name.nostd.log" >&2
+        fi
+    fi
+    printf '| %s %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$version" "$findings" "$ported" "${left:-?}" "$second" "$suite" "$nostd" >>"$work/table.md"
+    cd "$root"
+done
+cat "$work/table.md"
+exit "$failed"
