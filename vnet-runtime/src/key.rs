@@ -30,6 +30,9 @@ pub struct VnetKey<T: 'static> {
     #[cfg(not(feature = "vimage"))]
     value: T,
     name: &'static str,
+    /// `module_path!()` of the declaration (a library's fallback to vnet0 is per crate).
+    #[cfg(feature = "vimage")]
+    module: &'static str,
     _type: PhantomData<fn() -> T>,
 }
 
@@ -39,10 +42,11 @@ impl<T> VnetKey<T> {
     /// Only for `define_static!`: the key must be registered (through a
     /// `StaticDesc` of the same type) so that boot assigns its offset.
     #[doc(hidden)]
-    pub const unsafe fn __new(name: &'static str) -> Self {
+    pub const unsafe fn __new(name: &'static str, module: &'static str) -> Self {
         VnetKey {
             offset: AtomicUsize::new(crate::registry::UNASSIGNED),
             name,
+            module,
             _type: PhantomData,
         }
     }
@@ -88,7 +92,7 @@ impl<T> VnetKey<T> {
     #[cold]
     #[inline(never)]
     fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::policy::base_without_current(self.name);
+        let base = crate::policy::base_without_current(self.name, self.module);
         let offset = self.offset.load(Relaxed);
         // SAFETY: `base` is vnet0's block, which is never freed (the runtime
         // keeps a handle to vnet0 for the life of the process and vnet0 is

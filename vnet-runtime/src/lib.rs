@@ -93,6 +93,8 @@ pub mod callout;
 mod context;
 #[cfg(feature = "std")]
 mod error;
+// Libraries whose statics fall back to vnet0 (no current instance).
+mod fallback;
 #[cfg(feature = "std")]
 pub mod eventhandler;
 #[cfg(feature = "std")]

@@ -120,6 +120,7 @@ fn resolve_declared() -> ContextPolicy {
 /// Records the policy given to `BootOptions` (it overrides a declaration).
 pub(crate) fn choose_at_boot(policy: Option<ContextPolicy>) {
     if let Some(policy) = policy {
+        EXPLICIT_STRICT.store(policy == ContextPolicy::Strict, Release);
         CHOSEN.store(encode(policy), Release);
     }
 }
@@ -150,6 +151,24 @@ fn falls_back() -> bool {
         && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
 }
 
+/// Whether the binary chose `Strict` explicitly (`context_policy!(Strict)` or
+/// the boot options), which overrides a library's `fallback_to_vnet0!`.
+static EXPLICIT_STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// [`falls_back`], or the static's crate declared `fallback_to_vnet0!` and the
+/// binary did not choose `Strict` explicitly.
+#[cfg(feature = "vimage")]
+fn falls_back_for(module: &str) -> bool {
+    if falls_back() {
+        return true;
+    }
+    let explicit_strict = EXPLICIT_STRICT.load(Acquire)
+        || POLICIES.iter().any(|d| d.policy == ContextPolicy::Strict);
+    !explicit_strict
+        && crate::fallback::declared_for(module)
+        && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
+}
+
 /// The instance a thread with no current instance works on: vnet0 under
 /// [`ContextPolicy::DefaultInstance`], none under `Strict`.
 #[cfg(feature = "vimage")]
@@ -174,8 +193,8 @@ mod fallback_base {
     /// thread-local load and a null check, as before the policy existed.
     #[cold]
     #[inline(never)]
-    pub(crate) fn base_without_current(name: &str) -> *mut u8 {
-        if !super::falls_back() {
+    pub(crate) fn base_without_current(name: &str, module: &str) -> *mut u8 {
+        if !super::falls_back_for(module) {
             no_current_vnet(name);
         }
         let base = VNET0_BASE.load(Acquire);

@@ -18,6 +18,8 @@ pub use crate::subsystem;
 
 // `context_policy!` and `#[vnet_test]`.
 #[cfg(feature = "std")]
+pub use crate::fallback::{CrateFallback, CRATE_FALLBACKS};
+#[cfg(feature = "std")]
 pub use crate::policy::{PolicyDecl, POLICIES};
 #[cfg(feature = "std")]
 pub use crate::test_support::{vnet_test_run, vnet_test_run_async, VnetTestSpec};
@@ -47,7 +49,7 @@ macro_rules! __vnet_define_static {
         $($attr)*
         $($cfg)*
         // SAFETY: registered just below, by a descriptor of the same type.
-        $vis static $key: $crate::__private0::VnetKey<$ty> = unsafe { $crate::__private0::VnetKey::__new($label) };
+        $vis static $key: $crate::__private0::VnetKey<$ty> = unsafe { $crate::__private0::VnetKey::__new($label, $crate::__private0::core::module_path!()) };
 
         $($cfg)*
         const _: () = {

@@ -121,6 +121,9 @@ pub fn wire_std_feature(manifest: &str, feature: &str) -> Option<String> {
             table.insert("default-features", toml_edit::value(false));
         }
     }
+    if let Some(inline) = dep.as_inline_table_mut() {
+        inline.fmt();
+    }
     if doc.get("features").is_none() {
         doc.insert("features", Item::Table(Table::new()));
     }
@@ -137,6 +140,38 @@ pub fn wire_std_feature(manifest: &str, feature: &str) -> Option<String> {
     }
     let out = doc.to_string();
     (out != manifest).then_some(out)
+}
+
+/// `manifest` with the runtime in `[dev-dependencies]` with `vimage` on, so that the crate's tests,
+/// doc tests and examples always get instances and `#[vnet_test]` (also when the crate's `std`
+/// feature is off). `None` when it is there already.
+///
+/// ```
+/// use vnet_lint::fix::cargo_toml::add_test_runtime;
+/// let out = add_test_runtime("[package]\nname = \"x\"\n", Some("../rt")).unwrap();
+/// assert!(out.contains("[dev-dependencies]\nvnet-runtime = { version = "), "{out}");
+/// assert!(out.contains("features = [\"vimage\"]"), "{out}");
+/// assert_eq!(add_test_runtime(&out, None), None);
+/// ```
+pub fn add_test_runtime(manifest: &str, path: Option<&str>) -> Option<String> {
+    let mut doc: DocumentMut = manifest.parse().ok()?;
+    if doc.get("dev-dependencies").is_none() {
+        doc.insert("dev-dependencies", Item::Table(Table::new()));
+    }
+    let deps = doc.get_mut("dev-dependencies")?.as_table_like_mut()?;
+    if deps.get(PACKAGE).is_some() {
+        return None;
+    }
+    let mut table = toml_edit::InlineTable::new();
+    table.insert("version", env!("CARGO_PKG_VERSION").into());
+    if let Some(path) = path {
+        table.insert("path", path.into());
+    }
+    let mut features = toml_edit::Array::new();
+    features.push("vimage");
+    table.insert("features", features.into());
+    deps.insert(PACKAGE, toml_edit::value(table));
+    Some(doc.to_string())
 }
 
 #[cfg(test)]

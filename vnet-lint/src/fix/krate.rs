@@ -28,6 +28,8 @@ pub struct Krate {
     pub name: Option<String>,
     /// Whether a root is a library (`pub` items may be named by other crates).
     pub is_lib: bool,
+    /// The library's root file, when the package has one.
+    pub lib_root: Option<PathBuf>,
     /// Whether a root says `#![no_std]` (also under `cfg_attr`: the crate can build without `std`).
     pub no_std: bool,
     /// The feature that brings `std` back, when the root says `#![cfg_attr(not(feature = "std"), no_std)]`:
@@ -61,6 +63,9 @@ impl Krate {
                 for (root, is_lib) in roots(&d, &package) {
                     if root.exists() {
                         krate.is_lib |= is_lib;
+                        if is_lib {
+                            krate.lib_root = Some(root.clone());
+                        }
                         krate.add_tree(&root, Vec::new());
                     }
                 }

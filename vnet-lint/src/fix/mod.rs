@@ -19,6 +19,7 @@ pub mod groups;
 pub mod krate;
 pub mod rewrite;
 pub mod run;
+pub mod tests;
 pub mod uses;
 pub mod verify;
 
@@ -544,6 +545,17 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 .insert(0, (None, edit));
         }
     }
+    // The crate's own tests run each in a fresh instance once its statics are per instance.
+    if accepted.iter().any(|(d, _, _)| !d.file.components().any(|c| c.as_os_str() == "tests")) {
+        for (file, edit) in tests::switch_tests(krate, &runtime) {
+            per_file.entry(file).or_default().push((None, edit));
+        }
+        if let Some(root) = krate.lib_root.as_ref().filter(|r| krate.files.contains_key(*r)) {
+            if let Some(edit) = rewrite::fallback_edit(&krate.files[root].text, &runtime) {
+                per_file.entry(root.clone()).or_default().push((None, edit));
+            }
+        }
+    }
     if krate.edition_2015 {
         for root in krate.files.values().filter(|f| f.module.is_empty()) {
             if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
@@ -658,6 +670,12 @@ fn runtime_for(
         let current = new.clone().unwrap_or_else(|| text.clone());
         if let Some(wired) = cargo_toml::wire_std_feature(&current, feature) {
             new = Some(wired);
+        }
+        let current = new.clone().unwrap_or_else(|| text.clone());
+        if let Some(with_tests) =
+            cargo_toml::add_test_runtime(&current, options.runtime_path.as_deref())
+        {
+            new = Some(with_tests);
         }
     }
     (
@@ -872,6 +890,15 @@ pub fn summary(plan: &Plan, wrote: bool) -> String {
             l.code,
             l.reason
         ));
+    }
+    if !plan.ported.is_empty() {
+        out.push_str(
+            "callers: code with no current instance keeps working on vnet0 (a ported library \
+             declares `fallback_to_vnet0!()`); the crate's tests now run each in its own instance \
+             (`#[vnet_test]`); to isolate, make an instance current (`vnet.enter(|| …)`); a binary \
+             that wants a missing instance to panic writes one line: \
+             `vnet_runtime::context_policy!(Strict);`\n",
+        );
     }
     let hidden = plan.left.iter().filter(|l| l.needs_unsafe).count();
     if hidden > 0 {

@@ -227,6 +227,48 @@ pub fn import_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
     Some(Edit::new(start..start, format!("{}\n\n", runtime.import())))
 }
 
+/// The edit declaring, at a library's root, that its statics fall back to vnet0 on a thread with no
+/// current instance (`vnet_runtime::fallback_to_vnet0!();`), unless it is there: callers without
+/// instances (doc tests, examples, binaries written before the port) keep working.
+///
+/// ```
+/// use vnet_lint::fix::rewrite::{fallback_edit, Runtime};
+/// let text = "//! Docs.\nuse std::fmt;\n\nfn f() {}\n";
+/// let edit = fallback_edit(text, &Runtime::default()).unwrap();
+/// let (out, _) = vnet_lint::fix::edits::apply(text, &[edit]).unwrap();
+/// assert!(out.starts_with("//! Docs.\nuse std::fmt;\n\n// Callers with no current vnet instance"), "{out}");
+/// assert!(fallback_edit(&out, &Runtime::default()).is_none());
+/// ```
+pub fn fallback_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
+    if text.contains("fallback_to_vnet0!") {
+        return None;
+    }
+    let file = super::parse(text).ok()?;
+    let line = format!(
+        "// Callers with no current vnet instance (doc tests, examples, binaries that do not use\n\
+         // instances) work on vnet0's copy of this crate's statics.\n{}::fallback_to_vnet0!();\n",
+        runtime.name
+    );
+    // After the first block of `use` items and `extern crate`s, if there is one.
+    let mut block_end = None;
+    for item in &file.items {
+        match item {
+            syn::Item::Use(_) | syn::Item::ExternCrate(_) => {
+                block_end = Some(super::decl::node_range(item).end)
+            }
+            _ if block_end.is_some() => break,
+            _ => {}
+        }
+    }
+    if let Some(end) = block_end {
+        let rest = &text[end..];
+        let at = end + rest.find('\n').map_or(rest.len(), |i| i + 1);
+        return Some(Edit::new(at..at, format!("\n{line}")));
+    }
+    let start = super::decl::node_range(file.items.first()?).start;
+    Some(Edit::new(start..start, format!("{line}\n")))
+}
+
 fn imports_vnet(tree: &syn::UseTree) -> bool {
     match tree {
         syn::UseTree::Path(p) => imports_vnet(&p.tree),
