@@ -13,9 +13,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${RUNS:-3}
 # name version test-features environment-of-the-suite
 crates=(
-    # Its tests expect a color terminal: without one (CI) they fail before any port.
-    "colored 2.2.0 - CLICOLOR_FORCE=1"
-    "log 0.4.22 std -"
+    # Its tests expect a color terminal (CI has none), and its insta snapshots are not published.
+    "colored 2.2.0 - CLICOLOR_FORCE=1,INSTA_UPDATE=always"
+    "log 0.4.35 std -"
     "tracing-core 0.1.32 std -"
 )
 # Outside the repository: a crate inside it would be taken for an unlisted workspace member.
@@ -48,17 +48,26 @@ printf '| crate | findings | ported | left | tests switched | 2nd --fix | suite 
 for spec in "${crates[@]}"; do
     read -r name version features suite_env <<<"$spec"
     env_args=()
-    [ "$suite_env" = "-" ] || env_args=("$suite_env")
+    [ "$suite_env" = "-" ] || IFS=, read -r -a env_args <<<"$suite_env"
     echo "==> $name $version"
     dir=$(fetch "$name" "$version")
     cd "$dir"
     feature_args=()
     [ "$features" = "-" ] || feature_args=(--features "$features")
-    # The suite as published, in parallel, for comparison.
+    # The whole suite, in parallel: every test target, or (a package that does not ship the
+    # `tests/` its manifest names) the library's tests and the doc tests.
+    suite() {
+        if [ -d tests ] || ! grep -q '^\[\[test\]\]' Cargo.toml; then
+            env "${env_args[@]}" cargo test -q "${feature_args[@]}" -- --test-threads=8
+        else
+            env "${env_args[@]}" cargo test -q "${feature_args[@]}" --lib -- --test-threads=8 &&
+                env "${env_args[@]}" cargo test -q "${feature_args[@]}" --doc -- --test-threads=8
+        fi
+    }
+    # The suite as published, for comparison.
     before=0
     for i in $(seq "$runs"); do
-        env "${env_args[@]}" cargo test -q "${feature_args[@]}" --manifest-path Cargo.toml -- --test-threads=8 \
-            >"$work/$name.before.$i.log" 2>&1 || before=$((before + 1))
+        suite >"$work/$name.before.$i.log" 2>&1 || before=$((before + 1))
     done
     findings=$("$lint" vnet-lint check --message-format json . | grep -c '"fix_applicability":"\(safe\|unsafe\)"' || true)
     set +e
@@ -86,7 +95,7 @@ for spec in "${crates[@]}"; do
     echo "tests switched to #[vnet_test]: $switched"
     suite=ok
     for i in $(seq "$runs"); do
-        if ! env "${env_args[@]}" cargo test -q "${feature_args[@]}" --manifest-path Cargo.toml -- --test-threads=8 >"$work/$name.test.$i.log" 2>&1; then
+        if ! suite >"$work/$name.test.$i.log" 2>&1; then
             suite="FAILED (run $i)"
             failed=1
             tail -n 40 "$work/$name.test.$i.log" >&2

@@ -53,9 +53,10 @@ macro_rules! fallback_to_vnet0 {
         const _: () = {
             #[$crate::__private0::linkme::distributed_slice($crate::__private0::CRATE_FALLBACKS)]
             #[linkme(crate = $crate::__private0::linkme)]
-            static FALLBACK: $crate::__private0::CrateFallback = $crate::__private0::CrateFallback {
-                module: $crate::__private0::core::module_path!(),
-            };
+            static FALLBACK: $crate::__private0::CrateFallback =
+                $crate::__private0::CrateFallback {
+                    module: $crate::__private0::core::module_path!(),
+                };
         };
     };
 }

@@ -94,9 +94,9 @@ mod context;
 #[cfg(feature = "std")]
 mod error;
 // Libraries whose statics fall back to vnet0 (no current instance).
-mod fallback;
 #[cfg(feature = "std")]
 pub mod eventhandler;
+mod fallback;
 #[cfg(feature = "std")]
 mod future;
 #[cfg(feature = "std")]
@@ -114,9 +114,11 @@ mod loom_tests;
 mod owned;
 #[cfg(feature = "std")]
 mod policy;
+// A `static mut` made per instance, keeping its own synchronization.
 #[cfg(feature = "std")]
 pub mod prelude;
 pub mod registry;
+mod static_mut;
 #[cfg(feature = "std")]
 pub mod subsystem;
 #[cfg(feature = "vimage")]
@@ -163,6 +165,7 @@ pub use lifecycle::{module, BootOptions};
 pub use owned::owned_work_len;
 #[cfg(feature = "std")]
 pub use policy::ContextPolicy;
+pub use static_mut::StaticMut;
 #[cfg(feature = "std")]
 pub use vnet_macros::vnet_test;
 pub use vnet_macros::{global, vnet};

@@ -162,8 +162,8 @@ fn falls_back_for(module: &str) -> bool {
     if falls_back() {
         return true;
     }
-    let explicit_strict = EXPLICIT_STRICT.load(Acquire)
-        || POLICIES.iter().any(|d| d.policy == ContextPolicy::Strict);
+    let explicit_strict =
+        EXPLICIT_STRICT.load(Acquire) || POLICIES.iter().any(|d| d.policy == ContextPolicy::Strict);
     !explicit_strict
         && crate::fallback::declared_for(module)
         && DROPPING.try_with(Cell::get).unwrap_or(0) == 0

@@ -17,7 +17,11 @@ fn no_current_instance_uses_vnet0_and_an_instance_keeps_its_own_copy() {
     let before = vnet_runtime::vnet0().enter(|| V_HITS.with(|h| h.load(Ordering::SeqCst)));
     V_HITS.with(|h| h.fetch_add(1, Ordering::SeqCst));
     let after = vnet_runtime::vnet0().enter(|| V_HITS.with(|h| h.load(Ordering::SeqCst)));
-    assert_eq!(after, before + 1, "the access without an instance went to vnet0");
+    assert_eq!(
+        after,
+        before + 1,
+        "the access without an instance went to vnet0"
+    );
     let v = Vnet::create("fallback-own").unwrap();
     assert_eq!(v.enter(|| V_HITS.with(|h| h.load(Ordering::SeqCst))), 0);
     v.destroy().unwrap();

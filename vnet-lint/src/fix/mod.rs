@@ -328,6 +328,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     };
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
+        if krate.std_feature.is_some() && decl.kind == Kind::Lock {
+            // No `Mutex` without `std`: the value moves as it is, with the code's own protocol.
+            decl.kind = Kind::Cell;
+        }
         let mut leave = |reason: String, needs_unsafe: bool| {
             plan.left.push(LeftAlone {
                 file: decl.file.clone(),
@@ -347,16 +351,11 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             );
             continue;
         }
-        if let (Some(feature), Kind::Lock | Kind::Lazy) = (&krate.std_feature, &decl.kind) {
-            let what = if decl.kind == Kind::Lazy {
-                "`LazyLock`"
-            } else {
-                "a `Mutex`"
-            };
+        if let (Some(feature), Kind::Lazy) = (&krate.std_feature, &decl.kind) {
             leave(
                 format!(
-                    "the crate also builds without `std` (feature `{feature}` off), where {what} \
-                     does not exist"
+                    "the crate also builds without `std` (feature `{feature}` off), where \
+                     `LazyLock` does not exist"
                 ),
                 false,
             );
@@ -394,6 +393,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             let why = match decl.kind {
                 Kind::Atomic(a) => format!("unsafe fix: `static mut` becomes `{a}` (its updates become atomic)"),
                 Kind::Lock => "unsafe fix: `static mut` becomes a `Mutex` (uses take the lock)".into(),
+                Kind::Cell => "unsafe fix: `static mut` becomes a per-instance `StaticMut`".into(),
                 Kind::UnmutAtomic => "unsafe fix: `static mut` loses `mut`".into(),
                 Kind::Lazy => "unsafe fix: `lazy_static!` becomes `LazyLock` (initialized once per instance)".into(),
                 Kind::Plain if public => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
@@ -408,6 +408,20 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     // static's, until nothing changes.
     let only: Vec<Decl> = candidates.iter().map(|(d, _)| d.clone()).collect();
     let mut use_edits = uses::rewrite_uses(krate, &only);
+    // A `static mut` whose uses a lock cannot hold (a borrow outlives the expression, a `&mut`
+    // goes to a function) moves as it is, with its code's own protocol.
+    let retry: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].0.kind == Kind::Lock && use_edits[i].refusal.is_some())
+        .collect();
+    if !retry.is_empty() {
+        for &i in &retry {
+            candidates[i].0.kind = Kind::Cell;
+        }
+        let again: Vec<Decl> = retry.iter().map(|&i| candidates[i].0.clone()).collect();
+        for (&i, edits) in retry.iter().zip(uses::rewrite_uses(krate, &again)) {
+            use_edits[i] = edits;
+        }
+    }
     type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
     let mut accepted: Vec<Accepted> = Vec::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
@@ -546,11 +560,18 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
     }
     // The crate's own tests run each in a fresh instance once its statics are per instance.
-    if accepted.iter().any(|(d, _, _)| !d.file.components().any(|c| c.as_os_str() == "tests")) {
+    if accepted
+        .iter()
+        .any(|(d, _, _)| !d.file.components().any(|c| c.as_os_str() == "tests"))
+    {
         for (file, edit) in tests::switch_tests(krate, &runtime) {
             per_file.entry(file).or_default().push((None, edit));
         }
-        if let Some(root) = krate.lib_root.as_ref().filter(|r| krate.files.contains_key(*r)) {
+        if let Some(root) = krate
+            .lib_root
+            .as_ref()
+            .filter(|r| krate.files.contains_key(*r))
+        {
             if let Some(edit) = rewrite::fallback_edit(&krate.files[root].text, &runtime) {
                 per_file.entry(root.clone()).or_default().push((None, edit));
             }

@@ -120,6 +120,14 @@ pub fn decl_edits(decl: &Decl, text: &str, runtime: &Runtime) -> Vec<Edit> {
                 format!("std::sync::atomic::{atomic}::new({init})"),
             ));
         }
+        Kind::Cell => {
+            let rt = &runtime.name;
+            edits.push(Edit::new(decl.ty.clone(), format!("{rt}::StaticMut<{ty}>")));
+            edits.push(Edit::new(
+                decl.init.clone(),
+                format!("{rt}::StaticMut::new({init})"),
+            ));
+        }
         Kind::Lock => {
             edits.push(Edit::new(
                 decl.ty.clone(),

@@ -25,10 +25,7 @@ pub fn switch_tests(krate: &Krate, runtime: &Runtime) -> Vec<(PathBuf, Edit)> {
     let mut out = Vec::new();
     for file in krate.files.values() {
         let other = file.module.first().map(String::as_str) == Some(super::krate::OTHER_CRATE);
-        let under_tests = file
-            .path
-            .components()
-            .any(|c| c.as_os_str() == "tests");
+        let under_tests = file.path.components().any(|c| c.as_os_str() == "tests");
         if other && !under_tests {
             continue;
         }
