@@ -292,8 +292,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     let (runtime, manifest_edit) = runtime_for(krate, options);
     let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();
     let mut seen = BTreeSet::new();
+    let flagged = flagged_names(krate, targets);
     for target in targets {
-        match find_decl(krate, target) {
+        match find_decl_among(krate, target, &flagged) {
             Ok(decl) => {
                 if seen.insert((decl.file.clone(), decl.item.start)) {
                     decls.push((decl, target.diagnostic));
@@ -711,6 +712,24 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The declaration `target` points at.
 pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
+    find_decl_among(krate, target, &BTreeSet::new())
+}
+
+/// The names of the statics `targets` point at: mutable state, which no constant may refer to.
+fn flagged_names(krate: &Krate, targets: &[Target]) -> BTreeSet<String> {
+    targets
+        .iter()
+        .filter_map(|t| ident_at(&krate.files.get(&t.path)?.text, t.span.clone()))
+        .collect()
+}
+
+/// [`find_decl`], knowing the names of every flagged static (`mutable`): an initializer may name an
+/// immutable static, never a flagged one.
+fn find_decl_among(
+    krate: &Krate,
+    target: &Target,
+    mutable: &BTreeSet<String>,
+) -> Result<Decl, Refusal> {
     let Some(file) = krate.files.get(&target.path) else {
         return Err(Refusal {
             name: String::new(),
@@ -734,11 +753,14 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
     };
     let located = decl::locate(&parsed, &file.module);
     // A constant may take the address of (or read) an immutable static since Rust 1.83 (the
-    // runtime needs 1.85): only a `static mut` in an initializer stops the port.
+    // runtime needs 1.85): only a `static mut` or a flagged static in an initializer stops the port.
     let static_names: Vec<String> = located
         .statics
         .iter()
-        .filter(|(s, _)| matches!(s.mutability, syn::StaticMutability::Mut(_)))
+        .filter(|(s, _)| {
+            matches!(s.mutability, syn::StaticMutability::Mut(_))
+                || mutable.contains(&s.ident.to_string())
+        })
         .map(|(s, _)| s.ident.to_string())
         .collect();
     for (s, scope) in &located.statics {
@@ -749,8 +771,9 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
                     name: s.ident.to_string(),
                     line,
                     reason: format!(
-                        "its initializer names the `static mut` `{other}`: a `#[vnet]` initializer \
-                         is a constant, which cannot refer to a mutable static"
+                        "its initializer names the static `{other}`, which is mutable state: a \
+                         `#[vnet]` initializer is a constant, which may refer to immutable statics \
+                         only"
                     ),
                 });
             }
