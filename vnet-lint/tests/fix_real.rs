@@ -184,3 +184,31 @@ fn an_initializer_may_take_an_immutable_statics_address() {
         "{lib}"
     );
 }
+
+#[test]
+fn a_pub_static_named_only_by_the_packages_own_tests_is_ported() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(
+        root,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"counter\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+            ),
+            (
+                "src/lib.rs",
+                "use std::sync::atomic::{AtomicU64, Ordering};\npub static COUNT: AtomicU64 = AtomicU64::new(0);\npub fn bump() { COUNT.fetch_add(1, Ordering::Relaxed); }\n",
+            ),
+            (
+                "tests/it.rs",
+                "use std::sync::atomic::Ordering;\n\n#[test]\nfn counts() {\n    counter::bump();\n    assert_eq!(counter::COUNT.load(Ordering::Relaxed), 1);\n}\n",
+            ),
+        ],
+    );
+    let plan = plan_for(root, true);
+    assert_eq!(plan.ported.len(), 1, "left: {:?}", plan.left);
+    let test = new_text(&plan, root, "tests/it.rs");
+    assert!(test.contains("#[vnet_runtime::vnet_test]\nfn counts()"), "{test}");
+    assert!(test.contains("counter::V_COUNT.with("), "{test}");
+}

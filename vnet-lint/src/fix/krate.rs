@@ -526,6 +526,11 @@ pub fn named_by_other_crates(
         {
             continue;
         }
+        // The package's own tests, examples and benches are rewritten with it (a package that is
+        // its own workspace root is walked from its directory).
+        if package_manifest(path).as_deref() == Some(manifest) {
+            continue;
+        }
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
