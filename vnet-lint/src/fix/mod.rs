@@ -73,6 +73,36 @@ pub fn applicability_of(rule: &Rule) -> Applicability {
     }
 }
 
+/// The applicability of the fix of each diagnostic of `report` as `plan` (planned with
+/// `--unsafe-fixes`) decides it, in the report's order: the ported static's own (a bare `Once`, a
+/// `pub` static: unsafe), `none` for one left alone, the rule's for findings the plan did not see.
+pub fn applicability_per_diagnostic(report: &Report, plan: &Plan) -> Vec<Applicability> {
+    report
+        .diagnostics
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if let Some(p) = plan.ported.iter().find(|p| p.diagnostic == Some(i)) {
+                return p.applicability;
+            }
+            let path = krate::absolute(&report.db.get(d.finding.file).path);
+            let line = d
+                .finding
+                .span
+                .as_ref()
+                .map(|s| line_of(&report.db.get(d.finding.file).text, s.start));
+            let left = plan.left.iter().any(|l| {
+                l.code == d.finding.rule.code && krate::absolute(&l.file) == path && Some(l.line) == line
+            });
+            if left {
+                Applicability::Unavailable
+            } else {
+                applicability_of(d.finding.rule)
+            }
+        })
+        .collect()
+}
+
 /// One finding to fix.
 #[derive(Clone, Debug)]
 pub struct Target {
