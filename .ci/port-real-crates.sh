@@ -82,7 +82,7 @@ for spec in "${crates[@]}"; do
     for i in $(seq "$([ "${mode:-}" = nosuite ] && echo 0 || echo "$runs")"); do
         suite >"$work/$name.before.$i.log" 2>&1 || before=$((before + 1))
     done
-    findings=$("$lint" vnet-lint check --message-format json . | grep -c '"fix_applicability":"\(safe\|unsafe\)"' || true)
+    findings=$("$lint" vnet-lint check --message-format json . | grep -c '"code":"VN10[123]"' || true)
     set +e
     "$lint" vnet-lint check --fix --unsafe-fixes --allow-dirty --runtime-path "$root/vnet-runtime" . \
         >"$work/$name.fix.out" 2>"$work/$name.fix.err"
