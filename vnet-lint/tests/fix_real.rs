@@ -209,6 +209,9 @@ fn a_pub_static_named_only_by_the_packages_own_tests_is_ported() {
     let plan = plan_for(root, true);
     assert_eq!(plan.ported.len(), 1, "left: {:?}", plan.left);
     let test = new_text(&plan, root, "tests/it.rs");
-    assert!(test.contains("#[vnet_runtime::vnet_test]\nfn counts()"), "{test}");
+    assert!(
+        test.contains("#[vnet_runtime::vnet_test]\nfn counts()"),
+        "{test}"
+    );
     assert!(test.contains("counter::V_COUNT.with("), "{test}");
 }

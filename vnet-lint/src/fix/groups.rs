@@ -76,9 +76,39 @@ impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
     }
 }
 
+/// Which of `names` are guards: statics whose type is an atomic or a `Once` (a flag or a state word
+/// that publishes other state), found by their declarations in `krate`.
+pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for file in krate.files.values() {
+        let Ok(parsed) = super::parse(&file.text) else {
+            continue;
+        };
+        for (s, _) in super::decl::locate(&parsed, &file.module).statics {
+            let name = s.ident.to_string();
+            if !names.contains(&name) {
+                continue;
+            }
+            let last = match &*s.ty {
+                syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
+                _ => None,
+            };
+            if last.is_some_and(|l| l.starts_with("Atomic") || l == "Once") {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
 /// Groups of names used together (transitively), each with one function that links two of its
-/// members: `name → (group id, a function naming it with another member)`.
-pub fn groups(together: &[(String, BTreeSet<String>)]) -> BTreeMap<String, (usize, String)> {
+/// members: `name → (group id, a function naming it with another member)`. Two names used in one
+/// function are coupled when `coupled(a, b)` says so (the fix: when one is a `static mut`, the value
+/// a guard publishes; two locks used side by side are not a group).
+pub fn groups(
+    together: &[(String, BTreeSet<String>)],
+    coupled: impl Fn(&str, &str) -> bool,
+) -> BTreeMap<String, (usize, String)> {
     let mut parent: BTreeMap<String, String> = BTreeMap::new();
     fn find(parent: &mut BTreeMap<String, String>, x: &str) -> String {
         let p = parent.get(x).cloned().unwrap_or_else(|| x.to_owned());
@@ -91,15 +121,21 @@ pub fn groups(together: &[(String, BTreeSet<String>)]) -> BTreeMap<String, (usiz
     }
     let mut via: BTreeMap<String, String> = BTreeMap::new();
     for (function, names) in together {
-        let mut iter = names.iter();
-        let Some(first) = iter.next() else { continue };
-        via.entry(first.clone()).or_insert_with(|| function.clone());
-        for other in iter {
-            via.entry(other.clone()).or_insert_with(|| function.clone());
-            let a = find(&mut parent, first);
-            let b = find(&mut parent, other);
-            if a != b {
-                parent.insert(a, b);
+        let names: Vec<&String> = names.iter().collect();
+        for (i, first) in names.iter().enumerate() {
+            for other in &names[i + 1..] {
+                if !coupled(first, other) {
+                    continue;
+                }
+                via.entry((*first).clone())
+                    .or_insert_with(|| function.clone());
+                via.entry((*other).clone())
+                    .or_insert_with(|| function.clone());
+                let a = find(&mut parent, first);
+                let b = find(&mut parent, other);
+                if a != b {
+                    parent.insert(a, b);
+                }
             }
         }
     }
@@ -130,7 +166,7 @@ mod tests {
         let names: BTreeSet<String> = ["STATE", "LOGGER", "HITS"].map(String::from).into();
         let together = uses_together(&krate, &names);
         assert_eq!(together.len(), 1, "{together:?}");
-        let groups = groups(&together);
+        let groups = groups(&together, |a, b| a == "LOGGER" || b == "LOGGER");
         assert_eq!(groups["STATE"].0, groups["LOGGER"].0);
         assert_eq!(groups["STATE"].1, "set");
         assert!(!groups.contains_key("HITS"));

@@ -92,7 +92,9 @@ pub fn applicability_per_diagnostic(report: &Report, plan: &Plan) -> Vec<Applica
                 .as_ref()
                 .map(|s| line_of(&report.db.get(d.finding.file).text, s.start));
             let left = plan.left.iter().any(|l| {
-                l.code == d.finding.rule.code && krate::absolute(&l.file) == path && Some(l.line) == line
+                l.code == d.finding.rule.code
+                    && krate::absolute(&l.file) == path
+                    && Some(l.line) == line
             });
             if left {
                 Applicability::Unavailable
@@ -604,7 +606,16 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             .filter(|r| krate.files.contains_key(*r))
         {
             if let Some(edit) = rewrite::fallback_edit(&krate.files[root].text, &runtime) {
-                per_file.entry(root.clone()).or_default().push((None, edit));
+                // Right after the import (same offset when the file has no `use`), before any item's
+                // `#[vnet]`.
+                let edits = per_file.entry(root.clone()).or_default();
+                let import = runtime.import();
+                let at = usize::from(
+                    edits
+                        .first()
+                        .is_some_and(|(owner, e)| owner.is_none() && e.text.contains(&import)),
+                );
+                edits.insert(at, (None, edit));
             }
         }
     }
@@ -656,7 +667,24 @@ fn keep_groups_whole<A>(
         .map(|(d, _, _)| d.name.clone())
         .chain(blocking.iter().map(|l| l.name.clone()))
         .collect();
-    let groups = groups::groups(&groups::uses_together(krate, &names));
+    // Coupled: a `static mut` (the value) and a guard used in the same function.
+    let mutable: BTreeSet<&str> = accepted
+        .iter()
+        .filter(|(d, _, _)| d.mut_token.is_some())
+        .map(|(d, _, _)| d.name.as_str())
+        .chain(
+            blocking
+                .iter()
+                .filter(|l| l.code == id::STATIC_MUT.code)
+                .map(|l| l.name.as_str()),
+        )
+        .collect();
+    // ... and a guard (an atomic flag or state word, a `Once`) publishes it.
+    let guards = groups::guards(krate, &names);
+    let couple = |a: &str, b: &str| {
+        (mutable.contains(a) && guards.contains(b)) || (mutable.contains(b) && guards.contains(a))
+    };
+    let groups = groups::groups(&groups::uses_together(krate, &names), couple);
     let mut kept = Vec::new();
     for (decl, diagnostic, edits) in accepted {
         let blocker = groups.get(&decl.name).and_then(|(group, _)| {

@@ -22,6 +22,7 @@ pub static RULES: &[&Rule] = &[
     &globals::thread_local_global::ThreadLocalGlobal::RULE,
     &globals::suppression_without_reason::SuppressionWithoutReason::RULE,
     &globals::unknown_rule_in_allow::UnknownRuleInAllow::RULE,
+    &globals::half_ported_state::HalfPortedState::RULE,
     &order::order_key_unresolved::OrderKeyUnresolved::RULE,
     &order::vnet_hook_outside_vnet::VnetHookOutsideVnet::RULE,
     &order::vnet_sysinit_before_module::VnetSysinitBeforeModule::RULE,

@@ -1,6 +1,7 @@
 //! `VN1xx`: mutable state shared by every instance. The detection lives in `analysis` and `resolve`;
 //! these files hold what each code means.
 
+pub mod half_ported_state;
 pub mod interior_mutable_static;
 pub mod lazy_static_global;
 pub mod static_mut;
