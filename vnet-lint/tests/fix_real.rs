@@ -215,3 +215,46 @@ fn a_pub_static_named_only_by_the_packages_own_tests_is_ported() {
     );
     assert!(test.contains("counter::V_COUNT.with("), "{test}");
 }
+
+#[test]
+fn a_crate_whose_every_lazy_static_is_ported_loses_the_dependency_and_its_import() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    write(
+        root,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"paint\"\nversion = \"0.1.0\"\nedition = \"2021\"\nrust-version = \"1.70\"\n\n[dependencies.lazy_static]\nversion = \"1\"\n",
+            ),
+            (
+                "src/lib.rs",
+                "#![warn(missing_docs)]\n\n#[macro_use]\nextern crate lazy_static;\n\nmod control;\n\n/// Whether to paint.\npub fn paint() -> bool {\n    control::OVERRIDE.load(std::sync::atomic::Ordering::Relaxed)\n}\n",
+            ),
+            (
+                "src/control.rs",
+                "use std::sync::atomic::AtomicBool;\n\nlazy_static! {\n/// The override.\n    pub static ref OVERRIDE: AtomicBool = AtomicBool::new(true);\n}\n",
+            ),
+        ],
+    );
+    let plan = plan_for(root, true);
+    assert_eq!(plan.ported.len(), 1, "left: {:?}", plan.left);
+    let lib = new_text(&plan, root, "src/lib.rs");
+    assert!(!lib.contains("lazy_static"), "{lib}");
+    assert!(
+        lib.starts_with("#![warn(missing_docs)]\n\n// Callers with no current vnet"),
+        "{lib}"
+    );
+    let control = new_text(&plan, root, "src/control.rs");
+    // `#[vnet]` on its own line, at the item's indent, after the doc comment.
+    assert!(
+        control.contains(
+            "/// The override.\n#[vnet]\npub static OVERRIDE: std::sync::LazyLock<AtomicBool>"
+        ),
+        "{control}"
+    );
+    let manifest = new_text(&plan, root, "Cargo.toml");
+    assert!(!manifest.contains("lazy_static"), "{manifest}");
+    // `LazyLock` needs 1.80: the manifest's older promise is raised to the runtime's.
+    assert!(manifest.contains("rust-version = \"1.85\""), "{manifest}");
+}

@@ -174,6 +174,22 @@ pub fn add_test_runtime(manifest: &str, path: Option<&str>) -> Option<String> {
     Some(doc.to_string())
 }
 
+/// `manifest` without the dependency `name` in `[dependencies]` (a crate the port no longer uses),
+/// or `None` when it is not there.
+///
+/// ```
+/// use vnet_lint::fix::cargo_toml::remove_dependency;
+/// let m = "[dependencies]\nvnet-runtime = \"0.1\"\n\n[dependencies.lazy_static]\nversion = \"1\"\n";
+/// assert_eq!(remove_dependency(m, "lazy_static").unwrap(), "[dependencies]\nvnet-runtime = \"0.1\"\n");
+/// assert_eq!(remove_dependency(m, "log"), None);
+/// ```
+pub fn remove_dependency(manifest: &str, name: &str) -> Option<String> {
+    let mut doc: DocumentMut = manifest.parse().ok()?;
+    let deps = doc.get_mut("dependencies")?.as_table_like_mut()?;
+    deps.remove(name)?;
+    Some(doc.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

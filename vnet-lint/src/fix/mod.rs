@@ -619,6 +619,16 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }
         }
     }
+    // Every `lazy_static!` of the crate replaced: its imports go, and (below) the dependency.
+    let lazy_gone = match lazy_static_cleanup(krate, &whole) {
+        Some(removals) => {
+            for (file, edit) in removals {
+                per_file.entry(file).or_default().push((None, edit));
+            }
+            true
+        }
+        None => false,
+    };
     if krate.edition_2015 {
         for root in krate.files.values().filter(|f| f.module.is_empty()) {
             if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
@@ -639,9 +649,68 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }
         }
     }
-    if let Some((path, old, new)) = manifest_edit {
+    if let Some((path, old, mut new)) = manifest_edit {
+        if lazy_gone {
+            if let Some(without) = cargo_toml::remove_dependency(&new, "lazy_static") {
+                new = without;
+            }
+        }
         plan.manifests.insert(path, (old, new));
     }
+}
+
+/// When `whole` (the `lazy_static!` invocations replaced whole) are all the crate has: the edits
+/// removing its `use lazy_static::…;` and `#[macro_use] extern crate lazy_static;` items. `None` when
+/// any other mention of `lazy_static` remains (an invocation left alone, a path).
+fn lazy_static_cleanup(
+    krate: &Krate,
+    whole: &[(PathBuf, Range<usize>)],
+) -> Option<Vec<(PathBuf, Edit)>> {
+    if whole.is_empty() {
+        return None;
+    }
+    let mut edits = Vec::new();
+    for file in krate.files.values() {
+        if !file.text.contains("lazy_static") {
+            continue;
+        }
+        let parsed = parse(&file.text).ok()?;
+        let mut covered: Vec<Range<usize>> = whole
+            .iter()
+            .filter(|(f, _)| f == &file.path)
+            .map(|(_, r)| r.clone())
+            .collect();
+        for item in &parsed.items {
+            let imports_it = match item {
+                syn::Item::ExternCrate(e) => e.ident == "lazy_static",
+                syn::Item::Use(u) => {
+                    matches!(&u.tree, syn::UseTree::Path(p) if p.ident == "lazy_static")
+                }
+                _ => false,
+            };
+            if imports_it {
+                let range = decl::node_range(item);
+                let mut edit = rewrite::remove_lines(&file.text, range.clone());
+                // Between two blank lines, one blank line goes with it.
+                let text = &file.text;
+                if text[..edit.range.start].ends_with("\n\n")
+                    && text[edit.range.end..].starts_with('\n')
+                {
+                    edit.range.end += 1;
+                }
+                edits.push((file.path.clone(), edit));
+                covered.push(range);
+            }
+        }
+        let stray = file
+            .text
+            .match_indices("lazy_static")
+            .any(|(at, _)| !covered.iter().any(|r| r.contains(&at)));
+        if stray {
+            return None;
+        }
+    }
+    Some(edits)
 }
 
 /// Leaves alone every accepted static that a function uses together with a static this crate's

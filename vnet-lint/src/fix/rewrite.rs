@@ -153,7 +153,14 @@ pub fn lazy_item(decl: &Decl, text: &str, runtime: &Runtime) -> String {
     let lazy = decl.lazy.as_ref().expect("a lazy_static item");
     let to = invocation_indent(text, lazy);
     let from = line_indent(text, decl.item.start).unwrap_or("");
+    // Attributes and doc comments, each line at the item's new indent; `#[vnet]` on a line of its own.
     let attrs = reindent(&text[decl.item.start..decl.head], from, to);
+    let attrs = attrs.trim_end();
+    let attrs = if attrs.is_empty() {
+        String::new()
+    } else {
+        format!("{attrs}\n{to}")
+    };
     let vis = if decl.vis.is_empty() {
         String::new()
     } else {
@@ -261,6 +268,8 @@ pub fn fallback_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
     let mut block_end = None;
     for item in &file.items {
         match item {
+            // `extern crate lazy_static;` goes when the port replaces every `lazy_static!`.
+            syn::Item::ExternCrate(e) if e.ident == "lazy_static" => {}
             syn::Item::Use(_) | syn::Item::ExternCrate(_) => {
                 block_end = Some(super::decl::node_range(item).end)
             }
