@@ -254,7 +254,8 @@ impl Plan {
 /// do): the fix keeps byte ranges only, never spans of an earlier parse.
 pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
     proc_macro2::extra::invalidate_current_thread_spans();
-    syn::parse_file(&crate::parse::source::blank_prelude(text))
+    // The lint's own reading (edition 2015's bare `Fn(…)` trait objects included).
+    crate::parse::parse_file(text)
 }
 
 /// Stack of the thread planning runs on: parsing recurses, like the lint's workers.
