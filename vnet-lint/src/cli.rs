@@ -346,7 +346,11 @@ fn check(args: CheckArgs) -> Result<u8> {
             &mut std::io::stderr().lock(),
         )?;
         if run.diff {
-            return Ok(u8::from(outcome.changed));
+            // Non-zero while a fix would change something or fixable findings remain.
+            let fixable = crate::fix::targets(&report)
+                .iter()
+                .any(|t| t.code != crate::rules::id::THREAD_LOCAL_GLOBAL.code);
+            return Ok(u8::from(outcome.changed || fixable));
         }
         // A static whose use sat inside another's rewritten use is ported in a further round, on a
         // fresh report of the written files, so that a second `--fix` changes nothing. The tree is
@@ -381,6 +385,17 @@ fn check(args: CheckArgs) -> Result<u8> {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &sarif)?;
         writeln!(out)?;
+        return Ok(report.exit_code() as u8);
+    }
+    if args.message_format == Format::Json {
+        // Each finding carries the applicability of its own fix, as `--fix --unsafe-fixes` plans it.
+        let options = crate::fix::FixOptions {
+            unsafe_fixes: true,
+            ..crate::fix::FixOptions::default()
+        };
+        let plan = crate::fix::plan(&crate::fix::targets(&report), &options);
+        let applicability = crate::fix::applicability_per_diagnostic(&report, &plan);
+        emit::json::render_with_fixes(&report, &applicability, &mut std::io::stdout().lock())?;
         return Ok(report.exit_code() as u8);
     }
     print_report(&report, args.message_format, args.color)?;

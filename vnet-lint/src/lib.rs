@@ -30,6 +30,7 @@
 //! | `VN105` | `suppression-without-reason` | process-wide markers and allow comments without a reason |
 //! | `VN106` | `unknown-rule-in-allow` | allow comments naming a rule that does not exist |
 //! | `VN107` | `foreign-global` | `extern` statics that Rust code writes (warning) |
+//! | `VN108` | `half-ported-state` | a global static used together with a `V_` accessor (a half port) |
 //! | `VN201` | `order-key-unresolved` | hook and module keys, versions, `module =` the lint cannot resolve |
 //! | `VN202` | `vnet-hook-outside-vnet` | per-instance hooks outside `(SI_SUB_VNET, SI_SUB_VNET_DONE]` |
 //! | `VN203` | `vnet-sysinit-before-module` | a VNET_SYSINIT before its module's load event or SYSINIT |

@@ -1,8 +1,9 @@
 //! `V_` accessors: the handle a `#[vnet]` static turns into.
 
 #[cfg(feature = "vimage")]
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
+#[cfg(feature = "std")]
 use crate::Vnet;
 
 /// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
@@ -30,6 +31,11 @@ pub struct VnetKey<T: 'static> {
     /// (FreeBSD's master copy of `set_vnet`). Without it, the value.
     value: T,
     name: &'static str,
+    /// Set at boot when the static's crate declared
+    /// [`fallback_to_vnet0!`](crate::fallback_to_vnet0): read only on the
+    /// cold path (no current instance).
+    #[cfg(feature = "vimage")]
+    fallback: AtomicBool,
 }
 
 // SAFETY: every key is made by `#[vnet]` through `__new`, whose contract
@@ -49,6 +55,8 @@ impl<T> VnetKey<T> {
             offset: AtomicUsize::new(crate::registry::UNASSIGNED),
             value,
             name,
+            #[cfg(feature = "vimage")]
+            fallback: AtomicBool::new(false),
         }
     }
 }
@@ -58,6 +66,11 @@ impl<T> VnetKey<T> {
     /// The offset cell, for the registry.
     pub(crate) fn offset_cell(&self) -> &AtomicUsize {
         &self.offset
+    }
+
+    /// The crate-level fallback flag, for the registry.
+    pub(crate) fn fallback_cell(&self) -> &AtomicBool {
+        &self.fallback
     }
 
     /// The declared initial value (never used in place: see `value`).
@@ -106,7 +119,7 @@ impl<T> VnetKey<T> {
     #[cold]
     #[inline(never)]
     fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::policy::base_without_current(self.name);
+        let base = crate::policy::base_without_current(self.name, &self.fallback);
         let offset = self.offset.load(Relaxed);
         // SAFETY: `base` is vnet0's block, which is never freed (the runtime
         // keeps a handle to vnet0 for the life of the process and vnet0 is
@@ -156,6 +169,7 @@ impl<T> VnetKey<T> {
     }
 
     /// Calls `f` with the value in `vnet` (always vnet0 with `vimage` off).
+    #[cfg(feature = "std")]
     pub fn with_in<R>(&'static self, _vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
         f(&self.value)
     }

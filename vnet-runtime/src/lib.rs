@@ -81,41 +81,71 @@
 //! `cargo vnet-lint list`.
 
 #![warn(missing_docs)]
+// Without `std` only `#[vnet]` statics and their accessors remain (plain globals, `vimage` off).
+#![cfg_attr(not(feature = "std"), no_std)]
 
+#[cfg(not(feature = "std"))]
+extern crate core as std;
+
+#[cfg(feature = "std")]
 pub mod callout;
+#[cfg(feature = "std")]
 mod context;
+#[cfg(feature = "std")]
 mod error;
+// Libraries whose statics fall back to vnet0 (no current instance).
+#[cfg(feature = "std")]
 pub mod eventhandler;
+mod fallback;
+#[cfg(feature = "std")]
 mod future;
+#[cfg(feature = "std")]
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
+#[cfg(feature = "std")]
 mod instrument;
 mod key;
+#[cfg(feature = "std")]
 mod lifecycle;
 #[cfg(all(test, loom, feature = "vimage"))]
 mod loom_tests;
 // Work owned by an instance or module, stopped before teardown (issue 10).
+#[cfg(feature = "std")]
 mod owned;
+#[cfg(feature = "std")]
 mod policy;
+// A `static mut` made per instance, keeping its own synchronization.
+#[cfg(feature = "std")]
 pub mod prelude;
 pub mod registry;
+mod static_mut;
+#[cfg(feature = "std")]
 pub mod subsystem;
 #[cfg(feature = "vimage")]
 mod sync;
+#[cfg(feature = "std")]
 mod test_support;
+#[cfg(feature = "std")]
 pub mod thread;
+#[cfg(feature = "std")]
 pub mod trace;
 // Issue 10 (tunables, per-CPU statistics, introspection).
+#[cfg(feature = "std")]
 pub mod introspect;
+#[cfg(feature = "std")]
 pub mod pcpu;
+#[cfg(feature = "std")]
 pub mod tunable;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private0;
 
+#[cfg(feature = "std")]
 pub use context::{CurVnetGuard, CurVnetGuardIsNotSend};
+#[cfg(feature = "std")]
 pub use error::{DestroyError, Error, Holder};
+#[cfg(feature = "std")]
 pub use future::Bound;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
@@ -123,17 +153,24 @@ pub use instance::graveyard_len;
 #[cfg(feature = "vimage")]
 #[doc(hidden)]
 pub use instance::list::check_consistency as check_instance_index;
+#[cfg(feature = "std")]
 pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
+#[cfg(feature = "std")]
 pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
+#[cfg(feature = "std")]
 pub use lifecycle::{module, BootOptions};
 #[doc(hidden)]
+#[cfg(feature = "std")]
 pub use owned::owned_work_len;
+#[cfg(feature = "std")]
 pub use policy::ContextPolicy;
+pub use static_mut::StaticMut;
+#[cfg(feature = "std")]
 pub use vnet_macros::vnet_test;
-pub use vnet_macros::{
-    global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,
-};
+pub use vnet_macros::{global, vnet};
+#[cfg(feature = "std")]
+pub use vnet_macros::{sysinit, sysuninit, vnet_module, vnet_sysinit, vnet_sysuninit};
 
 /// Whether this build virtualizes (the `vimage` feature, FreeBSD's
 /// `options VIMAGE`): `false` means `#[vnet]` statics are plain globals and
@@ -182,6 +219,7 @@ pub const VIMAGE: bool = cfg!(feature = "vimage");
 /// assert_eq!(Vnet::current(), None);
 /// # a.destroy().unwrap(); b.destroy().unwrap();
 /// ```
+#[cfg(feature = "std")]
 #[inline]
 #[cfg_attr(debug_assertions, track_caller)]
 pub fn curvnet_set(vnet: &Vnet) -> CurVnetGuard<'_> {

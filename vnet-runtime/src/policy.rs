@@ -120,6 +120,7 @@ fn resolve_declared() -> ContextPolicy {
 /// Records the policy given to `BootOptions` (it overrides a declaration).
 pub(crate) fn choose_at_boot(policy: Option<ContextPolicy>) {
     if let Some(policy) = policy {
+        EXPLICIT_STRICT.store(policy == ContextPolicy::Strict, Release);
         CHOSEN.store(encode(policy), Release);
     }
 }
@@ -150,6 +151,24 @@ fn falls_back() -> bool {
         && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
 }
 
+/// Whether the binary chose `Strict` explicitly (`context_policy!(Strict)` or
+/// the boot options), which overrides a library's `fallback_to_vnet0!`.
+static EXPLICIT_STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// [`falls_back`], or the static's crate declared `fallback_to_vnet0!` and the
+/// binary did not choose `Strict` explicitly.
+#[cfg(feature = "vimage")]
+fn falls_back_for(crate_declared: bool) -> bool {
+    if falls_back() {
+        return true;
+    }
+    let explicit_strict =
+        EXPLICIT_STRICT.load(Acquire) || POLICIES.iter().any(|d| d.policy == ContextPolicy::Strict);
+    !explicit_strict
+        && crate_declared
+        && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
+}
+
 /// The instance a thread with no current instance works on: vnet0 under
 /// [`ContextPolicy::DefaultInstance`], none under `Strict`.
 #[cfg(feature = "vimage")]
@@ -159,7 +178,7 @@ pub(crate) fn fallback_vnet() -> Option<crate::Vnet> {
 
 #[cfg(feature = "vimage")]
 mod fallback_base {
-    use std::sync::atomic::{AtomicPtr, Ordering::*};
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
 
     /// vnet0's block, once looked up. vnet0 is never destroyed and the
     /// runtime keeps a handle to it for the life of the process, so its block
@@ -174,8 +193,14 @@ mod fallback_base {
     /// thread-local load and a null check, as before the policy existed.
     #[cold]
     #[inline(never)]
-    pub(crate) fn base_without_current(name: &str) -> *mut u8 {
-        if !super::falls_back() {
+    pub(crate) fn base_without_current(name: &str, crate_declared: &AtomicBool) -> *mut u8 {
+        // The flag is set when boot lays the statics out; only a crate that
+        // declared `fallback_to_vnet0!` makes booting here worth it.
+        let crate_declared = !crate::fallback::CRATE_FALLBACKS.is_empty() && {
+            crate::boot();
+            crate_declared.load(Relaxed)
+        };
+        if !super::falls_back_for(crate_declared) {
             no_current_vnet(name);
         }
         let base = VNET0_BASE.load(Acquire);

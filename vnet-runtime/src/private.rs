@@ -6,15 +6,22 @@ pub use core;
 pub use linkme;
 
 pub use crate::key::VnetKey;
+#[cfg(feature = "std")]
 pub use crate::lifecycle::module::{ModError, ModEvent};
+#[cfg(feature = "std")]
 pub use crate::lifecycle::{
     DependDesc, HookDesc, HookKind, HookResult, HookReturn, ModuleDesc, HOOKS, MODULES,
 };
 pub use crate::registry::{StaticDesc, STATICS};
+#[cfg(feature = "std")]
 pub use crate::subsystem;
 
 // `context_policy!` and `#[vnet_test]`.
+#[cfg(feature = "std")]
+pub use crate::fallback::{CrateFallback, CRATE_FALLBACKS};
+#[cfg(feature = "std")]
 pub use crate::policy::{PolicyDecl, POLICIES};
+#[cfg(feature = "std")]
 pub use crate::test_support::{vnet_test_run, vnet_test_run_async, VnetTestSpec};
 
 /// Implemented for every type a `#[vnet]` static may have.
@@ -86,6 +93,7 @@ impl<T> FallbackKey<T> {
     pub fn with<R>(&'static self, _f: impl FnOnce(&T) -> R) -> R {
         unreachable!("a refused #[vnet] static never compiles")
     }
+    #[cfg(feature = "std")]
     pub fn with_in<R>(&'static self, _vnet: &crate::Vnet, _f: impl FnOnce(&T) -> R) -> R {
         unreachable!("a refused #[vnet] static never compiles")
     }

@@ -23,6 +23,8 @@ use crate::key::VnetKey;
 /// Registration record of one `#[vnet]` static (built by the macro): its
 /// key, with the type erased, and where it is declared.
 #[doc(hidden)]
+// Without `std` nothing lists the statics (no `statics()`): the descriptors are only linked.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub struct StaticDesc {
     /// The key (a `&'static VnetKey<T>`).
     pub key: &'static dyn ErasedKey,
@@ -65,6 +67,9 @@ pub trait ErasedKey: Sync {
     /// The offset cell inside the key, assigned at boot.
     #[cfg(feature = "vimage")]
     fn offset(&self) -> &AtomicUsize;
+    /// Whether the static's crate declared `fallback_to_vnet0!`, set at boot.
+    #[cfg(feature = "vimage")]
+    fn fallback(&self) -> &std::sync::atomic::AtomicBool;
     /// Writes a copy of the declared initial value at `at`.
     ///
     /// # Safety
@@ -88,6 +93,11 @@ impl<T> ErasedKey for VnetKey<T> {
     #[cfg(feature = "vimage")]
     fn offset(&self) -> &AtomicUsize {
         self.offset_cell()
+    }
+
+    #[cfg(feature = "vimage")]
+    fn fallback(&self) -> &std::sync::atomic::AtomicBool {
+        self.fallback_cell()
     }
 
     #[cfg(feature = "vimage")]
@@ -155,6 +165,7 @@ pub struct StaticInfo {
 /// static COUNTER: u32 = 0;
 /// assert!(vnet_runtime::registry::statics().any(|s| s.name == "COUNTER"));
 /// ```
+#[cfg(feature = "std")]
 pub fn statics() -> impl Iterator<Item = StaticInfo> {
     let mut all: Vec<&'static StaticDesc> = STATICS.iter().collect();
     all.sort_by_key(|d| (d.module_path, d.name()));
@@ -240,6 +251,8 @@ fn compute() -> BlockLayout {
             droppers.push((offset, drop));
         }
         desc.key.offset().store(offset, Ordering::Relaxed);
+        let fallback = crate::fallback::declared_for(desc.module_path);
+        desc.key.fallback().store(fallback, Ordering::Relaxed);
     }
     BlockLayout {
         layout,

@@ -26,6 +26,23 @@ pub fn to_json(report: &Report, diagnostic: &Diagnostic) -> Value {
     })
 }
 
+/// Writes every diagnostic as a JSON line, with the applicability of its own fix (`applicability`,
+/// one per diagnostic, from [`crate::fix::applicability_per_diagnostic`]).
+pub fn render_with_fixes(
+    report: &Report,
+    applicability: &[crate::fix::Applicability],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for (i, diagnostic) in report.diagnostics.iter().enumerate() {
+        let mut value = to_json(report, diagnostic);
+        if let Some(a) = applicability.get(i) {
+            value["fix_applicability"] = json!(a.as_str());
+        }
+        writeln!(out, "{value}")?;
+    }
+    Ok(())
+}
+
 /// Writes every diagnostic as a JSON line.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for diagnostic in &report.diagnostics {

@@ -176,6 +176,12 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         };
         findings.extend(check_global(item, &types).filter(|f| !allowed(f)));
     }
+    let half = half_ported(&findings, &texts, |file, line, rule| {
+        directives
+            .get(&file)
+            .is_some_and(|d: &Directives| d.allows(line, rule))
+    });
+    findings.extend(half);
     let selected: Vec<bool> = files
         .iter()
         .map(|path| options.include_tests || !is_test_file(path, &test_files))
@@ -202,6 +208,41 @@ fn per_file_findings(file: FileId, facts: &GlobalsFacts) -> Vec<Finding> {
         file,
         &facts.directives,
     ));
+    out
+}
+
+/// `VN108`: per file, the globals findings' statics that a function uses with a `V_` accessor.
+fn half_ported(
+    findings: &[Finding],
+    texts: &[Option<String>],
+    allows: impl Fn(FileId, usize, &Rule) -> bool,
+) -> Vec<Finding> {
+    let globals = [
+        crate::rules::id::STATIC_MUT.code,
+        crate::rules::id::INTERIOR_MUTABLE_STATIC.code,
+        crate::rules::id::LAZY_STATIC_GLOBAL.code,
+    ];
+    let mut by_file: std::collections::BTreeMap<FileId, Vec<usize>> = Default::default();
+    for f in findings.iter().filter(|f| globals.contains(&f.rule.code)) {
+        if let Some(span) = &f.span {
+            by_file.entry(f.file).or_default().push(span.start);
+        }
+    }
+    let mut out = Vec::new();
+    for (file, starts) in by_file {
+        let Some(text) = texts.get(file).and_then(|t| t.as_deref()) else {
+            continue;
+        };
+        for finding in globals::half_ported_state::check(file, text, &starts) {
+            let line = finding
+                .span
+                .as_ref()
+                .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
+            if !allows(file, line, finding.rule) {
+                out.push(finding);
+            }
+        }
+    }
     out
 }
 
@@ -386,6 +427,10 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
             }),
     );
     let (files, texts) = (vec![PathBuf::from(name)], vec![Some(text.to_owned())]);
+    let half = half_ported(&findings, &texts, |_, line, rule| {
+        facts.directives.allows(line, rule)
+    });
+    findings.extend(half);
     let (_, _, model_findings) = on_big_stack(|| lifecycle::run(&files, &texts, &[true], options));
     findings.extend(model_findings);
     let analysis = Analysis {

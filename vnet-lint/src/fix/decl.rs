@@ -22,6 +22,10 @@ pub enum Kind {
     Lock,
     /// An item of `lazy_static!`: becomes a `LazyLock` of its type.
     Lazy,
+    /// A `static mut` whose code keeps its own synchronization: becomes a per-instance
+    /// `vnet_runtime::StaticMut` of its type, each use `(*V_NAME.as_ptr())` in the same `unsafe`
+    /// block (for a crate that also builds without `std`, or whose uses a lock cannot hold).
+    Cell,
 }
 
 /// A `lazy_static!` item: where its invocation is.

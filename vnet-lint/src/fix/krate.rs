@@ -28,8 +28,13 @@ pub struct Krate {
     pub name: Option<String>,
     /// Whether a root is a library (`pub` items may be named by other crates).
     pub is_lib: bool,
+    /// The library's root file, when the package has one.
+    pub lib_root: Option<PathBuf>,
     /// Whether a root says `#![no_std]` (also under `cfg_attr`: the crate can build without `std`).
     pub no_std: bool,
+    /// The feature that brings `std` back, when the root says `#![cfg_attr(not(feature = "std"), no_std)]`:
+    /// the port happens in that build and the `no_std` build keeps plain globals.
+    pub std_feature: Option<String>,
     /// Whether the package is edition 2015 (extern crates need `extern crate`).
     pub edition_2015: bool,
     /// Every file, by path.
@@ -58,6 +63,9 @@ impl Krate {
                 for (root, is_lib) in roots(&d, &package) {
                     if root.exists() {
                         krate.is_lib |= is_lib;
+                        if is_lib {
+                            krate.lib_root = Some(root.clone());
+                        }
                         krate.add_tree(&root, Vec::new());
                     }
                 }
@@ -89,13 +97,17 @@ impl Krate {
         };
         alone.add_tree(&absolute(file), Vec::new());
         // The package's roots decide: a module file of a `no_std` crate is `no_std` too.
-        alone.no_std |= like.no_std;
+        if like.no_std {
+            alone.no_std = true;
+            alone.std_feature = like.std_feature.clone();
+        }
         alone
     }
 
     /// A crate of one in-memory file, for tests and for `check_source`.
     pub fn single(path: PathBuf, text: String) -> Krate {
         let no_std = is_no_std(&text);
+        let std_feature = if no_std { std_feature(&text) } else { None };
         let mut files = BTreeMap::new();
         files.insert(
             path.clone(),
@@ -108,6 +120,7 @@ impl Krate {
         );
         Krate {
             no_std,
+            std_feature,
             files,
             ..Krate::default()
         }
@@ -125,7 +138,10 @@ impl Krate {
                 continue;
             };
             if first && module.is_empty() {
-                self.no_std |= is_no_std(&text);
+                if is_no_std(&text) {
+                    self.no_std = true;
+                    self.std_feature = std_feature(&text);
+                }
                 first = false;
             }
             if let Ok(parsed) = super::parse(&text) {
@@ -248,6 +264,66 @@ pub fn is_no_std(text: &str) -> bool {
             && (attr.path().is_ident("no_std")
                 || (attr.path().is_ident("cfg_attr") && tokens.contains("no_std")))
     })
+}
+
+/// The feature named in a root's `#![cfg_attr(not(feature = "std"), no_std)]` (also inside `all(…)`,
+/// as log writes it): the crate builds with `std` when it is on. `None` for an unconditional
+/// `#![no_std]` or a condition that is not a feature's absence.
+///
+/// ```
+/// use vnet_lint::fix::krate::std_feature;
+/// let log = "#![cfg_attr(all(not(feature = \"std\"), not(test)), no_std)]\nfn f() {}\n";
+/// assert_eq!(std_feature(log).as_deref(), Some("std"));
+/// assert_eq!(std_feature("#![no_std]\n"), None);
+/// ```
+pub fn std_feature(text: &str) -> Option<String> {
+    let file = super::parse(text).ok()?;
+    file.attrs.iter().find_map(|attr| {
+        if !matches!(attr.style, syn::AttrStyle::Inner(_)) || !attr.path().is_ident("cfg_attr") {
+            return None;
+        }
+        let syn::Meta::List(list) = &attr.meta else {
+            return None;
+        };
+        let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+        // The predicate is everything before the last top-level `,` (then `no_std`).
+        let applies_no_std =
+            matches!(tokens.last(), Some(proc_macro2::TokenTree::Ident(i)) if i == "no_std");
+        if !applies_no_std {
+            return None;
+        }
+        not_feature(&tokens[..tokens.len().saturating_sub(2)])
+    })
+}
+
+/// The `X` of the first `not(feature = "X")` in a cfg predicate.
+fn not_feature(tokens: &[proc_macro2::TokenTree]) -> Option<String> {
+    use proc_macro2::TokenTree;
+    for window in tokens.windows(2) {
+        match window {
+            [TokenTree::Ident(not), TokenTree::Group(group)] if not == "not" => {
+                let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+                if let [TokenTree::Ident(f), TokenTree::Punct(eq), TokenTree::Literal(lit)] =
+                    &inner[..]
+                {
+                    if f == "feature" && eq.as_char() == '=' {
+                        if let Ok(syn::Lit::Str(s)) = syn::parse2::<syn::Lit>(lit.to_token_stream())
+                        {
+                            return Some(s.value());
+                        }
+                    }
+                }
+            }
+            [TokenTree::Ident(_), TokenTree::Group(group)] => {
+                let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+                if let Some(found) = not_feature(&inner) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 trait MetaText {
@@ -448,6 +524,11 @@ pub fn named_by_other_crates(
         if path.extension().is_none_or(|e| e != "rs")
             || entry.metadata().is_ok_and(|m| m.len() > 4 << 20)
         {
+            continue;
+        }
+        // The package's own tests, examples and benches are rewritten with it (a package that is
+        // its own workspace root is walked from its directory).
+        if package_manifest(path).as_deref() == Some(manifest) {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(path) else {

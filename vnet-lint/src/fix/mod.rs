@@ -15,9 +15,11 @@ pub mod cargo_toml;
 pub mod decl;
 pub mod diff;
 pub mod edits;
+pub mod groups;
 pub mod krate;
 pub mod rewrite;
 pub mod run;
+pub mod tests;
 pub mod uses;
 pub mod verify;
 
@@ -69,6 +71,38 @@ pub fn applicability_of(rule: &Rule) -> Applicability {
     } else {
         Applicability::Unavailable
     }
+}
+
+/// The applicability of the fix of each diagnostic of `report` as `plan` (planned with
+/// `--unsafe-fixes`) decides it, in the report's order: the ported static's own (a bare `Once`, a
+/// `pub` static: unsafe), `none` for one left alone, the rule's for findings the plan did not see.
+pub fn applicability_per_diagnostic(report: &Report, plan: &Plan) -> Vec<Applicability> {
+    report
+        .diagnostics
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            if let Some(p) = plan.ported.iter().find(|p| p.diagnostic == Some(i)) {
+                return p.applicability;
+            }
+            let path = krate::absolute(&report.db.get(d.finding.file).path);
+            let line = d
+                .finding
+                .span
+                .as_ref()
+                .map(|s| line_of(&report.db.get(d.finding.file).text, s.start));
+            let left = plan.left.iter().any(|l| {
+                l.code == d.finding.rule.code
+                    && krate::absolute(&l.file) == path
+                    && Some(l.line) == line
+            });
+            if left {
+                Applicability::Unavailable
+            } else {
+                applicability_of(d.finding.rule)
+            }
+        })
+        .collect()
 }
 
 /// One finding to fix.
@@ -287,11 +321,13 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
 
 /// Plans the fix of `targets` in one crate.
 pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan: &mut Plan) {
+    let left_before = plan.left.len();
     let (runtime, manifest_edit) = runtime_for(krate, options);
     let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();
     let mut seen = BTreeSet::new();
+    let flagged = flagged_names(krate, targets);
     for target in targets {
-        match find_decl(krate, target) {
+        match find_decl_among(krate, target, &flagged) {
             Ok(decl) => {
                 if seen.insert((decl.file.clone(), decl.item.start)) {
                     decls.push((decl, target.diagnostic));
@@ -326,6 +362,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     };
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
+        if krate.std_feature.is_some() && decl.kind == Kind::Lock {
+            // No `Mutex` without `std`: the value moves as it is, with the code's own protocol.
+            decl.kind = Kind::Cell;
+        }
         let mut leave = |reason: String, needs_unsafe: bool| {
             plan.left.push(LeftAlone {
                 file: decl.file.clone(),
@@ -336,11 +376,21 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 needs_unsafe,
             })
         };
-        if krate.no_std {
+        if krate.no_std && krate.std_feature.is_none() {
             leave(
-                "the crate is `no_std` (or can build as `no_std` through `cfg_attr`), and the vnet \
-                 runtime needs `std`"
+                "the crate is always `no_std` (`#![no_std]`), and vnet instances need `std`; a crate \
+                 with `#![cfg_attr(not(feature = \"std\"), no_std)]` is ported in its `std` build"
                     .into(),
+                false,
+            );
+            continue;
+        }
+        if let (Some(feature), Kind::Lazy) = (&krate.std_feature, &decl.kind) {
+            leave(
+                format!(
+                    "the crate also builds without `std` (feature `{feature}` off), where \
+                     `LazyLock` does not exist"
+                ),
                 false,
             );
             continue;
@@ -377,6 +427,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             let why = match decl.kind {
                 Kind::Atomic(a) => format!("unsafe fix: `static mut` becomes `{a}` (its updates become atomic)"),
                 Kind::Lock => "unsafe fix: `static mut` becomes a `Mutex` (uses take the lock)".into(),
+                Kind::Cell => "unsafe fix: `static mut` becomes a per-instance `StaticMut`".into(),
                 Kind::UnmutAtomic => "unsafe fix: `static mut` loses `mut`".into(),
                 Kind::Lazy => "unsafe fix: `lazy_static!` becomes `LazyLock` (initialized once per instance)".into(),
                 Kind::Plain if public => "unsafe fix: a `pub` static of a library; other crates naming it must use the accessor".into(),
@@ -391,6 +442,20 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     // static's, until nothing changes.
     let only: Vec<Decl> = candidates.iter().map(|(d, _)| d.clone()).collect();
     let mut use_edits = uses::rewrite_uses(krate, &only);
+    // A `static mut` whose uses a lock cannot hold (a borrow outlives the expression, a `&mut`
+    // goes to a function) moves as it is, with its code's own protocol.
+    let retry: Vec<usize> = (0..candidates.len())
+        .filter(|&i| candidates[i].0.kind == Kind::Lock && use_edits[i].refusal.is_some())
+        .collect();
+    if !retry.is_empty() {
+        for &i in &retry {
+            candidates[i].0.kind = Kind::Cell;
+        }
+        let again: Vec<Decl> = retry.iter().map(|&i| candidates[i].0.clone()).collect();
+        for (&i, edits) in retry.iter().zip(uses::rewrite_uses(krate, &again)) {
+            use_edits[i] = edits;
+        }
+    }
     type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
     let mut accepted: Vec<Accepted> = Vec::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
@@ -411,6 +476,14 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             .map(|e| (decl.file.clone(), e))
             .collect();
         all.extend(ue.edits);
+        if krate.std_feature.is_some() {
+            // The same source builds without `std`: atomics come from `core`.
+            for (_, edit) in &mut all {
+                edit.text = edit
+                    .text
+                    .replace("std::sync::atomic::", "core::sync::atomic::");
+            }
+        }
         let clash = accepted.iter().find(|(_, _, other)| {
             all.iter().any(|(f, e)| {
                 other
@@ -442,6 +515,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         accepted.push((decl, diagnostic, all));
     }
+    let accepted = keep_groups_whole(krate, accepted, left_before, plan);
     if accepted.is_empty() {
         return;
     }
@@ -519,6 +593,43 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 .insert(0, (None, edit));
         }
     }
+    // The crate's own tests run each in a fresh instance once its statics are per instance.
+    if accepted
+        .iter()
+        .any(|(d, _, _)| !d.file.components().any(|c| c.as_os_str() == "tests"))
+    {
+        for (file, edit) in tests::switch_tests(krate, &runtime) {
+            per_file.entry(file).or_default().push((None, edit));
+        }
+        if let Some(root) = krate
+            .lib_root
+            .as_ref()
+            .filter(|r| krate.files.contains_key(*r))
+        {
+            if let Some(edit) = rewrite::fallback_edit(&krate.files[root].text, &runtime) {
+                // Right after the import (same offset when the file has no `use`), before any item's
+                // `#[vnet]`.
+                let edits = per_file.entry(root.clone()).or_default();
+                let import = runtime.import();
+                let at = usize::from(
+                    edits
+                        .first()
+                        .is_some_and(|(owner, e)| owner.is_none() && e.text.contains(&import)),
+                );
+                edits.insert(at, (None, edit));
+            }
+        }
+    }
+    // Every `lazy_static!` of the crate replaced: its imports go, and (below) the dependency.
+    let lazy_gone = match lazy_static_cleanup(krate, &whole) {
+        Some(removals) => {
+            for (file, edit) in removals {
+                per_file.entry(file).or_default().push((None, edit));
+            }
+            true
+        }
+        None => false,
+    };
     if krate.edition_2015 {
         for root in krate.files.values().filter(|f| f.module.is_empty()) {
             if let Some(edit) = rewrite::extern_crate_edit(&root.text, &runtime) {
@@ -539,9 +650,139 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }
         }
     }
-    if let Some((path, old, new)) = manifest_edit {
+    if let Some((path, old, mut new)) = manifest_edit {
+        if lazy_gone {
+            if let Some(without) = cargo_toml::remove_dependency(&new, "lazy_static") {
+                new = without;
+            }
+        }
         plan.manifests.insert(path, (old, new));
     }
+}
+
+/// When `whole` (the `lazy_static!` invocations replaced whole) are all the crate has: the edits
+/// removing its `use lazy_static::…;` and `#[macro_use] extern crate lazy_static;` items. `None` when
+/// any other mention of `lazy_static` remains (an invocation left alone, a path).
+fn lazy_static_cleanup(
+    krate: &Krate,
+    whole: &[(PathBuf, Range<usize>)],
+) -> Option<Vec<(PathBuf, Edit)>> {
+    if whole.is_empty() {
+        return None;
+    }
+    let mut edits = Vec::new();
+    for file in krate.files.values() {
+        if !file.text.contains("lazy_static") {
+            continue;
+        }
+        let parsed = parse(&file.text).ok()?;
+        let mut covered: Vec<Range<usize>> = whole
+            .iter()
+            .filter(|(f, _)| f == &file.path)
+            .map(|(_, r)| r.clone())
+            .collect();
+        for item in &parsed.items {
+            let imports_it = match item {
+                syn::Item::ExternCrate(e) => e.ident == "lazy_static",
+                syn::Item::Use(u) => {
+                    matches!(&u.tree, syn::UseTree::Path(p) if p.ident == "lazy_static")
+                }
+                _ => false,
+            };
+            if imports_it {
+                let range = decl::node_range(item);
+                let mut edit = rewrite::remove_lines(&file.text, range.clone());
+                // Between two blank lines, one blank line goes with it.
+                let text = &file.text;
+                if text[..edit.range.start].ends_with("\n\n")
+                    && text[edit.range.end..].starts_with('\n')
+                {
+                    edit.range.end += 1;
+                }
+                edits.push((file.path.clone(), edit));
+                covered.push(range);
+            }
+        }
+        let stray = file
+            .text
+            .match_indices("lazy_static")
+            .any(|(at, _)| !covered.iter().any(|r| r.contains(&at)));
+        if stray {
+            return None;
+        }
+    }
+    Some(edits)
+}
+
+/// Leaves alone every accepted static that a function uses together with a static this crate's
+/// plan leaves alone (thread-locals and statics waiting for a further round aside): coupled
+/// statics are ported together or not at all.
+fn keep_groups_whole<A>(
+    krate: &Krate,
+    accepted: Vec<(Decl, Option<usize>, A)>,
+    left_before: usize,
+    plan: &mut Plan,
+) -> Vec<(Decl, Option<usize>, A)> {
+    let blocking: Vec<LeftAlone> = plan.left[left_before..]
+        .iter()
+        .filter(|l| l.code != id::THREAD_LOCAL_GLOBAL.code && !l.reason.starts_with(NESTED_USE))
+        .filter(|l| !l.name.is_empty())
+        .cloned()
+        .collect();
+    if blocking.is_empty() || accepted.is_empty() {
+        return accepted;
+    }
+    let names: BTreeSet<String> = accepted
+        .iter()
+        .map(|(d, _, _)| d.name.clone())
+        .chain(blocking.iter().map(|l| l.name.clone()))
+        .collect();
+    // Coupled: a `static mut` (the value) and a guard used in the same function.
+    let mutable: BTreeSet<&str> = accepted
+        .iter()
+        .filter(|(d, _, _)| d.mut_token.is_some())
+        .map(|(d, _, _)| d.name.as_str())
+        .chain(
+            blocking
+                .iter()
+                .filter(|l| l.code == id::STATIC_MUT.code)
+                .map(|l| l.name.as_str()),
+        )
+        .collect();
+    // ... and a guard (an atomic flag or state word, a `Once`) publishes it.
+    let guards = groups::guards(krate, &names);
+    let couple = |a: &str, b: &str| {
+        (mutable.contains(a) && guards.contains(b)) || (mutable.contains(b) && guards.contains(a))
+    };
+    let groups = groups::groups(&groups::uses_together(krate, &names), couple);
+    let mut kept = Vec::new();
+    for (decl, diagnostic, edits) in accepted {
+        let blocker = groups.get(&decl.name).and_then(|(group, _)| {
+            blocking
+                .iter()
+                .find(|l| groups.get(&l.name).is_some_and(|(g, _)| g == group))
+        });
+        match blocker {
+            Some(other) => {
+                let function = &groups[&decl.name].1;
+                plan.left.push(LeftAlone {
+                    file: decl.file.clone(),
+                    line: decl.line,
+                    name: decl.name.clone(),
+                    code: decl.code,
+                    reason: format!(
+                        "used together with `{}` (in `fn {function}` or a function linked to it), \
+                         which is left alone; coupled statics are ported together or not at all \
+                         ({}: {})",
+                        other.name, other.name, other.reason
+                    ),
+                    needs_unsafe: other.needs_unsafe,
+                });
+            }
+            None => kept.push((decl, diagnostic, edits)),
+        }
+    }
+    kept
 }
 
 fn is_lazy_pair(a: &Edit, b: &Edit) -> bool {
@@ -559,13 +800,38 @@ fn runtime_for(
     let Ok(text) = std::fs::read_to_string(manifest) else {
         return (Runtime::default(), None);
     };
-    if let Some(runtime) = cargo_toml::find_runtime(&text) {
-        return (runtime, None);
+    let (runtime, mut new) = match cargo_toml::find_runtime(&text) {
+        Some(runtime) => (runtime, None),
+        // A workspace member may inherit it: `vnet-runtime.workspace = true` is found above as a key.
+        None => (
+            Runtime::default(),
+            cargo_toml::add_runtime(&text, options.runtime_path.as_deref()),
+        ),
+    };
+    // The runtime needs Rust 1.85: a lower `rust-version` is raised (which also admits `LazyLock`,
+    // 1.80, and constants that refer to statics, 1.83).
+    let current = new.clone().unwrap_or_else(|| text.clone());
+    if let Some(raised) = cargo_toml::raise_rust_version(&current, cargo_toml::RUNTIME_RUST_VERSION)
+    {
+        new = Some(raised);
     }
-    // A workspace member may inherit it: `vnet-runtime.workspace = true` is found above as a key.
-    let added = cargo_toml::add_runtime(&text, options.runtime_path.as_deref())
-        .map(|new| (manifest.clone(), text.clone(), new));
-    (Runtime::default(), added)
+    if let Some(feature) = &krate.std_feature {
+        // The `std` build is virtualized; without it the runtime is `no_std` (plain statics).
+        let current = new.clone().unwrap_or_else(|| text.clone());
+        if let Some(wired) = cargo_toml::wire_std_feature(&current, feature) {
+            new = Some(wired);
+        }
+        let current = new.clone().unwrap_or_else(|| text.clone());
+        if let Some(with_tests) =
+            cargo_toml::add_test_runtime(&current, options.runtime_path.as_deref())
+        {
+            new = Some(with_tests);
+        }
+    }
+    (
+        runtime,
+        new.map(|new| (manifest.clone(), text.clone(), new)),
+    )
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -574,6 +840,24 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The declaration `target` points at.
 pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
+    find_decl_among(krate, target, &BTreeSet::new())
+}
+
+/// The names of the statics `targets` point at: mutable state, which no constant may refer to.
+fn flagged_names(krate: &Krate, targets: &[Target]) -> BTreeSet<String> {
+    targets
+        .iter()
+        .filter_map(|t| ident_at(&krate.files.get(&t.path)?.text, t.span.clone()))
+        .collect()
+}
+
+/// [`find_decl`], knowing the names of every flagged static (`mutable`): an initializer may name an
+/// immutable static, never a flagged one.
+fn find_decl_among(
+    krate: &Krate,
+    target: &Target,
+    mutable: &BTreeSet<String>,
+) -> Result<Decl, Refusal> {
     let Some(file) = krate.files.get(&target.path) else {
         return Err(Refusal {
             name: String::new(),
@@ -596,9 +880,15 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
         });
     };
     let located = decl::locate(&parsed, &file.module);
+    // A constant may take the address of (or read) an immutable static since Rust 1.83 (the
+    // runtime needs 1.85): only a `static mut` or a flagged static in an initializer stops the port.
     let static_names: Vec<String> = located
         .statics
         .iter()
+        .filter(|(s, _)| {
+            matches!(s.mutability, syn::StaticMutability::Mut(_))
+                || mutable.contains(&s.ident.to_string())
+        })
         .map(|(s, _)| s.ident.to_string())
         .collect();
     for (s, scope) in &located.statics {
@@ -609,8 +899,9 @@ pub fn find_decl(krate: &Krate, target: &Target) -> Result<Decl, Refusal> {
                     name: s.ident.to_string(),
                     line,
                     reason: format!(
-                        "its initializer names the static `{other}`: a `#[vnet]` initializer is a \
-                         constant, which cannot refer to a static"
+                        "its initializer names the static `{other}`, which is mutable state: a \
+                         `#[vnet]` initializer is a constant, which may refer to immutable statics \
+                         only"
                     ),
                 });
             }
@@ -771,6 +1062,15 @@ pub fn summary(plan: &Plan, wrote: bool) -> String {
             l.code,
             l.reason
         ));
+    }
+    if !plan.ported.is_empty() {
+        out.push_str(
+            "callers: code with no current instance keeps working on vnet0 (a ported library \
+             declares `fallback_to_vnet0!()`); the crate's tests now run each in its own instance \
+             (`#[vnet_test]`); to isolate, make an instance current (`vnet.enter(|| …)`); a binary \
+             that wants a missing instance to panic writes one line: \
+             `vnet_runtime::context_policy!(Strict);`\n",
+        );
     }
     let hidden = plan.left.iter().filter(|l| l.needs_unsafe).count();
     if hidden > 0 {

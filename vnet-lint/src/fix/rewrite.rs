@@ -120,6 +120,14 @@ pub fn decl_edits(decl: &Decl, text: &str, runtime: &Runtime) -> Vec<Edit> {
                 format!("std::sync::atomic::{atomic}::new({init})"),
             ));
         }
+        Kind::Cell => {
+            let rt = &runtime.name;
+            edits.push(Edit::new(decl.ty.clone(), format!("{rt}::StaticMut<{ty}>")));
+            edits.push(Edit::new(
+                decl.init.clone(),
+                format!("{rt}::StaticMut::new({init})"),
+            ));
+        }
         Kind::Lock => {
             edits.push(Edit::new(
                 decl.ty.clone(),
@@ -145,7 +153,14 @@ pub fn lazy_item(decl: &Decl, text: &str, runtime: &Runtime) -> String {
     let lazy = decl.lazy.as_ref().expect("a lazy_static item");
     let to = invocation_indent(text, lazy);
     let from = line_indent(text, decl.item.start).unwrap_or("");
+    // Attributes and doc comments, each line at the item's new indent; `#[vnet]` on a line of its own.
     let attrs = reindent(&text[decl.item.start..decl.head], from, to);
+    let attrs = attrs.trim_end();
+    let attrs = if attrs.is_empty() {
+        String::new()
+    } else {
+        format!("{attrs}\n{to}")
+    };
     let vis = if decl.vis.is_empty() {
         String::new()
     } else {
@@ -225,6 +240,50 @@ pub fn import_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
     let start = super::decl::node_range(first).start;
     // Put it after the first item's doc comments? No: before the item and its attributes.
     Some(Edit::new(start..start, format!("{}\n\n", runtime.import())))
+}
+
+/// The edit declaring, at a library's root, that its statics fall back to vnet0 on a thread with no
+/// current instance (`vnet_runtime::fallback_to_vnet0!();`), unless it is there: callers without
+/// instances (doc tests, examples, binaries written before the port) keep working.
+///
+/// ```
+/// use vnet_lint::fix::rewrite::{fallback_edit, Runtime};
+/// let text = "//! Docs.\nuse std::fmt;\n\nfn f() {}\n";
+/// let edit = fallback_edit(text, &Runtime::default()).unwrap();
+/// let (out, _) = vnet_lint::fix::edits::apply(text, &[edit]).unwrap();
+/// assert!(out.starts_with("//! Docs.\nuse std::fmt;\n\n// Callers with no current vnet instance"), "{out}");
+/// assert!(fallback_edit(&out, &Runtime::default()).is_none());
+/// ```
+pub fn fallback_edit(text: &str, runtime: &Runtime) -> Option<Edit> {
+    if text.contains("fallback_to_vnet0!") {
+        return None;
+    }
+    let file = super::parse(text).ok()?;
+    let line = format!(
+        "// Callers with no current vnet instance (doc tests, examples, binaries that do not use\n\
+         // instances) work on vnet0's copy of this crate's statics.\n{}::fallback_to_vnet0!();\n",
+        runtime.name
+    );
+    // After the first block of `use` items and `extern crate`s, if there is one.
+    let mut block_end = None;
+    for item in &file.items {
+        match item {
+            // `extern crate lazy_static;` goes when the port replaces every `lazy_static!`.
+            syn::Item::ExternCrate(e) if e.ident == "lazy_static" => {}
+            syn::Item::Use(_) | syn::Item::ExternCrate(_) => {
+                block_end = Some(super::decl::node_range(item).end)
+            }
+            _ if block_end.is_some() => break,
+            _ => {}
+        }
+    }
+    if let Some(end) = block_end {
+        let rest = &text[end..];
+        let at = end + rest.find('\n').map_or(rest.len(), |i| i + 1);
+        return Some(Edit::new(at..at, format!("\n{line}")));
+    }
+    let start = super::decl::node_range(file.items.first()?).start;
+    Some(Edit::new(start..start, format!("{line}\n")))
 }
 
 fn imports_vnet(tree: &syn::UseTree) -> bool {

@@ -60,6 +60,9 @@ pub fn run(
         }),
         ..FixOptions::default()
     };
+    // Statics an earlier `--fix` restored after a failed build, in files unchanged since: not
+    // retried (a second `--fix` changes nothing and builds nothing).
+    options.exclude = remembered::load(&targets);
     let mut current = plan(&targets, &options);
     if run.diff || !run.fix {
         write!(out, "{}", current.diff())?;
@@ -91,15 +94,18 @@ pub fn run(
             );
         }
     }
+    let mut target_sets: BTreeMap<PathBuf, &'static [&'static str]> = BTreeMap::new();
     if !run.no_verify {
         for manifest in &manifests {
-            let (ok, _) = verify::cargo_check(manifest)?;
-            if !ok {
-                bail!(
-                    "`cargo check --all-targets` fails on {} before any fix; make it build first, or \
-                     run with `--no-verify`",
+            match verify::targets_that_build(manifest)? {
+                Some(set) => {
+                    target_sets.insert(manifest.clone(), set);
+                }
+                None => bail!(
+                    "`cargo check` fails on {} before any fix; make it build first, or run with \
+                     `--no-verify`",
                     crate::diag::display_path(manifest)
-                );
+                ),
             }
         }
     }
@@ -110,7 +116,8 @@ pub fn run(
         loop {
             let mut blamed = BTreeMap::new();
             for manifest in manifests_of(&current) {
-                let (ok, errors) = verify::cargo_check(&manifest)?;
+                let set = target_sets.get(&manifest).copied().unwrap_or(&[]);
+                let (ok, errors) = verify::cargo_check(&manifest, set)?;
                 if !ok {
                     blamed.extend(verify::blame(&current, &manifest, &errors));
                 }
@@ -139,6 +146,9 @@ pub fn run(
             current = plan(&targets, &options);
             current.write()?;
         }
+    }
+    if !options.exclude.is_empty() {
+        remembered::save(&options.exclude);
     }
     write!(err, "{}", summary(&current, true))?;
     Ok(Outcome {
@@ -173,4 +183,85 @@ fn package_manifest(file: &Path) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
+}
+
+/// Statics restored after a failed build, remembered next to the build (`target/vnet-lint/`) with a
+/// hash of their file's text: a later `--fix` on the same text leaves them alone without building.
+mod remembered {
+    use super::super::Target;
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    use std::path::{Path, PathBuf};
+
+    fn store(file: &Path) -> Option<PathBuf> {
+        let manifest = super::package_manifest(file)?;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| manifest.with_file_name("target"));
+        // One file per package: several packages may share a target directory.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        manifest.hash(&mut hasher);
+        Some(
+            target
+                .join("vnet-lint")
+                .join(format!("fix-restored-{:016x}.tsv", hasher.finish())),
+        )
+    }
+
+    fn text_hash(file: &Path) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The remembered statics of the files of `targets` whose text is unchanged.
+    pub fn load(targets: &[Target]) -> HashMap<(PathBuf, String), String> {
+        let mut out = HashMap::new();
+        let mut seen = Vec::new();
+        for target in targets {
+            let file = super::super::krate::absolute(&target.path);
+            let Some(store) = store(&file) else { continue };
+            if seen.contains(&store) {
+                continue;
+            }
+            seen.push(store.clone());
+            let Ok(text) = std::fs::read_to_string(&store) else {
+                continue;
+            };
+            for line in text.lines() {
+                let mut parts = line.splitn(4, '\t');
+                let (Some(path), Some(name), Some(hash), Some(reason)) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let path = PathBuf::from(path);
+                if hash.parse::<u64>().ok() == Some(text_hash(&path)) {
+                    out.insert((path, name.to_owned()), reason.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Remembers `exclude` against the files as `plan` left them.
+    pub fn save(exclude: &HashMap<(PathBuf, String), String>) {
+        let mut by_store: HashMap<PathBuf, String> = HashMap::new();
+        for ((path, name), reason) in exclude {
+            let Some(store) = store(path) else { continue };
+            let line = format!(
+                "{}\t{name}\t{}\t{}\n",
+                path.display(),
+                text_hash(path),
+                reason.replace(['\t', '\n'], " ")
+            );
+            by_store.entry(store).or_default().push_str(&line);
+        }
+        for (store, text) in by_store {
+            if let Some(dir) = store.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(store, text);
+        }
+    }
 }

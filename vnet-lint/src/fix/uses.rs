@@ -707,6 +707,8 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
     }
     #[derive(Clone, PartialEq)]
     enum SiteKind {
+        /// The path alone becomes the place behind the accessor's pointer.
+        Place,
         Closure,
         AtomicLoad,
         AtomicStore(Range<usize>),
@@ -726,6 +728,17 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             }
             _ => InnerForm::Deref,
         };
+        if decl.kind == Kind::Cell {
+            // `NAME` → `(*V_NAME.as_ptr())`: the same place, in the same `unsafe` block.
+            sites.push(Site {
+                occ,
+                range: path_range.clone(),
+                path_range,
+                inner_form,
+                kind: SiteKind::Place,
+            });
+            continue;
+        }
         if let Kind::Atomic(_) = decl.kind {
             let kind = match parent {
                 Some(syn::Expr::Reference(_)) => {
@@ -871,7 +884,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                     }
                 }
             }
-            SiteKind::AtomicLoad => {}
+            SiteKind::AtomicLoad | SiteKind::Place => {}
             SiteKind::AtomicStore(rhs) | SiteKind::AtomicOp(_, rhs, _) => {
                 // Nested uses in the right-hand side: rendered on their own, one level deeper.
                 let nested: Vec<&Site> = inner
@@ -932,6 +945,11 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                     format!("{accessor}.with(|{param}| {body})")
                 }
             }
+            // Parentheses only where the place is a receiver or a field's base.
+            SiteKind::Place if outer.inner_form == InnerForm::Param => {
+                format!("(*{accessor}.as_ptr())")
+            }
+            SiteKind::Place => format!("*{accessor}.as_ptr()"),
             SiteKind::AtomicLoad => format!("{accessor}.with(|{param}| {param}.load({ORDERING}))"),
             SiteKind::AtomicStore(rhs) => {
                 let value = splice(rhs.clone());

@@ -1,5 +1,5 @@
 //! Like `cargo fix`: a dirty git tree is refused unless `--allow-dirty`, and after writing the package is
-//! built (`cargo check --all-targets`); the statics whose edits the compiler's errors point at are
+//! built (`cargo check` of the library, binaries, tests and examples that built before); the statics whose edits the compiler's errors point at are
 //! restored and the build is checked again.
 
 use super::{edits, Plan};
@@ -38,20 +38,39 @@ pub struct BuildError {
     pub message: String,
 }
 
-/// Runs `cargo check --all-targets` on the package of `manifest`; the errors, or `Ok(vec![])`.
-pub fn cargo_check(manifest: &Path) -> std::io::Result<(bool, Vec<BuildError>)> {
+/// The targets the build check covers, widest first: what `cargo fix` checks (the library and
+/// binaries) plus the tests and examples when they build as published. Benches are left out: many
+/// published crates ship benches that do not build.
+pub const TARGET_SETS: &[&[&str]] = &[&["--tests", "--examples"], &["--tests"], &[]];
+
+/// The widest of [`TARGET_SETS`] that builds on the package of `manifest` before any fix, or `None`
+/// when even the library does not build.
+pub fn targets_that_build(manifest: &Path) -> std::io::Result<Option<&'static [&'static str]>> {
+    for set in TARGET_SETS {
+        if cargo_check(manifest, set)?.0 {
+            return Ok(Some(set));
+        }
+    }
+    Ok(None)
+}
+
+/// Runs `cargo check` on the package of `manifest` with `targets` (see [`TARGET_SETS`]); whether it
+/// built, and its errors. Never writes a `Cargo.lock` the package does not ship: one the build
+/// creates is removed.
+pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, Vec<BuildError>)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let lock = manifest.with_file_name("Cargo.lock");
+    let had_lock = lock.exists();
     let out = Command::new(cargo)
-        .args([
-            "check",
-            "--all-targets",
-            "--message-format",
-            "json",
-            "--quiet",
-        ])
+        .args(["check", "--message-format", "json", "--quiet"])
+        .args(targets)
         .arg("--manifest-path")
         .arg(manifest)
         .output()?;
+    if !had_lock {
+        // A lock file only appears next to a package that is its own workspace root.
+        let _ = std::fs::remove_file(&lock);
+    }
     let mut errors = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {

@@ -217,7 +217,7 @@ pub fn parse_source(text: &str) -> Result<syn::File, Option<syn::Error>> {
 /// which syn reads only for paths without parentheses: when parsing stops at the `(` of such a bare
 /// `Fn(…)`, `FnMut(…)` or `FnOnce(…)`, `dyn` is put in front of it and the tokens are parsed again, so
 /// that valid 2015 code is read; any other error is the file's.
-fn parse_file(text: &str) -> syn::Result<syn::File> {
+pub(crate) fn parse_file(text: &str) -> syn::Result<syn::File> {
     let text = &*source::blank_prelude(text);
     let first = match syn::parse_file(text) {
         Ok(file) => return Ok(file),

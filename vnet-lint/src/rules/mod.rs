@@ -23,6 +23,7 @@ pub static RULES: &[&Rule] = &[
     &globals::suppression_without_reason::SuppressionWithoutReason::RULE,
     &globals::unknown_rule_in_allow::UnknownRuleInAllow::RULE,
     &globals::foreign_global::ForeignGlobal::RULE,
+    &globals::half_ported_state::HalfPortedState::RULE,
     &order::order_key_unresolved::OrderKeyUnresolved::RULE,
     &order::vnet_hook_outside_vnet::VnetHookOutsideVnet::RULE,
     &order::vnet_sysinit_before_module::VnetSysinitBeforeModule::RULE,

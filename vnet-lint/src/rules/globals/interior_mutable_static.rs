@@ -52,7 +52,9 @@ declare_rule! {
     /// reason, when a borrow
     /// of it outlives the expression (`let g = NAME.lock().unwrap();`), a use sits in a macro the fix cannot
     /// read or a `macro_rules!` transcriber, it is used in a constant context, it is declared inside an
-    /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, or the crate is `no_std`.
+    /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, the crate is always `no_std`, or a
+    /// `static mut` its functions guard with it is left alone (coupled statics move together). A crate
+    /// with `#![cfg_attr(not(feature = "std"), no_std)]` is ported in its `std` build.
     ///
     /// ## Configuration
     /// Mark state that is truly process-wide with `#[vnet_runtime::global(reason = "…")]`, or the comment

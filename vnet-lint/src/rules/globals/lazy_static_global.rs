@@ -39,7 +39,8 @@ declare_rule! {
     /// (a `lazy_static!` needs only `Sync`). Uses become `V_NAME.with(|name| …)`; an invocation whose items
     /// are all ported is removed. It is left alone, with the reason, when a borrow of it outlives the
     /// expression (`let map = NAME.lock().unwrap();`), a use sits in a macro the fix cannot read, or the
-    /// crate is `no_std`.
+    /// crate builds without `std` (no `LazyLock` there). When every `lazy_static!` of the crate is
+    /// ported, its import and the `lazy_static` dependency go; `rust-version` below 1.80 is raised.
     ///
     /// ## Configuration
     /// Mark the item with `#[vnet_runtime::global(reason = "…")]` inside the macro, or put the comment

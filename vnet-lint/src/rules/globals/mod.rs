@@ -2,6 +2,7 @@
 //! `model::types` (types across a crate); these files hold what each code means.
 
 pub mod foreign_global;
+pub mod half_ported_state;
 pub mod interior_mutable_static;
 pub mod lazy_static_global;
 pub mod static_mut;
