@@ -44,7 +44,7 @@ pub fn vnet(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Marks a global as intentionally process-wide, with the reason, so
-/// `cargo vnet-lint` leaves it alone (the seed: a driver for one piece of
+/// `cargo vnet-lint` leaves it alone (FreeBSD's porting guide: a driver for one piece of
 /// hardware stays global). The item is unchanged.
 ///
 /// ```
