@@ -1,5 +1,5 @@
-//! The current instance of each thread: CURVNET_SET / CURVNET_RESTORE,
-//! the *pins* teardown checks, and the graveyard of deferred frees.
+//! The current instance of each thread: CURVNET_SET / CURVNET_RESTORE, and
+//! the *pins* teardown checks.
 //!
 //! The access path reads one thread-local, the current block's base pointer
 //! (`Ctx::base`). Everything else here exists so that teardown can tell
@@ -13,12 +13,13 @@
 //! * an instance is *pinned* while it is on some thread's stack. A guard leaked
 //!   with `mem::forget` leaves its instance pinned until an outer guard
 //!   restores past it or the thread exits. Teardown never frees a pinned
-//!   instance: its free waits in the graveyard ([`defer_free`]).
+//!   instance: its free waits in the graveyard (`graveyard.rs`), which this
+//!   module calls back at thread exit ([`at_thread_exit`]).
 //!
-//! This module knows nothing of instances: a pin is an opaque address (the
-//! instance's), and a deferred free is that address with the function that
-//! frees it. So it sits below `instance` and the lifecycle, and imports
-//! neither.
+//! This module knows nothing of instances nor of their handles: a pin is an
+//! opaque address (the instance's), and a guard borrows whatever value made
+//! it. So it sits below `graveyard`, `instance` and the lifecycle, and
+//! imports none of them.
 //!
 //! **Why plain stores suffice for the free:** a thread can only push an
 //! instance while it borrows a handle to it. Ending that borrow and dropping
@@ -43,7 +44,6 @@ mod imp {
     use parking_lot::Mutex;
 
     use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
-    use crate::Vnet;
 
     /// How deep `curvnet_set` may nest on one thread.
     #[cfg(not(loom))]
@@ -180,6 +180,16 @@ mod imp {
 
     struct ReleaseAtExit;
 
+    /// What runs after a thread gave its record back (the graveyard's
+    /// sweep, set by [`at_thread_exit`]): this module frees nothing itself.
+    static AT_THREAD_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+    /// Asks for `f` to run on every thread exit, after the thread's pins are
+    /// gone (the first call wins; later ones are ignored).
+    pub(crate) fn at_thread_exit(f: fn()) {
+        let _ = AT_THREAD_EXIT.set(f);
+    }
+
     impl Drop for ReleaseAtExit {
         fn drop(&mut self) {
             let record = CTX.with(|c| c.record.replace(ptr::null()));
@@ -194,7 +204,9 @@ mod imp {
             CTX.with(|c| c.base.set(ptr::null_mut()));
             RECORDS.lock().free.push(record);
             // Instances this thread had pinned may now be freed.
-            sweep_graveyard();
+            if let Some(sweep) = AT_THREAD_EXIT.get() {
+                sweep();
+            }
         }
     }
 
@@ -327,7 +339,7 @@ mod imp {
         index: usize,
         serial: u64,
         prev_base: *mut u8,
-        _handle: PhantomData<&'a Vnet>,
+        _handle: PhantomData<&'a ()>,
     }
 
     impl std::fmt::Debug for CurVnetGuard<'_> {
@@ -437,121 +449,8 @@ mod imp {
             "curvnet guard restored out of order: {skipped} guard(s) set after it were leaked \
              (mem::forget) or are still alive (held across an `.await`, or moved away); \
              the context was restored anyway. Drop guards in reverse order, and bind futures \
-             with `Vnet::bind` instead of holding a guard across `.await`"
+             with `fut.in_vnet(&vnet)` instead of holding a guard across `.await`"
         )
-    }
-
-    /// A free that waits until its pin is on no thread's stack.
-    pub(crate) struct Deferred {
-        pin: PinId,
-        free: unsafe fn(PinId),
-    }
-
-    /// Frees whose object was pinned when its last owner went. The scans of
-    /// the thread records are parameters, so the loom models run this same
-    /// code against their own records.
-    pub(crate) struct Graveyard(crate::sync::Mutex<Vec<Deferred>>);
-
-    // SAFETY: the pointers are owned by the graveyard (no owner remains).
-    unsafe impl Send for Graveyard {}
-    // SAFETY: as above; the list is behind a mutex.
-    unsafe impl Sync for Graveyard {}
-
-    impl Graveyard {
-        #[cfg(not(loom))]
-        pub(crate) const fn new() -> Self {
-            Graveyard(crate::sync::Mutex::new(Vec::new()))
-        }
-
-        #[cfg(loom)]
-        pub(crate) fn new() -> Self {
-            Graveyard(crate::sync::Mutex::new(Vec::new()))
-        }
-
-        /// The last owner of `pin` is gone: call `free(pin)` now, or park
-        /// it until a sweep finds it unpinned. `is_pinned` scans the
-        /// records for `pin`; `pinned` lists every pin (for the sweep).
-        ///
-        /// # Safety
-        /// `free(pin)` must be sound once nothing pins `pin`, and nothing but
-        /// the graveyard may call it after this.
-        pub(crate) unsafe fn defer_free(
-            &self,
-            pin: PinId,
-            free: unsafe fn(PinId),
-            is_pinned: impl Fn(PinId) -> bool,
-            pinned: impl FnOnce() -> Vec<PinId>,
-        ) {
-            if is_pinned(pin) {
-                self.0.lock().push(Deferred { pin, free });
-            } else {
-                // SAFETY: no owner remains and no thread pins it (contract).
-                unsafe { free(pin) };
-                self.sweep(pinned);
-            }
-        }
-
-        /// Runs the frees whose object is no longer pinned anywhere.
-        pub(crate) fn sweep(&self, pinned: impl FnOnce() -> Vec<PinId>) {
-            let ready: Vec<Deferred> = {
-                let mut waiting = self.0.lock();
-                if waiting.is_empty() {
-                    return;
-                }
-                let pinned = pinned();
-                let (ready, still) = waiting
-                    .drain(..)
-                    .partition(|d| pinned.binary_search(&d.pin).is_err());
-                *waiting = still;
-                ready
-            };
-            for d in ready {
-                // SAFETY: `defer_free`'s contract; it is no longer pinned.
-                unsafe { (d.free)(d.pin) };
-            }
-        }
-
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
-        }
-    }
-
-    #[cfg(not(loom))]
-    static GRAVEYARD: Graveyard = Graveyard::new();
-
-    #[cfg(not(loom))]
-    fn graveyard() -> &'static Graveyard {
-        &GRAVEYARD
-    }
-
-    #[cfg(loom)]
-    loom::lazy_static! {
-        static ref GRAVEYARD: Graveyard = Graveyard::new();
-    }
-
-    #[cfg(loom)]
-    fn graveyard() -> &'static Graveyard {
-        &GRAVEYARD
-    }
-
-    /// The last owner of `pin` is gone: call `free(pin)` now, or once no
-    /// thread has it pinned (at a later sweep: a thread exit or a destroy).
-    ///
-    /// # Safety
-    /// As [`Graveyard::defer_free`].
-    pub(crate) unsafe fn defer_free(pin: PinId, free: unsafe fn(PinId)) {
-        // SAFETY: the caller's contract.
-        unsafe { graveyard().defer_free(pin, free, is_pinned, pinned) }
-    }
-
-    /// Runs the graveyard's frees whose object is no longer pinned anywhere.
-    pub(crate) fn sweep_graveyard() {
-        graveyard().sweep(pinned);
-    }
-
-    /// Number of frees waiting in the graveyard.
-    pub(crate) fn graveyard_len() -> usize {
-        graveyard().len()
     }
 }
 
@@ -559,14 +458,12 @@ mod imp {
 mod imp_off {
     use std::marker::PhantomData;
 
-    use crate::Vnet;
-
     /// Restores the previously current instance when dropped (a no-op with
     /// `vimage` off, where vnet0 is the only instance).
     #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
     #[derive(Debug)]
     pub struct CurVnetGuard<'a> {
-        pub(crate) _handle: PhantomData<&'a Vnet>,
+        pub(crate) _handle: PhantomData<&'a ()>,
         pub(crate) _not_send: PhantomData<*const ()>,
     }
 }

@@ -1,13 +1,15 @@
 //! Instances with the `vimage` feature off: vnet0 is the only instance, the
 //! statics are plain globals, and creating an instance is an error. The
 //! surface is the same as with `vimage` on, so user code compiles both ways.
+//!
+//! This file takes the place of `instance` (and its parts) in the layer
+//! order; with one instance that always exists, nothing here needs to boot
+//! the runtime ([`boot`](crate::boot) and [`vnet0`](crate::vnet0) do).
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Once;
 
 use crate::context::CurVnetGuard;
-use crate::lifecycle;
 use crate::Error;
 
 /// A handle to the one instance, vnet0 (`vimage` is off).
@@ -31,38 +33,6 @@ pub enum VnetState {
     Dying = 2,
     /// Torn down; it can no longer be entered.
     Destroyed = 3,
-}
-
-/// Starts the runtime (idempotent) and runs the boot sequence once.
-///
-/// ```
-/// vnet_runtime::boot();
-/// ```
-pub fn boot() {
-    static BOOT: Once = Once::new();
-    thread_local! {
-        // Boot hooks that use the runtime (`vnet0()`, `Vnet::current()`)
-        // re-enter `boot` on this thread: the boot has started, go on.
-        static BOOTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if BOOTING.with(std::cell::Cell::get) {
-        return;
-    }
-    BOOT.call_once(|| {
-        BOOTING.with(|b| b.set(true));
-        lifecycle::boot(&Vnet(()));
-        BOOTING.with(|b| b.set(false));
-    });
-}
-
-/// The default instance, and with `vimage` off the only one.
-///
-/// ```
-/// assert_eq!(vnet_runtime::vnet0().name(), "vnet0");
-/// ```
-pub fn vnet0() -> Vnet {
-    boot();
-    Vnet(())
 }
 
 /// Options for a new instance (creation fails with `vimage` off).
@@ -104,17 +74,17 @@ impl Vnet {
 
     /// vnet0 for `"vnet0"`, otherwise `None`.
     pub fn lookup(name: &str) -> Option<Vnet> {
-        (name == "vnet0").then(vnet0)
+        (name == "vnet0").then(Vnet::only)
     }
 
     /// `[vnet0]`.
     pub fn list() -> Vec<Vnet> {
-        vec![vnet0()]
+        vec![Vnet::only()]
     }
 
     /// vnet0: with `vimage` off it is current everywhere.
     pub fn current() -> Option<Vnet> {
-        Some(vnet0())
+        Some(Vnet::only())
     }
 
     /// `"vnet0"`.
@@ -184,6 +154,11 @@ impl Vnet {
 pub struct WeakVnet(());
 
 impl Vnet {
+    /// The one instance (made once, by boot).
+    pub(crate) fn only() -> Vnet {
+        Vnet(())
+    }
+
     /// A [`WeakVnet`] to this instance.
     pub fn downgrade(&self) -> WeakVnet {
         WeakVnet(())
@@ -193,7 +168,7 @@ impl Vnet {
 impl WeakVnet {
     /// vnet0.
     pub fn upgrade(&self) -> Option<Vnet> {
-        Some(vnet0())
+        Some(Vnet::only())
     }
 }
 
@@ -218,5 +193,5 @@ impl fmt::Display for Vnet {
 /// assert_eq!(n, 1);
 /// ```
 pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
-    f(&vnet0());
+    f(&Vnet::only());
 }

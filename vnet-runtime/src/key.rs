@@ -2,9 +2,12 @@
 
 use std::marker::PhantomData;
 #[cfg(feature = "vimage")]
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 
-use crate::Vnet;
+use crate::instance::Vnet;
+#[cfg(feature = "vimage")]
+use crate::instance::VnetState;
+use crate::tunable;
 
 /// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
 ///
@@ -87,7 +90,7 @@ impl<T> VnetKey<T> {
     #[cold]
     #[inline(never)]
     fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::policy::base_without_current(self.name);
+        let base = base_without_current(self.name);
         let offset = self.offset.load(Relaxed);
         // SAFETY: `base` is vnet0's block, which is never freed (the runtime
         // keeps a handle to vnet0 for the life of the process and vnet0 is
@@ -110,7 +113,7 @@ impl<T> VnetKey<T> {
         // rather than running the teardown hooks beside `f`; already
         // current on this thread (its own hooks), it is pinned already.
         let _pin = if crate::context::is_current(instance.pin()) {
-            if instance.state() == crate::VnetState::Destroyed {
+            if instance.state() == VnetState::Destroyed {
                 destroyed_vnet(self.name, instance.name());
             }
             None
@@ -179,6 +182,120 @@ impl<T> VnetKey<T> {
     }
 }
 
+/// Tuning (see [`tunable`](crate::tunable)).
+impl<T: Send + Sync + 'static> VnetKey<T> {
+    /// Instances created from now on start with a clone of `value` instead
+    /// of the declared initial value. Live instances keep theirs.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use vnet_runtime::Vnet;
+    ///
+    /// #[vnet_runtime::vnet]
+    /// static GREETING: Mutex<String> = Mutex::new(String::new());
+    ///
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// // `Mutex` is not `Clone`: use `set_initial_with` for it; here the
+    /// // value is made per instance from a clonable `String`.
+    /// let hello = String::from("hello");
+    /// V_GREETING.set_initial_with(move || Mutex::new(hello.clone()));
+    /// let v = Vnet::create("greeting").unwrap();
+    /// assert_eq!(*V_GREETING.with_in(&v, |g| g.lock().unwrap().clone()), *"hello");
+    /// V_GREETING.reset_initial();
+    /// # v.destroy().unwrap();
+    /// ```
+    pub fn set_initial(&'static self, value: T)
+    where
+        T: Clone,
+    {
+        self.set_initial_with(move || value.clone());
+    }
+
+    /// Instances created from now on start with a value made by `make`
+    /// instead of the declared initial value. Live instances keep theirs.
+    /// Replaces an earlier override of this static.
+    ///
+    /// `make` is called once per new instance, on the creating thread,
+    /// before the instance exists (it is not current; do not use `V_`
+    /// accessors to build the value). It should
+    /// only build the value: creating instances from it (at boot, vnet0 is
+    /// being created) is not supported.
+    ///
+    /// A panic in `make` propagates out of [`Vnet::create`](crate::Vnet::create),
+    /// which then creates nothing.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    ///
+    /// #[vnet_runtime::vnet]
+    /// static BACKLOG: AtomicU32 = AtomicU32::new(128);
+    ///
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// V_BACKLOG.set_initial_with(|| AtomicU32::new(1024));
+    /// let v = vnet_runtime::Vnet::create("backlog").unwrap();
+    /// assert_eq!(V_BACKLOG.with_in(&v, |b| b.load(Relaxed)), 1024);
+    /// V_BACKLOG.reset_initial();
+    /// # v.destroy().unwrap();
+    /// ```
+    pub fn set_initial_with(&'static self, make: impl Fn() -> T + Send + Sync + 'static) {
+        tunable::set(
+            self.key_addr(),
+            self.name(),
+            #[cfg(feature = "vimage")]
+            // SAFETY: the cell is only read (when a block is built).
+            unsafe {
+                self.__offset_cell()
+            },
+            make,
+        );
+    }
+
+    /// Instances created from now on start with the declared initial value
+    /// again. Returns whether the static was tuned.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static LIMIT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    /// assert!(!V_LIMIT.reset_initial());
+    /// V_LIMIT.set_initial_with(|| std::sync::atomic::AtomicU32::new(2));
+    /// assert!(V_LIMIT.reset_initial());
+    /// ```
+    pub fn reset_initial(&'static self) -> bool {
+        tunable::reset(self.key_addr())
+    }
+
+    /// Whether new instances get a tuned initial value for this static.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static QUEUE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(50);
+    /// assert!(!V_QUEUE.is_tuned());
+    /// ```
+    pub fn is_tuned(&'static self) -> bool {
+        tunable::is_tuned(self.key_addr())
+    }
+
+    /// The value the next instance would start with, when tuned (a fresh
+    /// one, made by the override); `None` when the declared initial value
+    /// applies.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static HOPS: u8 = 64;
+    /// V_HOPS.set_initial(16);
+    /// assert_eq!(V_HOPS.tuned_initial(), Some(16));
+    /// V_HOPS.reset_initial();
+    /// assert_eq!(V_HOPS.tuned_initial(), None);
+    /// ```
+    pub fn tuned_initial(&'static self) -> Option<T> {
+        tunable::made(self.key_addr())
+    }
+
+    fn key_addr(&'static self) -> usize {
+        self as *const Self as usize
+    }
+}
+
 impl<T> std::fmt::Debug for VnetKey<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VnetKey")
@@ -197,10 +314,10 @@ fn destroyed_vnet(name: &str, vnet: &str) -> ! {
 #[cfg(feature = "vimage")]
 #[cold]
 #[inline(never)]
-fn unusable_vnet(name: &str, vnet: &str, state: crate::VnetState) -> ! {
+fn unusable_vnet(name: &str, vnet: &str, state: VnetState) -> ! {
     match state {
-        crate::VnetState::Destroyed => destroyed_vnet(name, vnet),
-        crate::VnetState::Creating => panic!(
+        VnetState::Destroyed => destroyed_vnet(name, vnet),
+        VnetState::Creating => panic!(
             "V_{name} accessed in vnet `{vnet}` from another thread while it is being created \
              (only its own init hooks use it now)"
         ),
@@ -209,4 +326,45 @@ fn unusable_vnet(name: &str, vnet: &str, state: crate::VnetState) -> ! {
              (only its own teardown hooks use it now)"
         ),
     }
+}
+
+/// vnet0's block, once looked up. vnet0 is never destroyed and the
+/// runtime keeps a handle to it for the life of the process, so its block
+/// is never freed.
+#[cfg(feature = "vimage")]
+static VNET0_BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The base a `V_` access uses when this thread's base is null: vnet0's
+/// block under `DefaultInstance`; under `Strict` (or while values are
+/// being dropped) the panic naming the static.
+///
+/// This is the cold half of `VnetKey::with`: the hot half is one
+/// thread-local load and a null check, as before the policy existed.
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn base_without_current(name: &str) -> *mut u8 {
+    if !crate::policy::falls_back() {
+        no_current_vnet(name);
+    }
+    let base = VNET0_BASE.load(Acquire);
+    if !base.is_null() {
+        return base;
+    }
+    let base = crate::boot::vnet0().instance().base();
+    VNET0_BASE.store(base, Release);
+    base
+}
+
+#[cfg(feature = "vimage")]
+#[cold]
+#[inline(never)]
+fn no_current_vnet(name: &str) -> ! {
+    panic!(
+        "V_{name} accessed with no current vnet on this thread: make an instance current \
+         first, with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or \
+         `vnet_foreach(...)` (spawned threads and callbacks start with none; use \
+         `V_{name}.with_in(&vnet, ...)` to read a given instance, or declare \
+         `vnet_runtime::context_policy!(DefaultInstance)` in the binary to work on vnet0)"
+    )
 }

@@ -82,20 +82,25 @@
 
 #![warn(missing_docs)]
 
+mod boot;
 pub mod callout;
 mod context;
 mod error;
 pub mod eventhandler;
 mod future;
+#[cfg(feature = "vimage")]
+mod graveyard;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
 mod instrument;
+pub mod introspect;
 mod key;
 mod lifecycle;
 #[cfg(all(test, loom, feature = "vimage"))]
 mod loom_tests;
-// Work owned by an instance or module, stopped before teardown (issue 10).
+pub mod module;
 mod owned;
+pub mod pcpu;
 mod policy;
 pub mod prelude;
 pub mod registry;
@@ -105,30 +110,19 @@ mod sync;
 mod test_support;
 pub mod thread;
 pub mod trace;
-// Issue 10 (tunables, per-CPU statistics, introspection).
-pub mod introspect;
-pub mod pcpu;
 pub mod tunable;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private0;
 
+pub use boot::{boot, vnet0, BootOptions};
 pub use context::CurVnetGuard;
 pub use error::Error;
 pub use future::Bound;
-#[cfg(feature = "vimage")]
-#[doc(hidden)]
-pub use instance::graveyard_len;
-#[cfg(feature = "vimage")]
-#[doc(hidden)]
-pub use instance::list::check_consistency as check_instance_index;
-pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
+pub use instance::{vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
-pub use lifecycle::{module, BootOptions};
-#[doc(hidden)]
-pub use owned::owned_work_len;
 pub use policy::ContextPolicy;
 pub use vnet_macros::vnet_test;
 pub use vnet_macros::{

@@ -6,16 +6,25 @@ pub use core;
 pub use linkme;
 
 pub use crate::key::VnetKey;
-pub use crate::lifecycle::module::{ModError, ModEvent};
-pub use crate::lifecycle::{
+pub use crate::lifecycle::desc::{
     DependDesc, HookDesc, HookKind, HookResult, HookReturn, ModuleDesc, HOOKS, MODULES,
 };
+pub use crate::lifecycle::modevent::{ModError, ModEvent};
 pub use crate::registry::{StaticDesc, STATICS};
 pub use crate::subsystem;
 
 // `context_policy!` and `#[vnet_test]`.
 pub use crate::policy::{PolicyDecl, POLICIES};
 pub use crate::test_support::{vnet_test_run, vnet_test_run_async, VnetTestSpec};
+
+// Test hooks for the runtime's own tests: how many frees wait in the
+// graveyard, whether the instance list and its indices agree, how much work
+// an instance owns.
+#[cfg(feature = "vimage")]
+pub use crate::graveyard::graveyard_len;
+#[cfg(feature = "vimage")]
+pub use crate::instance::list::check_consistency as check_instance_index;
+pub use crate::owned::owned_work_len;
 
 /// Implemented for every type a `#[vnet]` static may have.
 #[diagnostic::on_unimplemented(
@@ -129,7 +138,7 @@ impl<T> FallbackKey<T> {
     pub fn with<R>(&'static self, _f: impl FnOnce(&T) -> R) -> R {
         unreachable!("a refused #[vnet] static never compiles")
     }
-    pub fn with_in<R>(&'static self, _vnet: &crate::Vnet, _f: impl FnOnce(&T) -> R) -> R {
+    pub fn with_in<R>(&'static self, _vnet: &crate::instance::Vnet, _f: impl FnOnce(&T) -> R) -> R {
         unreachable!("a refused #[vnet] static never compiles")
     }
     pub fn get(&'static self) -> T {

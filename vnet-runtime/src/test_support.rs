@@ -73,7 +73,7 @@ impl TestInstance {
         #[cfg(not(feature = "vimage"))]
         {
             // One instance only: the test runs on vnet0, shared by all tests.
-            drop(parent);
+            let _ = parent;
             TestInstance {
                 vnet: Some(crate::vnet0()),
                 test,

@@ -22,9 +22,14 @@
 //! in parallel do not see each other's steps.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use parking_lot::Mutex;
+
+use crate::lifecycle::desc::{HookDesc, ModuleDesc};
+use crate::lifecycle::modevent::ModEvent;
+use crate::subsystem::{order_name, subsystem_name};
 
 thread_local! {
     /// Open captures on this thread, innermost last.
@@ -41,13 +46,78 @@ fn to_stderr() -> bool {
 /// thread gets there first.
 static BOOT_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Emits one trace line: to stderr under `VNET_TRACE=1`, and to every open
-/// capture on this thread.
-pub(crate) fn emit(line: String, during_boot: bool) {
+/// Set while the boot sequence runs (its lines are kept for [`boot_lines`]).
+static BOOTING: AtomicBool = AtomicBool::new(false);
+
+/// The boot sequence starts (`true`) or ends (`false`).
+pub(crate) fn set_booting(on: bool) {
+    BOOTING.store(on, Relaxed);
+}
+
+/// How a step ended, as its trace line says.
+pub(crate) enum Outcome<'a> {
+    Ok,
+    Failed(&'a str),
+    Vetoed(&'a str),
+    /// A quiesce veto that a forced unload ignored.
+    VetoIgnored(&'a str),
+    /// The handler does not handle this event (counts as success).
+    Unsupported,
+}
+
+impl Outcome<'_> {
+    fn suffix(&self) -> String {
+        match self {
+            Outcome::Ok => String::new(),
+            Outcome::Failed(e) => format!(" result=failed error={}", quote(e)),
+            Outcome::Vetoed(e) => format!(" result=vetoed error={}", quote(e)),
+            Outcome::VetoIgnored(e) => format!(" result=veto-ignored error={}", quote(e)),
+            Outcome::Unsupported => " result=unsupported".to_owned(),
+        }
+    }
+}
+
+/// The line of one hook: `EVENT name[ vnet=NAME] subsystem=… order=…
+/// module=…[ result=…]`.
+pub(crate) fn hook_line(d: &HookDesc, vnet: Option<&str>, module: &str, outcome: &Outcome<'_>) {
+    emit(format!(
+        "{} {}{} subsystem={} order={} module={module}{}",
+        d.kind.event(),
+        d.name,
+        vnet.map(|v| format!(" vnet={v}")).unwrap_or_default(),
+        subsystem_name(d.subsystem),
+        order_name(d.order),
+        outcome.suffix()
+    ));
+}
+
+/// The line of one module event: `MODEVENT(event) name`, with the module's
+/// key and version for `load`.
+pub(crate) fn modevent_line(d: &ModuleDesc, event: ModEvent, outcome: &Outcome<'_>) {
+    let key = if event == ModEvent::Load {
+        format!(
+            " subsystem={} order={} version={}",
+            subsystem_name(d.subsystem),
+            order_name(d.order),
+            d.version
+        )
+    } else {
+        String::new()
+    };
+    emit(format!(
+        "MODEVENT({event}) {}{key}{}",
+        d.name,
+        outcome.suffix()
+    ));
+}
+
+/// Emits one trace line: to stderr under `VNET_TRACE=1`, to every open
+/// capture on this thread, and to the boot record while booting.
+fn emit(line: String) {
     if to_stderr() {
         eprintln!("{line}");
     }
-    if during_boot {
+    if BOOTING.load(Relaxed) {
         BOOT_LINES.lock().push(line.clone());
     }
     CAPTURES.with(|c| {
@@ -89,13 +159,13 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
 
 /// The trace lines of this process's boot sequence (boot runs once, on the
 /// first thread that needs the runtime, so a test cannot always capture it).
+/// Empty before boot: call [`boot`](crate::boot) first.
 ///
 /// ```
 /// vnet_runtime::boot();
-/// let _lines = vnet_runtime::trace::boot_lines();
+/// assert!(vnet_runtime::trace::boot_lines().iter().all(|l| !l.is_empty()));
 /// ```
 pub fn boot_lines() -> Vec<String> {
-    crate::boot();
     BOOT_LINES.lock().clone()
 }
 

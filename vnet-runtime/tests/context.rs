@@ -148,7 +148,7 @@ fn restoring_past_a_leaked_guard_is_a_clear_error_and_keeps_it_pinned() {
     .unwrap();
     // The thread is gone, and its pins with it.
     leaked.destroy().unwrap();
-    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    assert_eq!(vnet_runtime::__private0::graveyard_len(), 0);
     outer.destroy().unwrap();
 }
 

@@ -177,7 +177,7 @@ fn boot_loads_only_the_chosen_modules_and_reports_version_mismatches() {
     assert_eq!(module::boot_errors(), vec![err]);
     let orphan = module::load("orphan").unwrap_err();
     assert!(orphan.to_string().contains("version 3..=4"), "{orphan}");
-    let list = module::list();
+    let list = vnet_runtime::introspect::modules();
     let names: Vec<(&str, bool, bool)> =
         list.iter().map(|m| (m.name, m.loaded, m.usable)).collect();
     assert_eq!(

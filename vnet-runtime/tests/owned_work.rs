@@ -389,7 +389,7 @@ fn a_completed_owned_task_returns_its_output() {
     assert_eq!(out, Poll::Ready(Ok("task-done".to_owned())));
     drop(task);
     assert_eq!(
-        vnet_runtime::owned_work_len(&v),
+        vnet_runtime::__private0::owned_work_len(&v),
         0,
         "a finished task deregisters"
     );

@@ -506,7 +506,7 @@ fn many_threads_keep_the_lifecycle_invariants() {
         }
     }
     assert_eq!(Vnet::list(), vec![vnet_runtime::vnet0()]);
-    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    assert_eq!(vnet_runtime::__private0::graveyard_len(), 0);
     for ((id, m), seq) in EVENTS
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -53,7 +53,9 @@ impl Drop for Handle {
         // fence, so every context push made with any handle is visible here.
         // SAFETY: this was the last handle; `free_instance` frees a leaked
         // `Instance` once, when nothing pins it.
-        unsafe { context::defer_free(self.instance.as_ptr().cast_const().cast(), free_instance) };
+        unsafe {
+            crate::graveyard::defer_free(self.instance.as_ptr().cast_const().cast(), free_instance)
+        };
     }
 }
 

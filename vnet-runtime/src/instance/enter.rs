@@ -1,0 +1,174 @@
+//! Entering an instance: the enter side of the protocol in [`super::state`]
+//! (`curvnet_set`, `enter`, `V_X.with_in`'s pin, a bound future's first
+//! poll), and the clear panic when an instance may not be entered.
+
+use std::sync::atomic::Ordering::*;
+
+use super::{state, Instance, Vnet, VnetState};
+use crate::context::{self, CurVnetGuard};
+
+impl Vnet {
+    /// Runs `f` with this instance current on this thread, then restores the
+    /// previous one (also when `f` panics).
+    ///
+    /// ```
+    /// let v = vnet_runtime::vnet0();
+    /// let name = v.enter(|| vnet_runtime::Vnet::current().unwrap().name().to_owned());
+    /// assert_eq!(name, "vnet0");
+    /// ```
+    #[cfg_attr(debug_assertions, track_caller)]
+    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self.push_current();
+        f()
+    }
+
+    /// Makes this instance current; see [`curvnet_set`](crate::curvnet_set).
+    #[cfg_attr(debug_assertions, track_caller)]
+    #[inline]
+    pub(crate) fn push_current(&self) -> CurVnetGuard<'_> {
+        match self.try_push_current() {
+            Some(guard) => guard,
+            None => not_enterable(self.instance()),
+        }
+    }
+
+    /// Makes this instance current, or `None` when it may not be entered
+    /// (destroyed, being destroyed, or being created on another thread).
+    /// The enter side of the protocol in [`super::state`].
+    #[cfg_attr(debug_assertions, track_caller)]
+    #[inline]
+    pub(crate) fn try_push_current(&self) -> Option<CurVnetGuard<'_>> {
+        let instance = self.instance();
+        if instance.state.load(Acquire) != state::LIVE {
+            return self.try_push_cold();
+        }
+        #[cfg(debug_assertions)]
+        log_recursion(instance);
+        admit(push(instance), instance)
+    }
+
+    /// Not plainly live: its own hooks re-entering it (already current
+    /// here, so pinned and owned by this thread's operation), or a destroy
+    /// deciding (`CLOSING`: wait for its verdict), or refused.
+    #[cold]
+    #[inline(never)]
+    #[cfg_attr(debug_assertions, track_caller)]
+    fn try_push_cold(&self) -> Option<CurVnetGuard<'_>> {
+        let instance = self.instance();
+        let now = instance.state.load(Acquire);
+        if now != state::DESTROYED && context::is_current(instance.pin()) {
+            return Some(push(instance));
+        }
+        if now != state::CLOSING {
+            return None;
+        }
+        #[cfg(debug_assertions)]
+        log_recursion(instance);
+        admit(push(instance), instance)
+    }
+
+    /// Keeps this instance in use for a bound future, from its first poll
+    /// to its end: `destroy` is refused with `Busy` until
+    /// [`Vnet::unpin_future`]. The enter side of the protocol in
+    /// [`super::state`], paid once per future instead of once per poll.
+    /// `false` (nothing held) when the instance is not plainly live.
+    #[inline]
+    pub(crate) fn try_pin_future(&self) -> bool {
+        let instance = self.instance();
+        if instance.state.load(Acquire) != state::LIVE {
+            return false;
+        }
+        state::admit_counted(&instance.futures, &instance.state)
+    }
+
+    /// Ends what [`Vnet::try_pin_future`] began.
+    #[inline]
+    pub(crate) fn unpin_future(&self) {
+        self.instance().futures.fetch_sub(1, Release);
+    }
+
+    /// Makes this instance current for a poll of a future that holds it in
+    /// use ([`Vnet::try_pin_future`]): `destroy` cannot start its teardown
+    /// meanwhile, so the push needs neither the fence nor the state check.
+    #[inline]
+    pub(crate) fn push_pinned(&self) -> CurVnetGuard<'_> {
+        let instance = self.instance();
+        debug_assert!(instance.futures.load(Relaxed) > 0);
+        #[cfg(debug_assertions)]
+        log_recursion(instance);
+        push(instance)
+    }
+
+    /// Pins this instance on this thread without making it current, for
+    /// `V_X.with_in`: `destroy` is refused while the guard lives. `None`
+    /// when it may not be used (as [`Vnet::try_push_current`]).
+    #[inline]
+    pub(crate) fn try_pin(&self) -> Option<CurVnetGuard<'_>> {
+        let instance = self.instance();
+        let now = instance.state.load(Acquire);
+        if now != state::LIVE && now != state::CLOSING {
+            return None;
+        }
+        admit(
+            context::pin_only(instance.pin(), || instance.name().to_owned()),
+            instance,
+        )
+    }
+}
+
+/// Pushes `instance` on this thread's stack and makes it current (no
+/// check: the callers decide whether it may be entered).
+#[inline(always)]
+fn push(instance: &Instance) -> CurVnetGuard<'_> {
+    context::push(instance.pin(), instance.base(), || {
+        instance.name().to_owned()
+    })
+}
+
+/// The enter side once `guard` has published its pin: the guard when the
+/// instance may be used, else `None` (unpinned again).
+#[inline(always)]
+fn admit<'a>(guard: CurVnetGuard<'a>, instance: &Instance) -> Option<CurVnetGuard<'a>> {
+    if state::admit(&instance.state) {
+        Some(guard)
+    } else {
+        drop(guard);
+        None
+    }
+}
+
+/// Records a set over a *different* current instance, with the caller's
+/// location (FreeBSD's `VNET_DEBUG` recursion log; debug builds).
+#[cfg(debug_assertions)]
+#[track_caller]
+fn log_recursion(instance: &Instance) {
+    if let Some(outer) = context::current_pin() {
+        if outer != instance.pin() {
+            // SAFETY: the current pin is a pinned, not freed, instance.
+            let outer = unsafe { &*outer.cast::<Instance>() };
+            crate::trace::log_recursion(
+                std::panic::Location::caller(),
+                outer.name(),
+                instance.name(),
+            );
+        }
+    }
+}
+
+/// An instance that is not live can only be re-entered from its own hooks
+/// (where it is current already): a destroyed one never, and one being
+/// created or torn down not from other code, which would race its hooks.
+#[cold]
+#[inline(never)]
+fn not_enterable(instance: &Instance) -> ! {
+    let name = instance.name();
+    match instance.state() {
+        VnetState::Destroyed => panic!("cannot make vnet `{name}` current: it was destroyed"),
+        state => {
+            panic!(
+            "cannot make vnet `{name}` current: it is being {} (only its own hooks run in it now)",
+            if state == VnetState::Creating { "created" } else { "destroyed" }
+        )
+        }
+    }
+}

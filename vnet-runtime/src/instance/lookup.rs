@@ -1,0 +1,73 @@
+//! Finding instances: by name, all of them, the current one, and
+//! `vnet_foreach` (each in turn, current).
+
+use super::{list, Instance, Vnet};
+use crate::boot::booted;
+use crate::context;
+
+impl Vnet {
+    /// The live instance named `name` (a hash lookup: its cost does not
+    /// depend on how many instances exist).
+    ///
+    /// ```
+    /// let v = vnet_runtime::Vnet::create("findme").unwrap();
+    /// assert_eq!(vnet_runtime::Vnet::lookup("findme"), Some(v.clone()));
+    /// v.destroy().unwrap();
+    /// assert_eq!(vnet_runtime::Vnet::lookup("findme"), None);
+    /// ```
+    pub fn lookup(name: &str) -> Option<Vnet> {
+        booted();
+        list::lookup(name)
+    }
+
+    /// Every live instance, in creation order (vnet0 first).
+    ///
+    /// ```
+    /// assert_eq!(vnet_runtime::Vnet::list()[0].name(), "vnet0");
+    /// ```
+    pub fn list() -> Vec<Vnet> {
+        booted();
+        list::snapshot()
+    }
+
+    /// The instance current on this thread, if any (with none current, vnet0
+    /// under [`ContextPolicy::DefaultInstance`](crate::ContextPolicy)).
+    ///
+    /// ```
+    /// let v = vnet_runtime::vnet0();
+    /// assert_eq!(vnet_runtime::Vnet::current(), None);
+    /// v.enter(|| assert_eq!(vnet_runtime::Vnet::current(), Some(v.clone())));
+    /// ```
+    pub fn current() -> Option<Vnet> {
+        let Some(pin) = context::current_pin() else {
+            // None current: vnet0 under the default-instance policy.
+            return crate::policy::falls_back().then(crate::boot::vnet0);
+        };
+        // SAFETY: a pin on this thread's stack is a pinned, hence not freed,
+        // `Instance`; it is used only here, before any restore.
+        Vnet::from_live(unsafe { &*pin.cast::<Instance>() })
+    }
+}
+
+/// Runs `f` once for every live instance, in creation order, with that
+/// instance current (FreeBSD's `VNET_LIST_RLOCK` + `VNET_FOREACH` +
+/// `CURVNET_SET`). The instance list is read-locked for the whole loop, so no
+/// instance is created or destroyed meanwhile.
+///
+/// ```
+/// let mut names = Vec::new();
+/// vnet_runtime::vnet_foreach(|v| names.push(v.name().to_owned()));
+/// assert_eq!(names[0], "vnet0");
+/// ```
+pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
+    booted();
+    let list = list::read();
+    let _scope = context::ForeachScope::enter();
+    for slot in list.slots() {
+        // SAFETY: a live slot's instance is kept alive by its handle, which
+        // stays listed while the list is read-locked.
+        let instance = unsafe { &*slot.instance };
+        let _guard = context::push(instance.pin(), slot.base, || instance.name().to_owned());
+        f(slot.vnet.as_ref().expect("live slot"));
+    }
+}
