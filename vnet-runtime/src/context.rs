@@ -336,6 +336,9 @@ mod imp {
     /// because it restores *this* thread's context.
     #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
     pub struct CurVnetGuard<'a> {
+        /// This thread's record (the guard is `!Send`), kept so the restore
+        /// does not look it up again.
+        record: &'static ThreadRecord,
         index: usize,
         serial: u64,
         prev_base: *mut u8,
@@ -379,7 +382,7 @@ mod imp {
     ) -> CurVnetGuard<'a> {
         let record = record();
         let index = record.depth.load(Relaxed);
-        if index == MAX_DEPTH {
+        if index >= MAX_DEPTH {
             depth_exceeded(name());
         }
         let serial = CTX.with(|c| {
@@ -391,6 +394,7 @@ mod imp {
         record.push_slot(index, pin, pin_only);
         let prev_base = CTX.with(|c| c.base.replace(base));
         CurVnetGuard {
+            record,
             index,
             serial,
             prev_base,
@@ -408,19 +412,35 @@ mod imp {
     }
 
     impl Drop for CurVnetGuard<'_> {
-        #[inline]
+        /// The usual restore (this guard's entry is the top of the stack) is
+        /// inline: a depth load, a serial compare, two stores. Everything
+        /// else is [`CurVnetGuard::restore_slow`].
+        #[inline(always)]
         fn drop(&mut self) {
-            let record = record();
+            let record = self.record;
             let depth = record.depth.load(Relaxed);
-            // A guard dropped after an outer guard already restored past it
-            // (out-of-order drop) is stale: its slot is gone or reused.
-            if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
-                if self.index + 1 != depth {
-                    restore_past(record, self.index, depth);
-                }
+            if self.index + 1 == depth && record.serial[self.index].load(Relaxed) == self.serial {
                 record.truncate(self.index);
                 CTX.with(|c| c.base.set(self.prev_base));
-                if self.index + 1 != depth && !std::thread::panicking() {
+            } else {
+                self.restore_slow(depth);
+            }
+        }
+    }
+
+    impl CurVnetGuard<'_> {
+        /// A restore that is not of the top entry: past other entries
+        /// (leaked or still-alive guards), or stale (an outer guard already
+        /// restored past this one: its slot is gone or reused).
+        #[cold]
+        #[inline(never)]
+        fn restore_slow(&self, depth: usize) {
+            let record = self.record;
+            if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
+                restore_past(record, self.index, depth);
+                record.truncate(self.index);
+                CTX.with(|c| c.base.set(self.prev_base));
+                if !std::thread::panicking() {
                     out_of_order(depth - self.index - 1);
                 }
             }

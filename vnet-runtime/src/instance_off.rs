@@ -82,6 +82,11 @@ impl Vnet {
         vec![Vnet::only()]
     }
 
+    /// vnet0 (with `vimage` off there is always a current instance).
+    pub(crate) fn current_or_panic(_what: &str, _handle_form: &str) -> Vnet {
+        Vnet::only()
+    }
+
     /// vnet0: with `vimage` off it is current everywhere.
     pub fn current() -> Option<Vnet> {
         Some(Vnet::only())

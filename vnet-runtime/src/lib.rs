@@ -92,7 +92,6 @@ mod future;
 mod graveyard;
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
-mod instrument;
 pub mod introspect;
 mod key;
 mod lifecycle;
@@ -107,6 +106,7 @@ pub mod registry;
 pub mod subsystem;
 #[cfg(feature = "vimage")]
 mod sync;
+mod task;
 mod test_support;
 pub mod thread;
 pub mod trace;
@@ -119,11 +119,11 @@ pub mod __private0;
 pub use boot::{boot, vnet0, BootOptions};
 pub use context::CurVnetGuard;
 pub use error::Error;
-pub use future::Bound;
+pub use future::{Bound, VnetFutureExt};
 pub use instance::{vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
-pub use instrument::{Cancelled, Owned, VnetFutureExt};
 pub use key::VnetKey;
 pub use policy::ContextPolicy;
+pub use task::{Cancelled, Owned};
 pub use vnet_macros::vnet_test;
 pub use vnet_macros::{
     global, sysinit, sysuninit, vnet, vnet_module, vnet_sysinit, vnet_sysuninit,

@@ -6,6 +6,17 @@ use crate::boot::booted;
 use crate::context;
 
 impl Vnet {
+    /// The current instance for a `*_current` form named `what` (vnet0
+    /// under the default-instance policy); with none, the panic that names
+    /// the call and its handle form.
+    #[track_caller]
+    pub(crate) fn current_or_panic(what: &str, handle_form: &str) -> Vnet {
+        match Vnet::current() {
+            Some(vnet) => vnet,
+            None => no_current_instance(what, handle_form),
+        }
+    }
+
     /// The live instance named `name` (a hash lookup: its cost does not
     /// depend on how many instances exist).
     ///
@@ -70,4 +81,15 @@ pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
         let _guard = context::push(instance.pin(), slot.base, || instance.name().to_owned());
         f(slot.vnet.as_ref().expect("live slot"));
     }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn no_current_instance(what: &str, handle_form: &str) -> ! {
+    panic!(
+        "{what} needs a current instance and this thread has none: make one current first \
+         (`vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`), or name the instance with \
+         `{handle_form}`"
+    )
 }
