@@ -414,7 +414,7 @@ mod imp {
     impl Drop for CurVnetGuard<'_> {
         /// The usual restore (this guard's entry is the top of the stack) is
         /// inline: a depth load, a serial compare, two stores. Everything
-        /// else is [`CurVnetGuard::restore_slow`].
+        /// else is `restore_slow`.
         #[inline(always)]
         fn drop(&mut self) {
             let record = self.record;

@@ -119,11 +119,11 @@ pub trait VnetFutureExt: Future + Sized {
     /// like [`in_vnet`](Self::in_vnet), and when `vnet` is destroyed, before
     /// its VNET_SYSUNINITs run, the future is dropped (waiting for a poll in
     /// progress on another thread to end) and the task is woken to complete
-    /// with [`Cancelled`]. Polling the task takes an uncontended lock.
+    /// with [`Cancelled`](crate::Cancelled). Polling the task takes an uncontended lock.
     ///
     /// Made while `vnet` is being destroyed (or after), the task is
     /// cancelled from the start: its future is dropped unpolled and the task
-    /// completes with [`Cancelled`].
+    /// completes with [`Cancelled`](crate::Cancelled).
     ///
     /// ```
     /// use std::future::Future;

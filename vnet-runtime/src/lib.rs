@@ -60,12 +60,49 @@
 //! runs in a fresh instance named after it, so tests that share `#[vnet]`
 //! statics run in parallel and each starts from the declared initial values.
 //!
-//! # No current instance: the policy
+//! # No current instance
 //!
-//! A `V_` access on a thread with no current instance panics
-//! ([`ContextPolicy::Strict`], the default) or works on vnet0
+//! One rule for every call that works *in* an instance, as tokio does for
+//! its runtime handle:
+//!
+//! * a `*_current` form takes the instance current on this thread, and with
+//!   none it panics with a message that names the call and its handle form:
+//!   [`thread::spawn_current`], [`thread::spawn_scoped_current`],
+//!   [`Callout::new_current`](callout::Callout::new_current),
+//!   [`Event::register_current`](eventhandler::Event::register_current),
+//!   [`Event::invoke_current`](eventhandler::Event::invoke_current),
+//!   [`in_current_vnet`](VnetFutureExt::in_current_vnet);
+//! * every other form takes the instance as a handle and never looks at the
+//!   current one: [`thread::spawn_in`], [`Callout::new_in`](callout::Callout::new_in),
+//!   [`Event::register_in`](eventhandler::Event::register_in),
+//!   [`Event::invoke_in`](eventhandler::Event::invoke_in),
+//!   [`in_vnet`](VnetFutureExt::in_vnet), [`owned_by`](VnetFutureExt::owned_by),
+//!   `V_X.with_in(&vnet, …)`;
+//! * work of no instance or of every instance says so in its name:
+//!   [`Callout::process_wide`](callout::Callout::process_wide) (no instance),
+//!   [`Event::register_global`](eventhandler::Event::register_global) and
+//!   [`Event::invoke_all`](eventhandler::Event::invoke_all) (every instance),
+//!   [`vnet_foreach`].
+//!
+//! A `V_` access (`V_X.with`, `V_X.get`) is the one `_current`-style call
+//! without the suffix. With no instance current it panics naming the static
+//! ([`ContextPolicy::Strict`], the default), or works on vnet0
 //! ([`ContextPolicy::DefaultInstance`], for incremental ports), chosen once
 //! per process with [`context_policy!`] or [`BootOptions::context_policy`].
+//! Under `DefaultInstance` the `*_current` forms use vnet0 too.
+//!
+//! ```
+//! use vnet_runtime::{thread, Vnet};
+//! # if !vnet_runtime::VIMAGE { return; }
+//! let v = Vnet::create("rule-doc").unwrap();
+//! let by_handle = thread::spawn_in(&v, Vnet::current);
+//! let by_current = v.enter(|| thread::spawn_current(Vnet::current));
+//! assert_eq!(by_handle.join().unwrap(), Some(v.clone()));
+//! assert_eq!(by_current.join().unwrap(), Some(v.clone()));
+//! // No instance current here: the `_current` form refuses.
+//! assert!(std::panic::catch_unwind(|| thread::spawn_current(|| ())).is_err());
+//! v.destroy().unwrap();
+//! ```
 //!
 //! # Linking crates that only register
 //!

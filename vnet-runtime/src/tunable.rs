@@ -16,7 +16,7 @@
 //!
 //! With the `vimage` feature off there is one instance, vnet0, live from the
 //! start and never created again: tuning is recorded (so [`tuned`] and
-//! [`VnetKey::is_tuned`] report it) but has nothing to apply to, and the
+//! [`VnetKey::is_tuned`](crate::VnetKey::is_tuned) report it) but has nothing to apply to, and the
 //! global keeps its value. Code that tunes compiles and runs unchanged.
 //!
 //! ```
