@@ -1,4 +1,4 @@
-//! Loom models of the pin protocol (issue 9): the runtime's own thread
+//! Loom models of the pin protocol: the runtime's own thread
 //! records, state-word protocol and graveyard, with loom's atomics, fences
 //! and mutex (`crate::sync`), explored exhaustively within the preemption
 //! bound.

@@ -1,5 +1,5 @@
 //! The current instance: CURVNET_SET/RESTORE nesting, unwinding, the
-//! no-instance panic, and soundness when guards are leaked (promise 3).
+//! no-instance panic, and soundness when guards are leaked.
 
 #![cfg(feature = "vimage")]
 
@@ -85,7 +85,7 @@ fn a_spawned_thread_starts_with_no_current_instance() {
             .join()
             .unwrap();
         assert!(seen);
-        // Objects hold a handle and enter it in callbacks (the seed's sockets).
+        // Objects hold a handle and enter it in callbacks (as FreeBSD's sockets keep their vnet).
         let handle = a.clone();
         let got = std::thread::spawn(move || handle.enter(value))
             .join()

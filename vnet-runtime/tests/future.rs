@@ -1,6 +1,6 @@
 //! A future bound to an instance runs every poll with it current, on
 //! whichever thread polls it, and leaves the thread's context alone between
-//! polls (promise 9).
+//! polls.
 
 #![cfg(feature = "vimage")]
 

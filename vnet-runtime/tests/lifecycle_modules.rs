@@ -38,7 +38,7 @@ fn fw_vnet_init() {}
 #[vnet_sysuninit(SI_SUB_PROTO_FIREWALL, SI_ORDER_THIRD, module = fw)]
 fn fw_vnet_uninit() {}
 
-// ---- proto: the seed's mymod shape, depends on fw 2 -------------------------
+// ---- proto: the porting guide's mymod shape, depends on fw 2 -------------------------
 
 const PROTO_MODULE_ORDER: u32 = SI_ORDER_ANY + 64;
 const PROTO_SYSINIT_ORDER: u32 = PROTO_MODULE_ORDER + 1;

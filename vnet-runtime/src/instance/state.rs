@@ -1,5 +1,5 @@
 //! An instance's state word and the protocol that keeps `enter` and
-//! `destroy` apart (issue 9).
+//! `destroy` apart.
 //!
 //! The race: a thread checks that the instance is live and pushes it on its
 //! context stack; `destroy` scans every stack and, seeing nothing, starts

@@ -17,7 +17,7 @@ pub enum ModEvent {
     /// (even when forced).
     Unload,
     /// The process shuts down: nothing else runs, so tear down what must be
-    /// torn down here (the seed's example iterates the instances).
+    /// torn down here (the porting guide's example iterates the instances).
     Shutdown,
 }
 
