@@ -9,8 +9,6 @@ use std::sync::OnceLock;
 use parking_lot::ReentrantMutex;
 
 use crate::instance::Vnet;
-#[cfg(feature = "vimage")]
-use crate::instance::{list, VnetState};
 use crate::lifecycle;
 use crate::Error;
 
@@ -48,29 +46,14 @@ pub(crate) fn booted() -> &'static Vnet {
 #[cold]
 fn boot_slow() -> &'static Vnet {
     let started = BOOT_LOCK.lock();
-    let vnet0 = VNET0.get_or_init(new_vnet0);
+    let vnet0 = VNET0.get_or_init(Vnet::new_vnet0);
     if !started.replace(true) {
         // Hooks that call back into the runtime re-enter this lock on this
         // thread and see the boot as started; other threads wait for it.
-        lifecycle::boot(vnet0);
+        lifecycle::boot();
         BOOTED.store(true, Release);
     }
     vnet0
-}
-
-/// vnet0, live and listed.
-#[cfg(feature = "vimage")]
-fn new_vnet0() -> Vnet {
-    let vnet0 = Vnet::new_unpublished("vnet0", None, None).expect("vnet0's name is free at boot");
-    vnet0.instance().set_state(VnetState::Live);
-    list::write().push(&vnet0);
-    vnet0
-}
-
-/// vnet0, the only instance with `vimage` off.
-#[cfg(not(feature = "vimage"))]
-fn new_vnet0() -> Vnet {
-    Vnet::only()
 }
 
 /// The default instance, created at boot and never destroyed.

@@ -29,464 +29,439 @@
 //! matters happens-before the final drop that scans the records. Entering
 //! versus *destroying* needs one more fence: see `instance::state`.
 
-#[cfg(feature = "vimage")]
-pub use imp::CurVnetGuard;
-#[cfg(feature = "vimage")]
-pub(crate) use imp::*;
+use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::Ordering::*;
 
-#[cfg(feature = "vimage")]
-mod imp {
-    use std::cell::Cell;
-    use std::marker::PhantomData;
-    use std::ptr;
-    use std::sync::atomic::Ordering::*;
+use parking_lot::Mutex;
 
-    use parking_lot::Mutex;
+use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 
-    use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
+/// How deep `curvnet_set` may nest on one thread.
+#[cfg(not(loom))]
+pub(crate) const MAX_DEPTH: usize = 64;
+/// Under loom, records are model objects: a short stack keeps every
+/// execution within loom's branch bound (the protocol does not depend
+/// on the stack's length).
+#[cfg(loom)]
+pub(crate) const MAX_DEPTH: usize = 2;
 
-    /// How deep `curvnet_set` may nest on one thread.
-    #[cfg(not(loom))]
-    pub(crate) const MAX_DEPTH: usize = 64;
-    /// Under loom, records are model objects: a short stack keeps every
-    /// execution within loom's branch bound (the protocol does not depend
-    /// on the stack's length).
-    #[cfg(loom)]
-    pub(crate) const MAX_DEPTH: usize = 2;
+/// The address that identifies a pinned instance (its `Instance`).
+pub(crate) type PinId = *const ();
 
-    /// The address that identifies a pinned instance (its `Instance`).
-    pub(crate) type PinId = *const ();
+/// Set in a stack slot whose entry pins its instance without making it
+/// current (`V_X.with_in`): it does not count for `current_pin`.
+const PIN_ONLY: usize = 1;
 
-    /// Set in a stack slot whose entry pins its instance without making it
-    /// current (`V_X.with_in`): it does not count for `current_pin`.
-    const PIN_ONLY: usize = 1;
+#[inline(always)]
+fn untag(slot: *mut ()) -> PinId {
+    slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+}
 
+/// Per-thread state read on every access: the current block's base
+/// (null when no instance is current), and this thread's record.
+struct Ctx {
+    base: Cell<*mut u8>,
+    record: Cell<*const ThreadRecord>,
+    pushes: Cell<u64>,
+    /// How many `vnet_foreach` loops this thread is inside.
+    foreach_depth: Cell<u32>,
+}
+
+thread_local! {
+    // Const-initialized and without `Drop`, so `with` is a bare
+    // thread-local load with no lazy-init or destructor state check.
+    static CTX: Ctx = const {
+        Ctx {
+            base: Cell::new(ptr::null_mut()),
+            record: Cell::new(ptr::null()),
+            pushes: Cell::new(0),
+            foreach_depth: Cell::new(0),
+        }
+    };
+    // Touched once per thread (when its record is allocated); its `Drop`
+    // hands the record back at thread exit.
+    static RELEASE_AT_EXIT: ReleaseAtExit = const { ReleaseAtExit };
+}
+
+/// A thread's stack of current instances, visible to teardown.
+pub(crate) struct ThreadRecord {
+    pub(crate) depth: AtomicUsize,
+    pub(crate) stack: [AtomicPtr<()>; MAX_DEPTH],
+    /// Push serial of each stack slot, so a stale guard (one whose slot
+    /// was truncated and reused) can tell it is stale. Owner-only.
+    serial: [AtomicU64; MAX_DEPTH],
+    /// Instances a restore went past (their guards were leaked or dropped
+    /// out of order). A `V_` borrow taken while one of them was current
+    /// may still be alive, so they stay pinned until the thread exits.
+    orphans: Mutex<Vec<PinId>>,
+    /// Whether `orphans` may be non-empty, so scans skip its lock.
+    has_orphans: AtomicBool,
+}
+
+// SAFETY: the raw pointers in `orphans` are only compared, never
+// dereferenced through the record; everything else is atomic.
+unsafe impl Sync for ThreadRecord {}
+// SAFETY: as above.
+unsafe impl Send for ThreadRecord {}
+
+impl ThreadRecord {
+    pub(crate) fn new() -> Self {
+        ThreadRecord {
+            depth: AtomicUsize::new(0),
+            stack: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            serial: std::array::from_fn(|_| AtomicU64::new(0)),
+            orphans: Mutex::new(Vec::new()),
+            has_orphans: AtomicBool::new(false),
+        }
+    }
+
+    /// Publishes `pin` at `index` (the stack's depth): plain stores, the
+    /// slot before the depth that makes it visible to scans.
     #[inline(always)]
-    fn untag(slot: *mut ()) -> PinId {
-        slot.map_addr(|a| a & !PIN_ONLY).cast_const()
+    pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
+        let tagged = pin
+            .cast_mut()
+            .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
+        self.stack[index].store(tagged, Relaxed);
+        self.depth.store(index + 1, Release);
     }
 
-    /// Per-thread state read on every access: the current block's base
-    /// (null when no instance is current), and this thread's record.
-    struct Ctx {
-        base: Cell<*mut u8>,
-        record: Cell<*const ThreadRecord>,
-        pushes: Cell<u64>,
-        /// How many `vnet_foreach` loops this thread is inside.
-        foreach_depth: Cell<u32>,
+    /// Truncates the stack to `index` entries (unpins what was above).
+    /// Release: this thread's uses of the instances come before any
+    /// teardown or free that sees them unpinned.
+    #[inline(always)]
+    pub(crate) fn truncate(&self, index: usize) {
+        self.depth.store(index, Release);
     }
 
-    thread_local! {
-        // Const-initialized and without `Drop`, so `with` is a bare
-        // thread-local load with no lazy-init or destructor state check.
-        static CTX: Ctx = const {
-            Ctx {
-                base: Cell::new(ptr::null_mut()),
-                record: Cell::new(ptr::null()),
-                pushes: Cell::new(0),
-                foreach_depth: Cell::new(0),
-            }
-        };
-        // Touched once per thread (when its record is allocated); its `Drop`
-        // hands the record back at thread exit.
-        static RELEASE_AT_EXIT: ReleaseAtExit = const { ReleaseAtExit };
-    }
-
-    /// A thread's stack of current instances, visible to teardown.
-    pub(crate) struct ThreadRecord {
-        pub(crate) depth: AtomicUsize,
-        pub(crate) stack: [AtomicPtr<()>; MAX_DEPTH],
-        /// Push serial of each stack slot, so a stale guard (one whose slot
-        /// was truncated and reused) can tell it is stale. Owner-only.
-        serial: [AtomicU64; MAX_DEPTH],
-        /// Instances a restore went past (their guards were leaked or dropped
-        /// out of order). A `V_` borrow taken while one of them was current
-        /// may still be alive, so they stay pinned until the thread exits.
-        orphans: Mutex<Vec<PinId>>,
-        /// Whether `orphans` may be non-empty, so scans skip its lock.
-        has_orphans: AtomicBool,
-    }
-
-    // SAFETY: the raw pointers in `orphans` are only compared, never
-    // dereferenced through the record; everything else is atomic.
-    unsafe impl Sync for ThreadRecord {}
-    // SAFETY: as above.
-    unsafe impl Send for ThreadRecord {}
-
-    impl ThreadRecord {
-        pub(crate) fn new() -> Self {
-            ThreadRecord {
-                depth: AtomicUsize::new(0),
-                stack: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-                serial: std::array::from_fn(|_| AtomicU64::new(0)),
-                orphans: Mutex::new(Vec::new()),
-                has_orphans: AtomicBool::new(false),
-            }
-        }
-
-        /// Publishes `pin` at `index` (the stack's depth): plain stores, the
-        /// slot before the depth that makes it visible to scans.
-        #[inline(always)]
-        pub(crate) fn push_slot(&self, index: usize, pin: PinId, pin_only: bool) {
-            let tagged = pin
-                .cast_mut()
-                .map_addr(|a| a | (usize::from(pin_only) * PIN_ONLY));
-            self.stack[index].store(tagged, Relaxed);
-            self.depth.store(index + 1, Release);
-        }
-
-        /// Truncates the stack to `index` entries (unpins what was above).
-        /// Release: this thread's uses of the instances come before any
-        /// teardown or free that sees them unpinned.
-        #[inline(always)]
-        pub(crate) fn truncate(&self, index: usize) {
-            self.depth.store(index, Release);
-        }
-
-        /// Adds this record's pins (its stack and orphans) to `out`.
-        pub(crate) fn pins_into(&self, out: &mut Vec<PinId>) {
-            // Acquire pairs with the Release stores of `depth`: a restore
-            // that unpinned an instance comes after that thread's last use.
-            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
-            out.extend(self.stack[..depth].iter().map(|s| untag(s.load(Relaxed))));
-            if self.has_orphans.load(Acquire) {
-                out.extend(self.orphans.lock().iter().copied());
-            }
-        }
-
-        /// Whether `pin` is on this record's stack or among its orphans.
-        pub(crate) fn has_pin(&self, pin: PinId) -> bool {
-            let depth = self.depth.load(Acquire).min(MAX_DEPTH);
-            self.stack[..depth]
-                .iter()
-                .any(|slot| ptr::eq(untag(slot.load(Relaxed)), pin))
-                || (self.has_orphans.load(Acquire)
-                    && self.orphans.lock().iter().any(|o| ptr::eq(*o, pin)))
+    /// Adds this record's pins (its stack and orphans) to `out`.
+    pub(crate) fn pins_into(&self, out: &mut Vec<PinId>) {
+        // Acquire pairs with the Release stores of `depth`: a restore
+        // that unpinned an instance comes after that thread's last use.
+        let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+        out.extend(self.stack[..depth].iter().map(|s| untag(s.load(Relaxed))));
+        if self.has_orphans.load(Acquire) {
+            out.extend(self.orphans.lock().iter().copied());
         }
     }
 
-    /// Every record ever allocated (records are leaked and recycled, never
-    /// freed, so teardown can read them without lifetime worries), and the
-    /// free ones.
-    struct Records {
-        all: Vec<&'static ThreadRecord>,
-        free: Vec<&'static ThreadRecord>,
+    /// Whether `pin` is on this record's stack or among its orphans.
+    pub(crate) fn has_pin(&self, pin: PinId) -> bool {
+        let depth = self.depth.load(Acquire).min(MAX_DEPTH);
+        self.stack[..depth]
+            .iter()
+            .any(|slot| ptr::eq(untag(slot.load(Relaxed)), pin))
+            || (self.has_orphans.load(Acquire)
+                && self.orphans.lock().iter().any(|o| ptr::eq(*o, pin)))
     }
+}
 
-    static RECORDS: Mutex<Records> = Mutex::new(Records {
-        all: Vec::new(),
-        free: Vec::new(),
-    });
+/// Every record ever allocated (records are leaked and recycled, never
+/// freed, so teardown can read them without lifetime worries), and the
+/// free ones.
+struct Records {
+    all: Vec<&'static ThreadRecord>,
+    free: Vec<&'static ThreadRecord>,
+}
 
-    struct ReleaseAtExit;
+static RECORDS: Mutex<Records> = Mutex::new(Records {
+    all: Vec::new(),
+    free: Vec::new(),
+});
 
-    /// What runs after a thread gave its record back (the graveyard's
-    /// sweep, set by [`at_thread_exit`]): this module frees nothing itself.
-    static AT_THREAD_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+struct ReleaseAtExit;
 
-    /// Asks for `f` to run on every thread exit, after the thread's pins are
-    /// gone (the first call wins; later ones are ignored).
-    pub(crate) fn at_thread_exit(f: fn()) {
-        let _ = AT_THREAD_EXIT.set(f);
-    }
+/// What runs after a thread gave its record back (the graveyard's
+/// sweep, set by [`at_thread_exit`]): this module frees nothing itself.
+static AT_THREAD_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
-    impl Drop for ReleaseAtExit {
-        fn drop(&mut self) {
-            let record = CTX.with(|c| c.record.replace(ptr::null()));
-            if record.is_null() {
-                return;
-            }
-            // SAFETY: records are leaked `&'static` values.
-            let record = unsafe { &*record };
-            record.depth.store(0, Release);
-            record.orphans.lock().clear();
-            record.has_orphans.store(false, Release);
-            CTX.with(|c| c.base.set(ptr::null_mut()));
-            RECORDS.lock().free.push(record);
-            // Instances this thread had pinned may now be freed.
-            if let Some(sweep) = AT_THREAD_EXIT.get() {
-                sweep();
-            }
-        }
-    }
+/// Asks for `f` to run on every thread exit, after the thread's pins are
+/// gone (the first call wins; later ones are ignored).
+pub(crate) fn at_thread_exit(f: fn()) {
+    let _ = AT_THREAD_EXIT.set(f);
+}
 
-    #[cold]
-    #[inline(never)]
-    fn register() -> &'static ThreadRecord {
-        let record = {
-            let mut records = RECORDS.lock();
-            match records.free.pop() {
-                Some(record) => record,
-                None => {
-                    let record: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::new()));
-                    records.all.push(record);
-                    record
-                }
-            }
-        };
-        // If this thread's destructors already ran (a guard set from another
-        // thread-local's destructor), the record is simply never recycled.
-        let _ = RELEASE_AT_EXIT.try_with(|_| ());
-        CTX.with(|c| c.record.set(record));
-        record
-    }
-
-    #[inline]
-    fn record() -> &'static ThreadRecord {
-        let record = CTX.with(|c| c.record.get());
+impl Drop for ReleaseAtExit {
+    fn drop(&mut self) {
+        let record = CTX.with(|c| c.record.replace(ptr::null()));
         if record.is_null() {
-            register()
-        } else {
-            // SAFETY: records are leaked `&'static` values.
-            unsafe { &*record }
-        }
-    }
-
-    /// The current block's base pointer, null when no instance is current.
-    #[inline(always)]
-    pub(crate) fn current_base() -> *mut u8 {
-        CTX.with(|c| c.base.get())
-    }
-
-    /// The pin of the current instance, if any.
-    ///
-    /// An instance on this thread's stack is pinned, so it is not freed
-    /// while it stays there; callers use the pin only transiently on this
-    /// thread, before any restore can unpin it.
-    pub(crate) fn current_pin() -> Option<PinId> {
-        let (base, record) = CTX.with(|c| (c.base.get(), c.record.get()));
-        // A null base with a non-empty stack: values are being dropped
-        // (`clear_base`), when no instance counts as current.
-        if record.is_null() || base.is_null() {
-            return None;
+            return;
         }
         // SAFETY: records are leaked `&'static` values.
         let record = unsafe { &*record };
-        let depth = record.depth.load(Relaxed);
-        Some(
-            record.stack[depth.checked_sub(1)?]
-                .load(Relaxed)
-                .cast_const(),
-        )
-    }
-
-    /// Whether `pin` is the current instance of this thread.
-    #[inline]
-    pub(crate) fn is_current(pin: PinId) -> bool {
-        current_pin().is_some_and(|top| ptr::eq(top, pin))
-    }
-
-    /// Makes "no instance" current for `V_` accesses (values being dropped)
-    /// and returns what was current, for [`restore_base`].
-    pub(crate) fn clear_base() -> *mut u8 {
-        CTX.with(|c| c.base.replace(ptr::null_mut()))
-    }
-
-    /// Undoes [`clear_base`].
-    pub(crate) fn restore_base(base: *mut u8) {
-        CTX.with(|c| c.base.set(base));
-    }
-
-    /// Whether `pin` is on some thread's stack. Costs one pass over the
-    /// registered threads' stacks (live depth only): O(threads × depth),
-    /// independent of how many instances exist.
-    pub(crate) fn is_pinned(pin: PinId) -> bool {
-        RECORDS.lock().all.iter().any(|record| record.has_pin(pin))
-    }
-
-    /// Every pinned address, sorted: one pass over the registered threads,
-    /// for checking a whole subtree against it (`destroy`).
-    pub(crate) fn pinned() -> Vec<PinId> {
-        let mut out = Vec::new();
-        for record in &RECORDS.lock().all {
-            record.pins_into(&mut out);
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    /// Whether this thread is inside `vnet_foreach` (the instance list is
-    /// read-locked: creating, destroying, or loading and unloading modules
-    /// would deadlock against a writer).
-    pub(crate) fn inside_foreach() -> bool {
-        CTX.with(|c| c.foreach_depth.get()) > 0
-    }
-
-    /// Marks this thread as inside `vnet_foreach` until dropped.
-    pub(crate) struct ForeachScope(());
-
-    impl ForeachScope {
-        pub(crate) fn enter() -> Self {
-            CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() + 1));
-            ForeachScope(())
+        record.depth.store(0, Release);
+        record.orphans.lock().clear();
+        record.has_orphans.store(false, Release);
+        CTX.with(|c| c.base.set(ptr::null_mut()));
+        RECORDS.lock().free.push(record);
+        // Instances this thread had pinned may now be freed.
+        if let Some(sweep) = AT_THREAD_EXIT.get() {
+            sweep();
         }
     }
+}
 
-    impl Drop for ForeachScope {
-        fn drop(&mut self) {
-            CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() - 1));
+#[cold]
+#[inline(never)]
+fn register() -> &'static ThreadRecord {
+    let record = {
+        let mut records = RECORDS.lock();
+        match records.free.pop() {
+            Some(record) => record,
+            None => {
+                let record: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::new()));
+                records.all.push(record);
+                record
+            }
         }
-    }
+    };
+    // If this thread's destructors already ran (a guard set from another
+    // thread-local's destructor), the record is simply never recycled.
+    let _ = RELEASE_AT_EXIT.try_with(|_| ());
+    CTX.with(|c| c.record.set(record));
+    record
+}
 
-    /// Restores the previously current instance when dropped.
-    ///
-    /// Created by [`curvnet_set`](crate::curvnet_set). The guard borrows the
-    /// handle it was made from, so the instance outlives it; it is `!Send`,
-    /// because it restores *this* thread's context.
-    #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
-    pub struct CurVnetGuard<'a> {
-        /// This thread's record (the guard is `!Send`), kept so the restore
-        /// does not look it up again.
-        record: &'static ThreadRecord,
-        index: usize,
-        serial: u64,
-        prev_base: *mut u8,
-        _handle: PhantomData<&'a ()>,
+#[inline]
+fn record() -> &'static ThreadRecord {
+    let record = CTX.with(|c| c.record.get());
+    if record.is_null() {
+        register()
+    } else {
+        // SAFETY: records are leaked `&'static` values.
+        unsafe { &*record }
     }
+}
 
-    impl std::fmt::Debug for CurVnetGuard<'_> {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("CurVnetGuard")
-                .field("depth", &(self.index + 1))
-                .finish()
-        }
+/// The current block's base pointer, null when no instance is current.
+#[inline(always)]
+pub(crate) fn current_base() -> *mut u8 {
+    CTX.with(|c| c.base.get())
+}
+
+/// The pin of the current instance, if any.
+///
+/// An instance on this thread's stack is pinned, so it is not freed
+/// while it stays there; callers use the pin only transiently on this
+/// thread, before any restore can unpin it.
+pub(crate) fn current_pin() -> Option<PinId> {
+    let (base, record) = CTX.with(|c| (c.base.get(), c.record.get()));
+    // A null base with a non-empty stack: values are being dropped
+    // (`clear_base`), when no instance counts as current.
+    if record.is_null() || base.is_null() {
+        return None;
     }
+    // SAFETY: records are leaked `&'static` values.
+    let record = unsafe { &*record };
+    let depth = record.depth.load(Relaxed);
+    Some(
+        record.stack[depth.checked_sub(1)?]
+            .load(Relaxed)
+            .cast_const(),
+    )
+}
 
-    /// Pushes `pin` with block `base` on this thread's stack and makes `base`
-    /// current (the push half of CURVNET_SET): plain stores only. `name`
-    /// names the instance in the panic when the stack is full.
-    #[inline]
-    pub(crate) fn push<'a>(
-        pin: PinId,
-        base: *mut u8,
-        name: impl FnOnce() -> String,
-    ) -> CurVnetGuard<'a> {
-        push_entry(pin, base, false, name)
+/// Whether `pin` is the current instance of this thread.
+#[inline]
+pub(crate) fn is_current(pin: PinId) -> bool {
+    current_pin().is_some_and(|top| ptr::eq(top, pin))
+}
+
+/// Makes "no instance" current for `V_` accesses (values being dropped)
+/// and returns what was current, for [`restore_base`].
+pub(crate) fn clear_base() -> *mut u8 {
+    CTX.with(|c| c.base.replace(ptr::null_mut()))
+}
+
+/// Undoes [`clear_base`].
+pub(crate) fn restore_base(base: *mut u8) {
+    CTX.with(|c| c.base.set(base));
+}
+
+/// Whether `pin` is on some thread's stack. Costs one pass over the
+/// registered threads' stacks (live depth only): O(threads × depth),
+/// independent of how many instances exist.
+pub(crate) fn is_pinned(pin: PinId) -> bool {
+    RECORDS.lock().all.iter().any(|record| record.has_pin(pin))
+}
+
+/// Every pinned address, sorted: one pass over the registered threads,
+/// for checking a whole subtree against it (`destroy`).
+pub(crate) fn pinned() -> Vec<PinId> {
+    let mut out = Vec::new();
+    for record in &RECORDS.lock().all {
+        record.pins_into(&mut out);
     }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
 
-    /// Pins `pin` on this thread's stack without making it current (the
-    /// current base and instance stay): for `V_X.with_in`, so that `destroy`
-    /// sees the instance in use. Dropping the guard unpins it.
-    #[inline]
-    pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
-        push_entry(pin, current_base(), true, name)
+/// Whether this thread is inside `vnet_foreach` (the instance list is
+/// read-locked: creating, destroying, or loading and unloading modules
+/// would deadlock against a writer).
+pub(crate) fn inside_foreach() -> bool {
+    CTX.with(|c| c.foreach_depth.get()) > 0
+}
+
+/// Marks this thread as inside `vnet_foreach` until dropped.
+pub(crate) struct ForeachScope(());
+
+impl ForeachScope {
+    pub(crate) fn enter() -> Self {
+        CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() + 1));
+        ForeachScope(())
     }
+}
 
+impl Drop for ForeachScope {
+    fn drop(&mut self) {
+        CTX.with(|c| c.foreach_depth.set(c.foreach_depth.get() - 1));
+    }
+}
+
+/// Restores the previously current instance when dropped.
+///
+/// Created by [`curvnet_set`](crate::curvnet_set). The guard borrows the
+/// handle it was made from, so the instance outlives it; it is `!Send`,
+/// because it restores *this* thread's context.
+#[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
+pub struct CurVnetGuard<'a> {
+    /// This thread's record (the guard is `!Send`), kept so the restore
+    /// does not look it up again.
+    record: &'static ThreadRecord,
+    index: usize,
+    serial: u64,
+    prev_base: *mut u8,
+    _handle: PhantomData<&'a ()>,
+}
+
+impl std::fmt::Debug for CurVnetGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurVnetGuard")
+            .field("depth", &(self.index + 1))
+            .finish()
+    }
+}
+
+/// Pushes `pin` with block `base` on this thread's stack and makes `base`
+/// current (the push half of CURVNET_SET): plain stores only. `name`
+/// names the instance in the panic when the stack is full.
+#[inline]
+pub(crate) fn push<'a>(
+    pin: PinId,
+    base: *mut u8,
+    name: impl FnOnce() -> String,
+) -> CurVnetGuard<'a> {
+    push_entry(pin, base, false, name)
+}
+
+/// Pins `pin` on this thread's stack without making it current (the
+/// current base and instance stay): for `V_X.with_in`, so that `destroy`
+/// sees the instance in use. Dropping the guard unpins it.
+#[inline]
+pub(crate) fn pin_only<'a>(pin: PinId, name: impl FnOnce() -> String) -> CurVnetGuard<'a> {
+    push_entry(pin, current_base(), true, name)
+}
+
+#[inline(always)]
+fn push_entry<'a>(
+    pin: PinId,
+    base: *mut u8,
+    pin_only: bool,
+    name: impl FnOnce() -> String,
+) -> CurVnetGuard<'a> {
+    let record = record();
+    let index = record.depth.load(Relaxed);
+    if index >= MAX_DEPTH {
+        depth_exceeded(name());
+    }
+    let serial = CTX.with(|c| {
+        let serial = c.pushes.get() + 1;
+        c.pushes.set(serial);
+        serial
+    });
+    record.serial[index].store(serial, Relaxed);
+    record.push_slot(index, pin, pin_only);
+    let prev_base = CTX.with(|c| c.base.replace(base));
+    CurVnetGuard {
+        record,
+        index,
+        serial,
+        prev_base,
+        _handle: PhantomData,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn depth_exceeded(name: String) -> ! {
+    panic!(
+        "curvnet_set nested more than {MAX_DEPTH} deep on this thread (setting vnet `{name}`): \
+         are guards being leaked with mem::forget?"
+    )
+}
+
+impl Drop for CurVnetGuard<'_> {
+    /// The usual restore (this guard's entry is the top of the stack) is
+    /// inline: a depth load, a serial compare, two stores. Everything
+    /// else is `restore_slow`.
     #[inline(always)]
-    fn push_entry<'a>(
-        pin: PinId,
-        base: *mut u8,
-        pin_only: bool,
-        name: impl FnOnce() -> String,
-    ) -> CurVnetGuard<'a> {
-        let record = record();
-        let index = record.depth.load(Relaxed);
-        if index >= MAX_DEPTH {
-            depth_exceeded(name());
+    fn drop(&mut self) {
+        let record = self.record;
+        let depth = record.depth.load(Relaxed);
+        if self.index + 1 == depth && record.serial[self.index].load(Relaxed) == self.serial {
+            record.truncate(self.index);
+            CTX.with(|c| c.base.set(self.prev_base));
+        } else {
+            self.restore_slow(depth);
         }
-        let serial = CTX.with(|c| {
-            let serial = c.pushes.get() + 1;
-            c.pushes.set(serial);
-            serial
-        });
-        record.serial[index].store(serial, Relaxed);
-        record.push_slot(index, pin, pin_only);
-        let prev_base = CTX.with(|c| c.base.replace(base));
-        CurVnetGuard {
-            record,
-            index,
-            serial,
-            prev_base,
-            _handle: PhantomData,
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn depth_exceeded(name: String) -> ! {
-        panic!(
-            "curvnet_set nested more than {MAX_DEPTH} deep on this thread (setting vnet `{name}`): \
-             are guards being leaked with mem::forget?"
-        )
-    }
-
-    impl Drop for CurVnetGuard<'_> {
-        /// The usual restore (this guard's entry is the top of the stack) is
-        /// inline: a depth load, a serial compare, two stores. Everything
-        /// else is `restore_slow`.
-        #[inline(always)]
-        fn drop(&mut self) {
-            let record = self.record;
-            let depth = record.depth.load(Relaxed);
-            if self.index + 1 == depth && record.serial[self.index].load(Relaxed) == self.serial {
-                record.truncate(self.index);
-                CTX.with(|c| c.base.set(self.prev_base));
-            } else {
-                self.restore_slow(depth);
-            }
-        }
-    }
-
-    impl CurVnetGuard<'_> {
-        /// A restore that is not of the top entry: past other entries
-        /// (leaked or still-alive guards), or stale (an outer guard already
-        /// restored past this one: its slot is gone or reused).
-        #[cold]
-        #[inline(never)]
-        fn restore_slow(&self, depth: usize) {
-            let record = self.record;
-            if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
-                restore_past(record, self.index, depth);
-                record.truncate(self.index);
-                CTX.with(|c| c.base.set(self.prev_base));
-                if !std::thread::panicking() {
-                    out_of_order(depth - self.index - 1);
-                }
-            }
-        }
-    }
-
-    /// Keeps the instances above `index` pinned for the rest of the thread:
-    /// their guards were leaked or are still alive, and a `V_` borrow taken
-    /// while one of them was current may outlive this restore.
-    #[cold]
-    #[inline(never)]
-    fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
-        let mut orphans = record.orphans.lock();
-        for slot in &record.stack[index + 1..depth] {
-            orphans.push(untag(slot.load(Relaxed)));
-        }
-        orphans.sort_unstable();
-        orphans.dedup();
-        record.has_orphans.store(true, Release);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn out_of_order(skipped: usize) -> ! {
-        panic!(
-            "curvnet guard restored out of order: {skipped} guard(s) set after it were leaked \
-             (mem::forget) or are still alive (held across an `.await`, or moved away); \
-             the context was restored anyway. Drop guards in reverse order, and bind futures \
-             with `fut.in_vnet(&vnet)` instead of holding a guard across `.await`"
-        )
     }
 }
 
-#[cfg(not(feature = "vimage"))]
-mod imp_off {
-    use std::marker::PhantomData;
-
-    /// Restores the previously current instance when dropped (a no-op with
-    /// `vimage` off, where vnet0 is the only instance).
-    #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
-    #[derive(Debug)]
-    pub struct CurVnetGuard<'a> {
-        pub(crate) _handle: PhantomData<&'a ()>,
-        pub(crate) _not_send: PhantomData<*const ()>,
+impl CurVnetGuard<'_> {
+    /// A restore that is not of the top entry: past other entries
+    /// (leaked or still-alive guards), or stale (an outer guard already
+    /// restored past this one: its slot is gone or reused).
+    #[cold]
+    #[inline(never)]
+    fn restore_slow(&self, depth: usize) {
+        let record = self.record;
+        if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
+            restore_past(record, self.index, depth);
+            record.truncate(self.index);
+            CTX.with(|c| c.base.set(self.prev_base));
+            if !std::thread::panicking() {
+                out_of_order(depth - self.index - 1);
+            }
+        }
     }
 }
 
-#[cfg(not(feature = "vimage"))]
-pub use imp_off::CurVnetGuard;
+/// Keeps the instances above `index` pinned for the rest of the thread:
+/// their guards were leaked or are still alive, and a `V_` borrow taken
+/// while one of them was current may outlive this restore.
+#[cold]
+#[inline(never)]
+fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
+    let mut orphans = record.orphans.lock();
+    for slot in &record.stack[index + 1..depth] {
+        orphans.push(untag(slot.load(Relaxed)));
+    }
+    orphans.sort_unstable();
+    orphans.dedup();
+    record.has_orphans.store(true, Release);
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_order(skipped: usize) -> ! {
+    panic!(
+        "curvnet guard restored out of order: {skipped} guard(s) set after it were leaked \
+         (mem::forget) or are still alive (held across an `.await`, or moved away); \
+         the context was restored anyway. Drop guards in reverse order, and bind futures \
+         with `fut.in_vnet(&vnet)` instead of holding a guard across `.await`"
+    )
+}

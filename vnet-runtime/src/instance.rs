@@ -115,6 +115,15 @@ impl Instance {
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Vnet {
+    /// vnet0, live and listed (once, by boot).
+    pub(crate) fn new_vnet0() -> Vnet {
+        let vnet0 =
+            Vnet::new_unpublished("vnet0", None, None).expect("vnet0's name is free at boot");
+        vnet0.instance().set_state(VnetState::Live);
+        list::write().push(&vnet0);
+        vnet0
+    }
+
     /// A new instance, not yet listed: reserves its name and its parent's
     /// child slot (given back by `ops::release_reservations`) and builds its
     /// block from the template.

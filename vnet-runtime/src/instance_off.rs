@@ -164,6 +164,16 @@ impl Vnet {
         Vnet(())
     }
 
+    /// vnet0 (boot makes it once).
+    pub(crate) fn new_vnet0() -> Vnet {
+        Vnet(())
+    }
+
+    /// The lifecycle's own switch: nothing to switch.
+    pub(crate) fn push_quiet(&self) -> CurVnetGuard<'_> {
+        self.push_current()
+    }
+
     /// A [`WeakVnet`] to this instance.
     pub fn downgrade(&self) -> WeakVnet {
         WeakVnet(())
@@ -199,4 +209,14 @@ impl fmt::Display for Vnet {
 /// ```
 pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
     f(&Vnet::only());
+}
+
+/// The instance list with one entry.
+pub(crate) mod list {
+    use super::Vnet;
+
+    /// `[vnet0]`.
+    pub(crate) fn snapshot() -> Vec<Vnet> {
+        vec![Vnet::only()]
+    }
 }

@@ -121,6 +121,7 @@
 
 mod boot;
 pub mod callout;
+#[cfg_attr(not(feature = "vimage"), path = "context_off.rs")]
 mod context;
 mod error;
 pub mod eventhandler;

@@ -22,6 +22,14 @@ impl Vnet {
         f()
     }
 
+    /// Makes this instance current for the lifecycle's own hooks, without
+    /// the checks or the recursion record (FreeBSD's `CURVNET_SET_QUIET`):
+    /// the instance is owned by the running operation.
+    #[inline]
+    pub(crate) fn push_quiet(&self) -> CurVnetGuard<'_> {
+        push(self.instance())
+    }
+
     /// Makes this instance current; see [`curvnet_set`](crate::curvnet_set).
     #[cfg_attr(debug_assertions, track_caller)]
     #[inline]

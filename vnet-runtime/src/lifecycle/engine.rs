@@ -14,7 +14,9 @@ use super::journal::{forget_vnet, reached};
 use super::modevent::ModEvent;
 use super::run::{call_modevent, hook_error, modevent_line, run_hook};
 use super::{write, HookKind};
-use crate::instance::{Vnet, VnetState};
+#[cfg(feature = "vimage")]
+use crate::instance::Vnet;
+use crate::instance::VnetState;
 use crate::trace::{self, Outcome};
 use crate::Error;
 
@@ -120,17 +122,11 @@ pub(super) fn exec_step(step: Step, journal: &mut Journal) -> Result<(), Error> 
 
 /// The boot sequence: module load events, SYSINITs and VNET_SYSINITs of the
 /// base and of the modules loaded at boot, as one sorted sequence.
-pub(crate) fn boot(vnet0: &Vnet) {
+pub(crate) fn boot() {
     let _exclusive = write();
     let cat = catalog();
     let (wanted, explicit) = {
         let mut st = state().lock();
-        #[cfg(not(feature = "vimage"))]
-        {
-            st.vnet0 = Some(vnet0.clone());
-        }
-        #[cfg(feature = "vimage")]
-        let _ = vnet0;
         st.boot_errors.extend(cat.errors.iter().cloned());
         (st.options.clone().flatten(), st.options.is_some())
     };

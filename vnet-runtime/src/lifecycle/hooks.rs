@@ -8,9 +8,7 @@ use parking_lot::Mutex;
 
 use super::catalog::{Catalog, Unit};
 use super::HookKind;
-#[cfg(feature = "vimage")]
-use crate::instance::list;
-use crate::instance::Vnet;
+use crate::instance::{list, Vnet};
 use crate::Error;
 
 /// The catalog of this binary, built on first use (at boot).
@@ -32,8 +30,6 @@ pub(crate) struct State {
     /// `Some` once boot options were given.
     pub(super) options: Option<Option<Vec<String>>>,
     pub(crate) boot_errors: Vec<Error>,
-    #[cfg(not(feature = "vimage"))]
-    pub(super) vnet0: Option<Vnet>,
 }
 
 pub(crate) fn state() -> &'static Mutex<State> {
@@ -47,8 +43,6 @@ pub(crate) fn state() -> &'static Mutex<State> {
             shut_down: false,
             options: None,
             boot_errors: Vec::new(),
-            #[cfg(not(feature = "vimage"))]
-            vnet0: None,
         })
     })
 }
@@ -63,14 +57,8 @@ pub(crate) fn set_boot_options(modules: Option<Vec<String>>) -> Result<(), Error
 }
 
 /// Every live instance, in creation order.
-#[cfg(feature = "vimage")]
 pub(super) fn instances() -> Vec<Vnet> {
     list::snapshot()
-}
-
-#[cfg(not(feature = "vimage"))]
-pub(super) fn instances() -> Vec<Vnet> {
-    state().lock().vnet0.iter().cloned().collect()
 }
 
 /// Registers `unit`'s per-instance teardown hooks up to `level` (all of them

@@ -23,6 +23,7 @@ use std::cell::Cell;
 
 use parking_lot::{RecursiveRwLock, RecursiveRwLockWriteGuard};
 
+#[cfg(feature = "vimage")]
 use crate::instance::Vnet;
 use crate::Error;
 
@@ -123,9 +124,9 @@ impl Drop for WriteGuard {
     }
 }
 
-/// Runs the boot sequence with vnet0 existing.
-pub(crate) fn boot(vnet0: &Vnet) {
-    engine::boot(vnet0);
+/// Runs the boot sequence (vnet0 exists and is listed).
+pub(crate) fn boot() {
+    engine::boot();
 }
 
 /// Records the modules to load at boot ([`Error::AlreadyBooted`] after boot).

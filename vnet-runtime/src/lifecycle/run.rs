@@ -12,15 +12,8 @@ use crate::Error;
 
 /// Runs `f` with `vnet` current, without logging a recursion (the
 /// lifecycle's own switch, FreeBSD's `CURVNET_SET_QUIET`).
-#[cfg(feature = "vimage")]
 pub(super) fn in_instance<R>(vnet: &Vnet, f: impl FnOnce() -> R) -> R {
-    let i = vnet.instance();
-    let _guard = crate::context::push(i.pin(), i.base(), || i.name().to_owned());
-    f()
-}
-
-#[cfg(not(feature = "vimage"))]
-pub(super) fn in_instance<R>(_vnet: &Vnet, f: impl FnOnce() -> R) -> R {
+    let _guard = vnet.push_quiet();
     f()
 }
 
