@@ -140,6 +140,7 @@ mod owned;
 pub mod pcpu;
 mod policy;
 pub mod prelude;
+mod record;
 pub mod registry;
 pub mod subsystem;
 #[cfg(feature = "vimage")]

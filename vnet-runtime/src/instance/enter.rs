@@ -154,7 +154,7 @@ fn log_recursion(instance: &Instance) {
         if outer != instance.pin() {
             // SAFETY: the current pin is a pinned, not freed, instance.
             let outer = unsafe { &*outer.cast::<Instance>() };
-            crate::trace::log_recursion(
+            crate::record::log_recursion(
                 std::panic::Location::caller(),
                 outer.name(),
                 instance.name(),

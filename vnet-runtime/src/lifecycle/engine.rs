@@ -17,7 +17,7 @@ use super::{write, HookKind};
 #[cfg(feature = "vimage")]
 use crate::instance::Vnet;
 use crate::instance::VnetState;
-use crate::trace::{self, Outcome};
+use crate::record::{self, Outcome};
 use crate::Error;
 
 /// One step of an init sequence.
@@ -145,7 +145,7 @@ pub(crate) fn boot() {
     }
     let modules = cat.with_dependencies(&modules, |_| false);
 
-    trace::set_booting(true);
+    record::set_booting(true);
     let mut steps: Vec<Step> = init_steps(Unit::Base);
     for &m in &modules {
         steps.extend(init_steps(Unit::Module(m)));
@@ -181,7 +181,7 @@ pub(crate) fn boot() {
             register_uninits(unit, None);
         }
     }
-    trace::set_booting(false);
+    record::set_booting(false);
     let mut st = state().lock();
     st.booted = true;
     if !explicit {

@@ -27,7 +27,7 @@ use super::modevent::ModEvent;
 use super::run::{call_modevent, modevent_line, run_hook};
 use super::HookKind;
 use crate::instance::Vnet;
-use crate::trace::Outcome;
+use crate::record::Outcome;
 
 /// What one operation (boot, a module load) has done so far, for rollback.
 /// What each instance has done is in [`done`].

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use super::hooks::catalog;
 use super::modevent::{ModError, ModEvent};
 use crate::instance::Vnet;
-use crate::trace::{self, Outcome};
+use crate::record::{self, Outcome};
 use crate::Error;
 
 /// Runs `f` with `vnet` current, without logging a recursion (the
@@ -40,7 +40,7 @@ pub(super) fn run_hook(h: usize, vnet: Option<&Vnet>) -> Result<(), String> {
         Ok(()) => Outcome::Ok,
         Err(e) => Outcome::Failed(e),
     };
-    trace::hook_line(hook.desc, vnet.map(Vnet::name), hook.unit_name, &outcome);
+    record::hook_line(hook.desc, vnet.map(Vnet::name), hook.unit_name, &outcome);
     result
 }
 
@@ -53,7 +53,7 @@ pub(super) fn call_modevent(m: usize, event: ModEvent) -> Result<(), ModError> {
 
 /// Traces module `m`'s event.
 pub(super) fn modevent_line(m: usize, event: ModEvent, outcome: Outcome<'_>) {
-    trace::modevent_line(catalog().modules[m].desc, event, &outcome);
+    record::modevent_line(catalog().modules[m].desc, event, &outcome);
 }
 
 pub(super) fn hook_error(h: usize, vnet: Option<&Vnet>, reason: String) -> Error {
