@@ -21,7 +21,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::Weak;
 
-use crate::registry;
+use crate::block;
 use crate::sync::atomic::AtomicU8;
 use crate::Error;
 
@@ -156,7 +156,7 @@ impl Vnet {
         }
         // Tunables run user factories while the block is built: give the
         // name and the parent's slot back if one panics.
-        let base = std::panic::catch_unwind(|| registry::layout().new_block());
+        let base = std::panic::catch_unwind(|| block::layout().new_block());
         let base = base.unwrap_or_else(|panic| {
             list::release_name(name);
             if let Some(parent) = &parent {

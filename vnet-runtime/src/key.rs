@@ -43,7 +43,7 @@ impl<T> VnetKey<T> {
     #[doc(hidden)]
     pub const unsafe fn __new(name: &'static str) -> Self {
         VnetKey {
-            offset: AtomicUsize::new(crate::registry::UNASSIGNED),
+            offset: AtomicUsize::new(crate::block::UNASSIGNED),
             name,
             _type: PhantomData,
         }

@@ -119,6 +119,7 @@
 
 #![warn(missing_docs)]
 
+mod block;
 mod boot;
 pub mod callout;
 #[cfg_attr(not(feature = "vimage"), path = "context_off.rs")]

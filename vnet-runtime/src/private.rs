@@ -5,12 +5,12 @@
 pub use core;
 pub use linkme;
 
+pub use crate::block::{StaticDesc, STATICS};
 pub use crate::key::VnetKey;
 pub use crate::lifecycle::desc::{
     DependDesc, HookDesc, HookKind, HookResult, HookReturn, ModuleDesc, HOOKS, MODULES,
 };
 pub use crate::lifecycle::modevent::{ModError, ModEvent};
-pub use crate::registry::{StaticDesc, STATICS};
 pub use crate::subsystem;
 
 // `context_policy!` and `#[vnet_test]`.

@@ -12,8 +12,8 @@ use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 
 use super::{Instance, VnetState};
+use crate::block;
 use crate::context::{self, PinId};
-use crate::registry;
 
 /// A handle to one instance ("vnet"); cloning shares the instance.
 ///
@@ -223,7 +223,7 @@ unsafe fn free_instance(pin: PinId) {
     crate::policy::enter_drop();
     let caller_base = context::clear_base();
     // SAFETY: the block came from `new_block` and is unreachable now.
-    let dropped = std::panic::catch_unwind(|| unsafe { registry::layout().free_block(base) });
+    let dropped = std::panic::catch_unwind(|| unsafe { block::layout().free_block(base) });
     context::restore_base(caller_base);
     crate::policy::leave_drop();
     if let Err(panic) = dropped {
