@@ -64,7 +64,6 @@ fn untag(slot: *mut ()) -> PinId {
 struct Ctx {
     base: Cell<*mut u8>,
     record: Cell<*const ThreadRecord>,
-    pushes: Cell<u64>,
     /// How many `vnet_foreach` loops this thread is inside.
     foreach_depth: Cell<u32>,
 }
@@ -76,7 +75,6 @@ thread_local! {
         Ctx {
             base: Cell::new(ptr::null_mut()),
             record: Cell::new(ptr::null()),
-            pushes: Cell::new(0),
             foreach_depth: Cell::new(0),
         }
     };
@@ -89,9 +87,11 @@ thread_local! {
 pub(crate) struct ThreadRecord {
     pub(crate) depth: AtomicUsize,
     pub(crate) stack: [AtomicPtr<()>; MAX_DEPTH],
-    /// Push serial of each stack slot, so a stale guard (one whose slot
-    /// was truncated and reused) can tell it is stale. Owner-only.
-    serial: [AtomicU64; MAX_DEPTH],
+    /// Epoch of each stack slot: bumped when a restore cuts the slot away
+    /// from under a live or leaked guard (out of order), so that guard can
+    /// tell it is stale once the slot is reused. A guard reads it at push;
+    /// the usual push and restore never write it. Owner-only.
+    epoch: [AtomicU64; MAX_DEPTH],
     /// Instances a restore went past (their guards were leaked or dropped
     /// out of order). A `V_` borrow taken while one of them was current
     /// may still be alive, so they stay pinned until the thread exits.
@@ -111,7 +111,7 @@ impl ThreadRecord {
         ThreadRecord {
             depth: AtomicUsize::new(0),
             stack: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
-            serial: std::array::from_fn(|_| AtomicU64::new(0)),
+            epoch: std::array::from_fn(|_| AtomicU64::new(0)),
             orphans: Mutex::new(Vec::new()),
             has_orphans: AtomicBool::new(false),
         }
@@ -333,7 +333,7 @@ pub struct CurVnetGuard<'a> {
     /// does not look it up again.
     record: &'static ThreadRecord,
     index: usize,
-    serial: u64,
+    epoch: u64,
     prev_base: *mut u8,
     _handle: PhantomData<&'a ()>,
 }
@@ -378,18 +378,13 @@ fn push_entry<'a>(
     if index >= MAX_DEPTH {
         depth_exceeded(name());
     }
-    let serial = CTX.with(|c| {
-        let serial = c.pushes.get() + 1;
-        c.pushes.set(serial);
-        serial
-    });
-    record.serial[index].store(serial, Relaxed);
+    let epoch = record.epoch[index].load(Relaxed);
     record.push_slot(index, pin, pin_only);
     let prev_base = CTX.with(|c| c.base.replace(base));
     CurVnetGuard {
         record,
         index,
-        serial,
+        epoch,
         prev_base,
         _handle: PhantomData,
     }
@@ -406,36 +401,34 @@ fn depth_exceeded(name: String) -> ! {
 
 impl Drop for CurVnetGuard<'_> {
     /// The usual restore (this guard's entry is the top of the stack) is
-    /// inline: a depth load, a serial compare, two stores. Everything
+    /// inline: a depth load, an epoch compare, two stores. Everything
     /// else is `restore_slow`.
     #[inline(always)]
     fn drop(&mut self) {
         let record = self.record;
         let depth = record.depth.load(Relaxed);
-        if self.index + 1 == depth && record.serial[self.index].load(Relaxed) == self.serial {
+        if self.index + 1 == depth && record.epoch[self.index].load(Relaxed) == self.epoch {
             record.truncate(self.index);
             CTX.with(|c| c.base.set(self.prev_base));
         } else {
-            self.restore_slow(depth);
+            restore_slow(record, self.index, self.epoch, self.prev_base, depth);
         }
     }
 }
 
-impl CurVnetGuard<'_> {
-    /// A restore that is not of the top entry: past other entries
-    /// (leaked or still-alive guards), or stale (an outer guard already
-    /// restored past this one: its slot is gone or reused).
-    #[cold]
-    #[inline(never)]
-    fn restore_slow(&self, depth: usize) {
-        let record = self.record;
-        if self.index < depth && record.serial[self.index].load(Relaxed) == self.serial {
-            restore_past(record, self.index, depth);
-            record.truncate(self.index);
-            CTX.with(|c| c.base.set(self.prev_base));
-            if !std::thread::panicking() {
-                out_of_order(depth - self.index - 1);
-            }
+/// A restore that is not of the top entry: past other entries (leaked or
+/// still-alive guards), or stale (an outer guard already restored past this
+/// one: its slot is gone or reused). Takes the guard's fields by value, so
+/// the inline restore keeps them in registers.
+#[cold]
+#[inline(never)]
+fn restore_slow(record: &ThreadRecord, index: usize, epoch: u64, prev_base: *mut u8, depth: usize) {
+    if index < depth && record.epoch[index].load(Relaxed) == epoch {
+        restore_past(record, index, depth);
+        record.truncate(index);
+        CTX.with(|c| c.base.set(prev_base));
+        if !std::thread::panicking() {
+            out_of_order(depth - index - 1);
         }
     }
 }
@@ -449,6 +442,11 @@ fn restore_past(record: &ThreadRecord, index: usize, depth: usize) {
     let mut orphans = record.orphans.lock();
     for slot in &record.stack[index + 1..depth] {
         orphans.push(untag(slot.load(Relaxed)));
+    }
+    // The guards of the cut slots, leaked or alive, are stale from now on:
+    // a later push into one of these slots gets a new epoch.
+    for epoch in &record.epoch[index + 1..depth] {
+        epoch.store(epoch.load(Relaxed) + 1, Relaxed);
     }
     orphans.sort_unstable();
     orphans.dedup();
