@@ -153,6 +153,7 @@ pub fn statics() -> impl Iterator<Item = StaticInfo> {
 }
 
 /// Offset value of a key whose static was not laid out yet.
+#[cfg(feature = "vimage")]
 pub(crate) const UNASSIGNED: usize = usize::MAX;
 
 /// Drops the value at an address in a block.

@@ -1,13 +1,15 @@
-//! `V_` accessors: the handle a `#[vnet]` static turns into.
+//! `V_` accessors: the handle a `#[vnet]` static turns into, its name and
+//! tuning. The access itself is `key/access.rs` (`vimage` on) or
+//! `key/access_off.rs` (off), swapped at the `mod` line.
 
 use std::marker::PhantomData;
 #[cfg(feature = "vimage")]
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use std::sync::atomic::AtomicUsize;
 
-use crate::instance::Vnet;
-#[cfg(feature = "vimage")]
-use crate::instance::VnetState;
 use crate::tunable;
+
+#[cfg_attr(not(feature = "vimage"), path = "key/access_off.rs")]
+mod access;
 
 /// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
 ///
@@ -33,125 +35,6 @@ pub struct VnetKey<T: 'static> {
     value: T,
     name: &'static str,
     _type: PhantomData<fn() -> T>,
-}
-
-#[cfg(feature = "vimage")]
-impl<T> VnetKey<T> {
-    /// # Safety
-    /// Only for `define_static!`: the key must be registered (through a
-    /// `StaticDesc` of the same type) so that boot assigns its offset.
-    #[doc(hidden)]
-    pub const unsafe fn __new(name: &'static str) -> Self {
-        VnetKey {
-            offset: AtomicUsize::new(crate::block::UNASSIGNED),
-            name,
-            _type: PhantomData,
-        }
-    }
-
-    /// # Safety
-    /// Only for `define_static!`: whoever stores into the cell must store an
-    /// offset laid out for `T` inside every block.
-    #[doc(hidden)]
-    pub const unsafe fn __offset_cell(&'static self) -> &'static AtomicUsize {
-        &self.offset
-    }
-
-    /// Calls `f` with this static's value in the current instance.
-    ///
-    /// With no instance current on this thread, the process's
-    /// [`ContextPolicy`](crate::ContextPolicy) decides: vnet0's value under
-    /// `DefaultInstance`, a panic under `Strict` (the default).
-    ///
-    /// # Panics
-    /// Under [`ContextPolicy::Strict`](crate::ContextPolicy::Strict), when no
-    /// instance is current on this thread; the message names the static and
-    /// how to make an instance current.
-    #[inline(always)]
-    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::context::current_base();
-        if base.is_null() {
-            // Cold: the default-instance policy (vnet0's block) or the panic.
-            return self.with_no_current(f);
-        }
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: a non-null base is the block of an instance on this thread's
-        // context stack, which is neither freed nor dropped while it is there
-        // (it cannot leave the stack during `f` without ending the borrow of
-        // the handle that put it there). Offsets are assigned at boot, before
-        // any instance exists, and lie inside every block, aligned for `T`;
-        // the block holds an initialized `T` there. Values are `Sync`.
-        f(unsafe { &*base.add(offset).cast::<T>() })
-    }
-
-    /// [`with`](Self::with) on a thread with no current instance: vnet0's
-    /// value under the default-instance policy, else the panic. Out of line
-    /// and cold, so the access path stays a load, a test and a tail jump.
-    #[cold]
-    #[inline(never)]
-    fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = base_without_current(self.name);
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: `base` is vnet0's block, which is never freed (the runtime
-        // keeps a handle to vnet0 for the life of the process and vnet0 is
-        // never destroyed); offset as in `with`.
-        f(unsafe { &*base.add(offset).cast::<T>() })
-    }
-
-    /// Calls `f` with this static's value in `vnet`, without making it current.
-    ///
-    /// The instance is pinned for the call: a concurrent
-    /// [`Vnet::destroy`] fails with `Busy` meanwhile (or, if it started
-    /// first, this call panics), so `f` never sees the instance's teardown.
-    ///
-    /// # Panics
-    /// When `vnet` was destroyed, or is being destroyed or created by
-    /// another thread (from its own hooks, where it is current, it works).
-    pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
-        let instance = vnet.instance();
-        // Pinned for the call, so a concurrent `destroy` is refused (Busy)
-        // rather than running the teardown hooks beside `f`; already
-        // current on this thread (its own hooks), it is pinned already.
-        let _pin = if crate::context::is_current(instance.pin()) {
-            if instance.state() == VnetState::Destroyed {
-                destroyed_vnet(self.name, instance.name());
-            }
-            None
-        } else {
-            match vnet.try_pin() {
-                Some(pin) => Some(pin),
-                None => unusable_vnet(self.name, instance.name(), instance.state()),
-            }
-        };
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: the borrowed handle keeps the instance's values alive (they
-        // are dropped only after the last handle is gone); offset as in `with`.
-        f(unsafe { &*instance.base().add(offset).cast::<T>() })
-    }
-}
-
-#[cfg(not(feature = "vimage"))]
-impl<T> VnetKey<T> {
-    #[doc(hidden)]
-    pub const fn __new(name: &'static str, value: T) -> Self {
-        VnetKey {
-            value,
-            name,
-            _type: PhantomData,
-        }
-    }
-
-    /// Calls `f` with the value (with `vimage` off there is one instance and
-    /// the static is a plain global).
-    #[inline(always)]
-    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.value)
-    }
-
-    /// Calls `f` with the value in `vnet` (always vnet0 with `vimage` off).
-    pub fn with_in<R>(&'static self, _vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.value)
-    }
 }
 
 impl<T> VnetKey<T> {
@@ -302,69 +185,4 @@ impl<T> std::fmt::Debug for VnetKey<T> {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
-}
-
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn destroyed_vnet(name: &str, vnet: &str) -> ! {
-    panic!("V_{name} accessed in vnet `{vnet}`, which was destroyed")
-}
-
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn unusable_vnet(name: &str, vnet: &str, state: VnetState) -> ! {
-    match state {
-        VnetState::Destroyed => destroyed_vnet(name, vnet),
-        VnetState::Creating => panic!(
-            "V_{name} accessed in vnet `{vnet}` from another thread while it is being created \
-             (only its own init hooks use it now)"
-        ),
-        _ => panic!(
-            "V_{name} accessed in vnet `{vnet}` while it is being destroyed \
-             (only its own teardown hooks use it now)"
-        ),
-    }
-}
-
-/// vnet0's block, once looked up. vnet0 is never destroyed and the
-/// runtime keeps a handle to it for the life of the process, so its block
-/// is never freed.
-#[cfg(feature = "vimage")]
-static VNET0_BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
-
-/// The base a `V_` access uses when this thread's base is null: vnet0's
-/// block under `DefaultInstance`; under `Strict` (or while values are
-/// being dropped) the panic naming the static.
-///
-/// This is the cold half of `VnetKey::with`: the hot half is one
-/// thread-local load and a null check, as before the policy existed.
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn base_without_current(name: &str) -> *mut u8 {
-    if !crate::policy::falls_back() {
-        no_current_vnet(name);
-    }
-    let base = VNET0_BASE.load(Acquire);
-    if !base.is_null() {
-        return base;
-    }
-    let base = crate::boot::vnet0().instance().base();
-    VNET0_BASE.store(base, Release);
-    base
-}
-
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn no_current_vnet(name: &str) -> ! {
-    panic!(
-        "V_{name} accessed with no current vnet on this thread: make an instance current \
-         first, with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or \
-         `vnet_foreach(...)` (spawned threads and callbacks start with none; use \
-         `V_{name}.with_in(&vnet, ...)` to read a given instance, or declare \
-         `vnet_runtime::context_policy!(DefaultInstance)` in the binary to work on vnet0)"
-    )
 }
