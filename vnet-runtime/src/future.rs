@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::context::CurVnetGuard;
-use crate::instance::Vnet;
+use crate::instance::{Held, Vnet};
 use crate::task::Owned;
 
 /// A future that makes its instance current around every poll.
@@ -51,14 +51,14 @@ pub struct Bound<F> {
 }
 
 /// Where a [`Bound`] is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 enum Phase {
     /// Not polled yet, or its instance was not plainly live at the first
     /// poll: every poll goes through the full enter protocol.
     Unpinned,
-    /// Holds its instance in use (`Vnet::try_pin_future`) until dropped:
+    /// Holds its instance in use (`Vnet::try_hold_future`) until dropped:
     /// polls only switch the current instance, and `destroy` is refused.
-    Pinned,
+    Pinned(Held),
 }
 
 /// Runs futures in an instance; implemented for every [`Future`].
@@ -169,11 +169,11 @@ impl<F: Future> Future for Bound<F> {
         // `self` (no method hands it out by value or `&mut`), `Drop` drops it
         // in place, and `Bound` is `Unpin` only when `F` is (auto trait).
         let this = unsafe { self.get_unchecked_mut() };
-        if this.phase != Phase::Pinned {
+        let Phase::Pinned(held) = this.phase else {
             return this.poll_unpinned(cx);
-        }
+        };
         // The future holds the instance in use: a plain push, no fence.
-        let _guard = this.vnet.push_pinned();
+        let _guard = this.vnet.push_held(held);
         // SAFETY: see above; `this.future` stays where it is.
         unsafe { Pin::new_unchecked(&mut *this.future) }.poll(cx)
     }
@@ -187,9 +187,9 @@ impl<F: Future> Bound<F> {
     #[cold]
     #[inline(never)]
     fn poll_unpinned(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _guard: CurVnetGuard<'_> = if self.vnet.try_pin_future() {
-            self.phase = Phase::Pinned;
-            self.vnet.push_pinned()
+        let _guard: CurVnetGuard<'_> = if let Some(held) = self.vnet.try_hold_future() {
+            self.phase = Phase::Pinned(held);
+            self.vnet.push_held(held)
         } else {
             self.vnet.push_current()
         };
@@ -201,9 +201,9 @@ impl<F: Future> Bound<F> {
 impl<F> Drop for Bound<F> {
     fn drop(&mut self) {
         match self.phase {
-            Phase::Pinned => {
+            Phase::Pinned(held) => {
                 // Still held in use: the instance is live, enter it plainly.
-                let guard = self.vnet.push_pinned();
+                let guard = self.vnet.push_held(held);
                 let future = &mut self.future;
                 // SAFETY: dropped once, in place (it may be pinned), and never used again.
                 let dropped =

@@ -34,6 +34,7 @@ mod ops;
 pub(crate) mod state;
 
 pub use create::VnetBuilder;
+pub(crate) use enter::Held;
 pub use handle::{Vnet, WeakVnet};
 pub use lookup::vnet_foreach;
 

@@ -133,13 +133,13 @@ impl Vnet {
         Some(self.push_current())
     }
 
-    pub(crate) fn try_pin_future(&self) -> bool {
-        true
+    pub(crate) fn try_hold_future(&self) -> Option<Held> {
+        Some(Held)
     }
 
     pub(crate) fn unpin_future(&self) {}
 
-    pub(crate) fn push_pinned(&self) -> CurVnetGuard<'_> {
+    pub(crate) fn push_held(&self, _held: Held) -> CurVnetGuard<'_> {
         self.push_current()
     }
 
@@ -220,3 +220,7 @@ pub(crate) mod list {
         vec![Vnet::only()]
     }
 }
+
+/// What a bound future holds (nothing to hold with one instance).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Held;

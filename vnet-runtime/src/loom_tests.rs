@@ -160,7 +160,7 @@ fn enter_racing_destroy(name: &str, enterers: usize, max_preemptions: Option<usi
     assert!(n > 1);
 }
 
-/// A bound future's first poll (`Vnet::try_pin_future`: counted on the
+/// A bound future's first poll (`Vnet::try_hold_future`: counted on the
 /// instance, not on a thread's stack) racing destroy, whose scan reads the
 /// counter after its fence: the future either holds the instance (destroy
 /// is `Busy`) or is refused; its polls never run beside the teardown.

@@ -7,6 +7,21 @@ use std::sync::atomic::Ordering::*;
 use super::{state, Instance, Vnet, VnetState};
 use crate::context::{self, CurVnetGuard};
 
+/// An instance a bound future holds in use ([`Vnet::try_hold_future`]): its
+/// pin and block, so each poll pushes them without a trip through the handle.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Held {
+    pin: context::PinId,
+    base: *mut u8,
+}
+
+// SAFETY: the addresses are of an `Instance` (Sync) and its block (values
+// are `Send + Sync`); they are only pushed on a context stack, by a holder
+// that keeps a handle to the instance (so it is neither freed nor torn down).
+unsafe impl Send for Held {}
+// SAFETY: as above; a `Held` is never written through.
+unsafe impl Sync for Held {}
+
 impl Vnet {
     /// Runs `f` with this instance current on this thread, then restores the
     /// previous one (also when `f` panics).
@@ -79,32 +94,37 @@ impl Vnet {
     /// to its end: `destroy` is refused with `Busy` until
     /// [`Vnet::unpin_future`]. The enter side of the protocol in
     /// [`super::state`], paid once per future instead of once per poll.
-    /// `false` (nothing held) when the instance is not plainly live.
+    /// `None` (nothing held) when the instance is not plainly live.
     #[inline]
-    pub(crate) fn try_pin_future(&self) -> bool {
+    pub(crate) fn try_hold_future(&self) -> Option<Held> {
         let instance = self.instance();
         if instance.state.load(Acquire) != state::LIVE {
-            return false;
+            return None;
         }
-        state::admit_counted(&instance.futures, &instance.state)
+        state::admit_counted(&instance.futures, &instance.state).then(|| Held {
+            pin: instance.pin(),
+            base: instance.base(),
+        })
     }
 
-    /// Ends what [`Vnet::try_pin_future`] began.
+    /// Ends what [`Vnet::try_hold_future`] began.
     #[inline]
     pub(crate) fn unpin_future(&self) {
         self.instance().futures.fetch_sub(1, Release);
     }
 
     /// Makes this instance current for a poll of a future that holds it in
-    /// use ([`Vnet::try_pin_future`]): `destroy` cannot start its teardown
-    /// meanwhile, so the push needs neither the fence nor the state check.
-    #[inline]
-    pub(crate) fn push_pinned(&self) -> CurVnetGuard<'_> {
-        let instance = self.instance();
-        debug_assert!(instance.futures.load(Relaxed) > 0);
+    /// use (`held`, from [`Vnet::try_hold_future`]): `destroy` cannot start
+    /// its teardown meanwhile, so the push needs neither the fence nor the
+    /// state check, and takes the pin and block from `held` rather than
+    /// through the handle.
+    #[inline(always)]
+    pub(crate) fn push_held(&self, held: Held) -> CurVnetGuard<'_> {
+        debug_assert!(self.instance().futures.load(Relaxed) > 0);
+        debug_assert!(held.pin == self.instance().pin());
         #[cfg(debug_assertions)]
-        log_recursion(instance);
-        push(instance)
+        log_recursion(self.instance());
+        context::push(held.pin, held.base, || self.name().to_owned())
     }
 
     /// Pins this instance on this thread without making it current, for
