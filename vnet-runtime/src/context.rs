@@ -332,16 +332,34 @@ pub struct CurVnetGuard<'a> {
     /// This thread's record (the guard is `!Send`), kept so the restore
     /// does not look it up again.
     record: &'static ThreadRecord,
-    index: usize,
-    epoch: u64,
+    /// This guard's slot and the slot's epoch at push, packed as
+    /// `epoch << SLOT_BITS | index` so a guard is three words.
+    entry: u64,
     prev_base: *mut u8,
     _handle: PhantomData<&'a ()>,
+}
+
+/// Bits of a guard's `entry` that hold its slot index (`MAX_DEPTH` ≤ 64).
+const SLOT_BITS: u32 = 6;
+const _: () = assert!(MAX_DEPTH <= 1 << SLOT_BITS);
+
+/// A guard's `entry` for slot `index` at `epoch`.
+#[inline(always)]
+fn entry(index: usize, epoch: u64) -> u64 {
+    epoch << SLOT_BITS | index as u64
+}
+
+impl CurVnetGuard<'_> {
+    #[inline(always)]
+    fn index(&self) -> usize {
+        (self.entry & ((1 << SLOT_BITS) - 1)) as usize
+    }
 }
 
 impl std::fmt::Debug for CurVnetGuard<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CurVnetGuard")
-            .field("depth", &(self.index + 1))
+            .field("depth", &(self.index() + 1))
             .finish()
     }
 }
@@ -378,13 +396,12 @@ fn push_entry<'a>(
     if index >= MAX_DEPTH {
         depth_exceeded(name());
     }
-    let epoch = record.epoch[index].load(Relaxed);
+    let entry = entry(index, record.epoch[index].load(Relaxed));
     record.push_slot(index, pin, pin_only);
     let prev_base = CTX.with(|c| c.base.replace(base));
     CurVnetGuard {
         record,
-        index,
-        epoch,
+        entry,
         prev_base,
         _handle: PhantomData,
     }
@@ -407,11 +424,12 @@ impl Drop for CurVnetGuard<'_> {
     fn drop(&mut self) {
         let record = self.record;
         let depth = record.depth.load(Relaxed);
-        if self.index + 1 == depth && record.epoch[self.index].load(Relaxed) == self.epoch {
-            record.truncate(self.index);
+        let index = self.index();
+        if index + 1 == depth && entry(index, record.epoch[index].load(Relaxed)) == self.entry {
+            record.truncate(index);
             CTX.with(|c| c.base.set(self.prev_base));
         } else {
-            restore_slow(record, self.index, self.epoch, self.prev_base, depth);
+            restore_slow(record, self.entry, self.prev_base, depth);
         }
     }
 }
@@ -422,8 +440,9 @@ impl Drop for CurVnetGuard<'_> {
 /// the inline restore keeps them in registers.
 #[cold]
 #[inline(never)]
-fn restore_slow(record: &ThreadRecord, index: usize, epoch: u64, prev_base: *mut u8, depth: usize) {
-    if index < depth && record.epoch[index].load(Relaxed) == epoch {
+fn restore_slow(record: &ThreadRecord, guard_entry: u64, prev_base: *mut u8, depth: usize) {
+    let index = (guard_entry & ((1 << SLOT_BITS) - 1)) as usize;
+    if index < depth && entry(index, record.epoch[index].load(Relaxed)) == guard_entry {
         restore_past(record, index, depth);
         record.truncate(index);
         CTX.with(|c| c.base.set(prev_base));

@@ -47,7 +47,7 @@ impl Vnet {
 
     /// Makes this instance current; see [`curvnet_set`](crate::curvnet_set).
     #[cfg_attr(debug_assertions, track_caller)]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_current(&self) -> CurVnetGuard<'_> {
         match self.try_push_current() {
             Some(guard) => guard,
@@ -59,7 +59,7 @@ impl Vnet {
     /// (destroyed, being destroyed, or being created on another thread).
     /// The enter side of the protocol in [`super::state`].
     #[cfg_attr(debug_assertions, track_caller)]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_push_current(&self) -> Option<CurVnetGuard<'_>> {
         let instance = self.instance();
         if instance.state.load(Acquire) != state::LIVE {
