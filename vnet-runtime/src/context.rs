@@ -329,11 +329,8 @@ impl Drop for ForeachScope {
 /// because it restores *this* thread's context.
 #[must_use = "the instance is current only until the guard is dropped: bind it with `let _guard = ...`"]
 pub struct CurVnetGuard<'a> {
-    /// This thread's record (the guard is `!Send`), kept so the restore
-    /// does not look it up again.
-    record: &'static ThreadRecord,
     /// This guard's slot and the slot's epoch at push, packed as
-    /// `epoch << SLOT_BITS | index` so a guard is three words.
+    /// `epoch << SLOT_BITS | index` so a guard is two words.
     entry: u64,
     prev_base: *mut u8,
     _handle: PhantomData<&'a ()>,
@@ -400,7 +397,6 @@ fn push_entry<'a>(
     record.push_slot(index, pin, pin_only);
     let prev_base = CTX.with(|c| c.base.replace(base));
     CurVnetGuard {
-        record,
         entry,
         prev_base,
         _handle: PhantomData,
@@ -420,9 +416,9 @@ impl Drop for CurVnetGuard<'_> {
     /// The usual restore (this guard's entry is the top of the stack) is
     /// inline: a depth load, an epoch compare, two stores. Everything
     /// else is `restore_slow`.
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
-        let record = self.record;
+        let record = record();
         let depth = record.depth.load(Relaxed);
         let index = self.index();
         if index + 1 == depth && entry(index, record.epoch[index].load(Relaxed)) == self.entry {
