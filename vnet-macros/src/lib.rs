@@ -193,9 +193,9 @@ pub fn vnet_module(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///   `crate = path`.
 /// - Async tests: write `#[vnet_test]` *above* the executor's attribute,
 ///   `#[vnet_test] #[tokio::test(flavor = "multi_thread")] async fn t() {}`.
-///   The body is bound to the instance (`Vnet::bind`): every poll of it runs
+///   The body is bound to the instance (`fut.in_vnet(&vnet)`): every poll of it runs
 ///   with the instance current, on whatever thread polls it. Tasks it spawns
-///   see the instance when bound too: `tokio::spawn(vnet.bind(fut))`.
+///   see the instance when bound too: `tokio::spawn(fut.in_vnet(&vnet))`.
 /// - Threads the test spawns start with no instance: give them its `Vnet`
 ///   (`Vnet::current()` in the body) and `enter` it. (Under the
 ///   default-instance policy a thread that does not would work on vnet0,

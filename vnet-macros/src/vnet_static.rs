@@ -298,7 +298,7 @@ fn validate(item: &VnetStatic) -> Option<syn::Error> {
             "#[vnet] statics cannot be generic: statics have one type; declare one static per type",
         ));
     }
-    if item.ty.as_ref().is_none_or(TokenStream::is_empty) {
+    if item.ty.as_ref().map_or(true, TokenStream::is_empty) {
         push(syn::Error::new(
             item.ident.span(),
             format!(
@@ -307,7 +307,7 @@ fn validate(item: &VnetStatic) -> Option<syn::Error> {
             ),
         ));
     }
-    if item.expr.as_ref().is_none_or(TokenStream::is_empty) {
+    if item.expr.as_ref().map_or(true, TokenStream::is_empty) {
         push(syn::Error::new(
             item.end,
             format!(

@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p vnet-runtime --bench scale -- --warm-up-time 1 --measurement-time 3`
 //!
-//! Targets (issue 8): `create_destroy/100k ≤ 1.5 × create_destroy/1k`;
+//! Targets: `create_destroy/100k ≤ 1.5 × create_destroy/1k`;
 //! `destroy_all/10k ≤ 2 × create_destroy/1k`.
 
 use std::hint::black_box;

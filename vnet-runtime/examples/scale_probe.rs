@@ -1,5 +1,5 @@
 //! Release-mode measurement of create, destroy and lookup with many live
-//! instances (issue 8): how the per-instance cost moves from 1,000 to 100,000
+//! instances: how the per-instance cost moves from 1,000 to 100,000
 //! live instances, with two `#[vnet]` statics.
 //!
 //! `cargo run --release -p vnet-runtime --example scale_probe [THREADS]`

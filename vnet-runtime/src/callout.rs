@@ -4,7 +4,8 @@
 //!
 //! | FreeBSD | here |
 //! | --- | --- |
-//! | `callout_init(&c, 1)` in a VNET_SYSINIT | [`Callout::new`] (the current instance) or [`Callout::new_in`] |
+//! | `callout_init(&c, 1)` in a VNET_SYSINIT | [`Callout::new_current`] (the current instance) or [`Callout::new_in`] |
+//! | `callout_init(&c, 1)` outside any vnet | [`Callout::process_wide`] |
 //! | `callout_reset(&c, ticks, fn, arg)` | [`Callout::reset`] |
 //! | `callout_stop(&c)` | [`Callout::stop`] |
 //! | `callout_drain(&c)` | [`Callout::drain`] |
@@ -50,8 +51,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::instance::{Vnet, VnetState, WeakVnet};
 use crate::owned::{self, Kind, Registration, Running, Work};
-use crate::{Vnet, VnetState, WeakVnet};
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
 
@@ -83,21 +84,23 @@ struct State {
 }
 
 impl Callout {
-    /// A callout of the instance current on this thread (or, with none
-    /// current, a process-wide one whose callback runs with no instance
-    /// current).
+    /// [`new_in`](Self::new_in) with the instance current on this thread.
+    ///
+    /// # Panics
+    /// When no instance is current (under the default-instance policy, vnet0
+    /// is); see [No current instance](crate#no-current-instance).
     ///
     /// ```
     /// use vnet_runtime::{callout::Callout, vnet0};
-    /// let c = vnet0().enter(Callout::new);
+    /// let c = vnet0().enter(Callout::new_current);
     /// assert_eq!(c.vnet(), Some(vnet0()));
     /// ```
     #[track_caller]
-    pub fn new() -> Callout {
-        match Vnet::current() {
-            Some(v) => Callout::new_in(&v),
-            None => Callout::build(None),
-        }
+    pub fn new_current() -> Callout {
+        Callout::new_in(&Vnet::current_or_panic(
+            "Callout::new_current",
+            "Callout::new_in(&vnet)",
+        ))
     }
 
     /// A callout of `vnet`: its callback runs with `vnet` current, and it is
@@ -122,15 +125,16 @@ impl Callout {
         c
     }
 
-    /// A process-wide callout: its callback runs with no instance current
-    /// (it may walk the instances with [`vnet_foreach`](crate::vnet_foreach)).
+    /// A callout of no instance: its callback runs with no instance current
+    /// (it may walk the instances with [`vnet_foreach`](crate::vnet_foreach)),
+    /// and no instance's teardown stops it.
     ///
     /// ```
     /// use vnet_runtime::callout::Callout;
-    /// assert_eq!(Callout::global().vnet(), None);
+    /// assert_eq!(Callout::process_wide().vnet(), None);
     /// ```
     #[track_caller]
-    pub fn global() -> Callout {
+    pub fn process_wide() -> Callout {
         Callout::build(None)
     }
 
@@ -159,7 +163,7 @@ impl Callout {
     ///
     /// ```
     /// use vnet_runtime::callout::Callout;
-    /// let c = Callout::global().owned_by_module("doc-module");
+    /// let c = Callout::process_wide().owned_by_module("doc-module");
     /// assert!(!c.pending());
     /// ```
     pub fn owned_by_module(self, module: &str) -> Callout {
@@ -187,7 +191,7 @@ impl Callout {
     /// ```
     /// use std::time::Duration;
     /// use vnet_runtime::callout::Callout;
-    /// let c = Callout::global();
+    /// let c = Callout::process_wide();
     /// assert!(c.reset(Duration::from_secs(60), || {}));
     /// assert!(c.pending());
     /// assert!(c.stop());
@@ -217,7 +221,7 @@ impl Callout {
     ///
     /// ```
     /// use vnet_runtime::callout::Callout;
-    /// assert!(!Callout::global().stop());
+    /// assert!(!Callout::process_wide().stop());
     /// ```
     pub fn stop(&self) -> bool {
         let old = {
@@ -236,7 +240,7 @@ impl Callout {
     /// ```
     /// use std::time::Duration;
     /// use vnet_runtime::callout::Callout;
-    /// let c = Callout::global();
+    /// let c = Callout::process_wide();
     /// c.reset(Duration::from_secs(60), || {});
     /// assert!(c.drain());
     /// assert!(!c.pending());
@@ -255,12 +259,6 @@ impl Callout {
     /// Whether the callback is running right now (on the timer thread).
     pub fn running(&self) -> bool {
         self.inner.state.lock().running.is_some()
-    }
-}
-
-impl Default for Callout {
-    fn default() -> Self {
-        Callout::new()
     }
 }
 

@@ -1,9 +1,8 @@
-//! The one error type of the runtime, and the refusal of `destroy`, which
-//! hands the handle back with it.
+//! The one error type of the runtime, and what keeps an instance busy when
+//! `destroy` is refused (the refusal itself, which hands the handle back,
+//! is `instance::destroy`'s [`DestroyError`](crate::DestroyError)).
 
 use std::fmt;
-
-use crate::Vnet;
 
 /// Why an instance operation was refused.
 ///
@@ -175,7 +174,7 @@ pub enum Holder {
         leaked: bool,
     },
     /// Bound futures ([`in_vnet`](crate::VnetFutureExt::in_vnet),
-    /// [`Vnet::bind`]) that were polled and not dropped yet: each holds the
+    /// [`in_current_vnet`](crate::VnetFutureExt::in_current_vnet)) that were polled and not dropped yet: each holds the
     /// instance from its first poll to its end, as a request must. Await or
     /// abort them first; background tasks that should end with the
     /// instance are made with [`owned_by`](crate::VnetFutureExt::owned_by),
@@ -212,7 +211,7 @@ impl fmt::Display for Holder {
             ),
             Holder::Futures { count } => write!(
                 f,
-                "is held by {count} bound future(s) (`in_vnet` / `Vnet::bind`) that started and were \
+                "is held by {count} bound future(s) (`in_vnet` / `in_current_vnet`) that started and were \
                  not dropped: await or abort them first, or make background tasks with `owned_by`, \
                  which destroy cancels; nothing was changed"
             ),
@@ -220,84 +219,5 @@ impl fmt::Display for Holder {
                 "is being destroyed by another call (it or a descendant): try again once that returned",
             ),
         }
-    }
-}
-
-/// A refused [`Vnet::destroy`]: why, and the handle back (as
-/// [`Arc::try_unwrap`](std::sync::Arc::try_unwrap) gives the `Arc` back).
-/// Nothing was changed: the instance and all its work go on.
-///
-/// It is an [`Error`](std::error::Error), so `?` works in functions that
-/// return `Box<dyn Error>` or [`vnet_runtime::Error`](Error) (through
-/// `From`, dropping the handle).
-///
-/// ```
-/// use vnet_runtime::{curvnet_set, Error, Vnet};
-/// # if !vnet_runtime::VIMAGE { return; }
-/// let v = Vnet::create("refused-doc").unwrap();
-/// let guard = curvnet_set(&v);
-/// let refused = std::thread::scope(|s| s.spawn(|| v.clone().destroy()).join().unwrap())
-///     .unwrap_err();
-/// assert!(matches!(refused.error(), Error::Busy { .. }));
-/// drop(guard);
-/// refused.into_vnet().destroy().unwrap(); // retried with the handle it gave back
-/// ```
-pub struct DestroyError {
-    vnet: Vnet,
-    error: Error,
-}
-
-impl DestroyError {
-    pub(crate) fn new(vnet: Vnet, error: Error) -> DestroyError {
-        DestroyError { vnet, error }
-    }
-
-    /// Why the destroy was refused.
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// The handle, for a later try.
-    pub fn into_vnet(self) -> Vnet {
-        self.vnet
-    }
-
-    /// The handle and why.
-    pub fn into_parts(self) -> (Vnet, Error) {
-        (self.vnet, self.error)
-    }
-
-    /// Why, dropping the handle.
-    pub fn into_error(self) -> Error {
-        self.error
-    }
-}
-
-impl fmt::Debug for DestroyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DestroyError")
-            .field("vnet", &self.vnet.name())
-            .field("error", &self.error)
-            .finish()
-    }
-}
-
-impl fmt::Display for DestroyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
-    }
-}
-
-impl std::error::Error for DestroyError {}
-
-impl PartialEq<Error> for DestroyError {
-    fn eq(&self, other: &Error) -> bool {
-        self.error == *other
-    }
-}
-
-impl From<DestroyError> for Error {
-    fn from(refused: DestroyError) -> Error {
-        refused.error
     }
 }

@@ -4,18 +4,18 @@
 //! | FreeBSD | here |
 //! | --- | --- |
 //! | `EVENTHANDLER_DECLARE(ifnet_arrival_event, ...)` | `static IFNET_ARRIVAL: Event<Ifnet> = Event::new("ifnet_arrival_event");` |
-//! | `EVENTHANDLER_REGISTER(...)` in a VNET_SYSINIT | [`Event::register`] (the current instance) |
-//! | `VNET_GLOBAL_EVENTHANDLER_REGISTER(...)` | [`Event::register_global`] |
+//! | `EVENTHANDLER_REGISTER(...)` in a VNET_SYSINIT | [`Event::register_current`] or [`Event::register_in`] |
+//! | `VNET_GLOBAL_EVENTHANDLER_REGISTER(...)` | [`Event::register_global`] (every instance) |
 //! | `EVENTHANDLER_DEREGISTER(...)` | [`EventTag::deregister`] |
-//! | `EVENTHANDLER_INVOKE(...)` | [`Event::invoke`] |
+//! | `EVENTHANDLER_INVOKE(...)` in a vnet | [`Event::invoke_current`] or [`Event::invoke_in`] |
+//! | `EVENTHANDLER_INVOKE(...)` outside any vnet | [`Event::invoke_all`] |
 //!
-//! An event raised with an instance current ([`Event::invoke`] inside it, or
+//! An event raised in an instance ([`Event::invoke_current`],
 //! [`Event::invoke_in`]) reaches that instance's handlers and every global
 //! handler, run with that instance current, and nothing registered in
-//! another instance. An event raised with no instance current is fanned out:
-//! the same happens once for every live instance, in creation order. A
-//! global handler is registered once and so runs for instances created after
-//! it, too.
+//! another instance. [`Event::invoke_all`] does the same once for every live
+//! instance, in creation order. A global handler is registered once and so
+//! runs for instances created after it, too.
 //!
 //! Handlers are owned: one registered in an instance is removed (and waited
 //! for, if it is running) when the instance is destroyed, before its
@@ -41,8 +41,8 @@
 //! });
 //! let red = Vnet::create("evh-red").unwrap();
 //! let blue = Vnet::create("evh-blue").unwrap(); // created after the registration
-//! blue.enter(|| IFNET_ARRIVAL.invoke("lo0")); // only blue's
-//! IFNET_ARRIVAL.invoke("em0"); // no instance current: every instance
+//! blue.enter(|| IFNET_ARRIVAL.invoke_current("lo0")); // only blue's
+//! IFNET_ARRIVAL.invoke_all("em0"); // every instance
 //! assert_eq!(V_ARRIVALS.with_in(&red, |a| a.load(Relaxed)), 1);
 //! assert_eq!(V_ARRIVALS.with_in(&blue, |a| a.load(Relaxed)), 2);
 //! tag.deregister();
@@ -56,8 +56,8 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, RecursiveRwLock, RwLock};
 
+use crate::instance::{vnet_foreach, Vnet};
 use crate::owned::{self, Registration, Running, Work};
-use crate::{vnet_foreach, Vnet};
 
 type HandlerFn<A> = dyn Fn(&A) + Send + Sync + 'static;
 
@@ -159,34 +159,30 @@ impl<A: ?Sized + 'static> Event<A> {
         self.name
     }
 
-    /// Registers `f` in the instance current on this thread
-    /// (`EVENTHANDLER_REGISTER` from a VNET_SYSINIT): it runs only for
-    /// events raised in that instance, and goes with it.
+    /// [`register_in`](Self::register_in) the instance current on this
+    /// thread (`EVENTHANDLER_REGISTER` from a VNET_SYSINIT).
     ///
     /// # Panics
-    /// When no instance is current.
+    /// When no instance is current (under the default-instance policy, vnet0
+    /// is); see [No current instance](crate#no-current-instance).
     ///
     /// ```
     /// use vnet_runtime::eventhandler::Event;
     /// static PING: Event<u32> = Event::new("ping");
-    /// let tag = vnet_runtime::vnet0().enter(|| PING.register(|n| assert_eq!(*n, 7)));
+    /// let tag = vnet_runtime::vnet0().enter(|| PING.register_current(|n| assert_eq!(*n, 7)));
     /// PING.invoke_in(&vnet_runtime::vnet0(), &7);
     /// tag.deregister();
     /// ```
     #[track_caller]
-    pub fn register(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
-        match Vnet::current() {
-            Some(v) => self.register_in(&v, f),
-            None => panic!(
-                "event `{}`: register needs a current instance (use register_in or register_global)",
-                self.name
-            ),
-        }
+    pub fn register_current(&'static self, f: impl Fn(&A) + Send + Sync + 'static) -> EventTag {
+        let vnet = Vnet::current_or_panic("Event::register_current", "event.register_in(&vnet, f)");
+        self.register_in(&vnet, f)
     }
 
-    /// Registers `f` in `vnet`; see [`register`](Self::register). While
-    /// `vnet` is being destroyed (or after), nothing is registered: the
-    /// handler would be removed at once, so it never runs.
+    /// Registers `f` in `vnet`: it runs only for events raised in that
+    /// instance, and goes with it. While `vnet` is being destroyed (or
+    /// after), nothing is registered: the handler would be removed at once,
+    /// so it never runs.
     #[track_caller]
     pub fn register_in(
         &'static self,
@@ -217,7 +213,7 @@ impl<A: ?Sized + 'static> Event<A> {
     /// use vnet_runtime::eventhandler::Event;
     /// static LINK_UP: Event<str> = Event::new("link_up");
     /// let tag = LINK_UP.register_global(|_| assert!(vnet_runtime::Vnet::current().is_some()));
-    /// LINK_UP.invoke("em0");
+    /// LINK_UP.invoke_all("em0");
     /// tag.deregister();
     /// ```
     #[track_caller]
@@ -241,19 +237,44 @@ impl<A: ?Sized + 'static> Event<A> {
         })
     }
 
-    /// Raises the event (`EVENTHANDLER_INVOKE`): in the current instance
-    /// when there is one (its handlers and the global ones), otherwise once
-    /// in every live instance, each current in turn. Handlers run in
-    /// registration order on this thread.
+    /// [`invoke_in`](Self::invoke_in) the instance current on this thread
+    /// (`EVENTHANDLER_INVOKE` in a vnet): its handlers and the global ones,
+    /// in registration order, on this thread.
     ///
-    /// With no instance current the instance list is read-locked while the
-    /// handlers run (as in [`vnet_foreach`]): they may not create or destroy
-    /// instances.
-    pub fn invoke(&self, args: &A) {
-        match Vnet::current() {
-            Some(v) => self.run_for(v.id(), args),
-            None => vnet_foreach(|v| self.run_for(v.id(), args)),
-        }
+    /// # Panics
+    /// When no instance is current (under the default-instance policy, vnet0
+    /// is); see [No current instance](crate#no-current-instance).
+    ///
+    /// ```
+    /// use vnet_runtime::eventhandler::Event;
+    /// static SEEN: Event<u32> = Event::new("seen");
+    /// let tag = SEEN.register_global(|n| assert_eq!(*n, 1));
+    /// vnet_runtime::vnet0().enter(|| SEEN.invoke_current(&1));
+    /// tag.deregister();
+    /// ```
+    #[track_caller]
+    pub fn invoke_current(&self, args: &A) {
+        let vnet = Vnet::current_or_panic("Event::invoke_current", "event.invoke_in(&vnet, args)");
+        self.run_for(vnet.id(), args);
+    }
+
+    /// Raises the event once in every live instance, each current in turn
+    /// (`EVENTHANDLER_INVOKE` outside any vnet: an interface arrival seen by
+    /// every stack). The instance list is read-locked while the handlers run
+    /// (as in [`vnet_foreach`]): they may not create or destroy instances.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    /// use vnet_runtime::eventhandler::Event;
+    /// static BOOT: Event<()> = Event::new("boot");
+    /// static RUNS: AtomicUsize = AtomicUsize::new(0);
+    /// let tag = BOOT.register_global(|_| { RUNS.fetch_add(1, Relaxed); });
+    /// BOOT.invoke_all(&());
+    /// assert_eq!(RUNS.load(Relaxed), vnet_runtime::Vnet::list().len());
+    /// tag.deregister();
+    /// ```
+    pub fn invoke_all(&self, args: &A) {
+        vnet_foreach(|v| self.run_for(v.id(), args));
     }
 
     /// Raises the event in `vnet` only, with `vnet` current.
@@ -381,7 +402,7 @@ impl EventTag {
     /// static RUNS: AtomicU32 = AtomicU32::new(0);
     /// let tag = TICK.register_global(|_| { RUNS.fetch_add(1, Relaxed); });
     /// tag.deregister();
-    /// TICK.invoke(&());
+    /// TICK.invoke_all(&());
     /// assert_eq!(RUNS.load(Relaxed), 0);
     /// ```
     pub fn deregister(self) {

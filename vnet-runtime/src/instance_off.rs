@@ -1,14 +1,20 @@
 //! Instances with the `vimage` feature off: vnet0 is the only instance, the
 //! statics are plain globals, and creating an instance is an error. The
 //! surface is the same as with `vimage` on, so user code compiles both ways.
+//!
+//! This file takes the place of `instance` (and its parts) in the layer
+//! order; with one instance that always exists, nothing here needs to boot
+//! the runtime ([`boot`](crate::boot) and [`vnet0`](crate::vnet0) do).
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Once;
 
 use crate::context::CurVnetGuard;
-use crate::lifecycle;
 use crate::Error;
+
+#[path = "instance/refused.rs"]
+mod refused;
+pub use refused::DestroyError;
 
 /// A handle to the one instance, vnet0 (`vimage` is off).
 ///
@@ -31,38 +37,6 @@ pub enum VnetState {
     Dying = 2,
     /// Torn down; it can no longer be entered.
     Destroyed = 3,
-}
-
-/// Starts the runtime (idempotent) and runs the boot sequence once.
-///
-/// ```
-/// vnet_runtime::boot();
-/// ```
-pub fn boot() {
-    static BOOT: Once = Once::new();
-    thread_local! {
-        // Boot hooks that use the runtime (`vnet0()`, `Vnet::current()`)
-        // re-enter `boot` on this thread: the boot has started, go on.
-        static BOOTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if BOOTING.with(std::cell::Cell::get) {
-        return;
-    }
-    BOOT.call_once(|| {
-        BOOTING.with(|b| b.set(true));
-        lifecycle::boot(&Vnet(()));
-        BOOTING.with(|b| b.set(false));
-    });
-}
-
-/// The default instance, and with `vimage` off the only one.
-///
-/// ```
-/// assert_eq!(vnet_runtime::vnet0().name(), "vnet0");
-/// ```
-pub fn vnet0() -> Vnet {
-    boot();
-    Vnet(())
 }
 
 /// Options for a new instance (creation fails with `vimage` off).
@@ -104,17 +78,22 @@ impl Vnet {
 
     /// vnet0 for `"vnet0"`, otherwise `None`.
     pub fn lookup(name: &str) -> Option<Vnet> {
-        (name == "vnet0").then(vnet0)
+        (name == "vnet0").then(Vnet::only)
     }
 
     /// `[vnet0]`.
     pub fn list() -> Vec<Vnet> {
-        vec![vnet0()]
+        vec![Vnet::only()]
+    }
+
+    /// vnet0 (with `vimage` off there is always a current instance).
+    pub(crate) fn current_or_panic(_what: &str, _handle_form: &str) -> Vnet {
+        Vnet::only()
     }
 
     /// vnet0: with `vimage` off it is current everywhere.
     pub fn current() -> Option<Vnet> {
-        Some(vnet0())
+        Some(Vnet::only())
     }
 
     /// `"vnet0"`.
@@ -158,13 +137,13 @@ impl Vnet {
         Some(self.push_current())
     }
 
-    pub(crate) fn try_pin_future(&self) -> bool {
-        true
+    pub(crate) fn try_hold_future(&self) -> Option<Held> {
+        Some(Held)
     }
 
     pub(crate) fn unpin_future(&self) {}
 
-    pub(crate) fn push_pinned(&self) -> CurVnetGuard<'_> {
+    pub(crate) fn push_held(&self, _held: Held) -> CurVnetGuard<'_> {
         self.push_current()
     }
 
@@ -175,8 +154,8 @@ impl Vnet {
     /// let refused = vnet_runtime::vnet0().destroy().unwrap_err();
     /// assert_eq!(*refused.error(), vnet_runtime::Error::Vnet0);
     /// ```
-    pub fn destroy(self) -> Result<(), crate::DestroyError> {
-        Err(crate::DestroyError::new(self, Error::Vnet0))
+    pub fn destroy(self) -> Result<(), DestroyError> {
+        Err(DestroyError::new(self, Error::Vnet0))
     }
 }
 
@@ -190,6 +169,21 @@ impl Vnet {
 pub struct WeakVnet(());
 
 impl Vnet {
+    /// The one instance (made once, by boot).
+    pub(crate) fn only() -> Vnet {
+        Vnet(())
+    }
+
+    /// vnet0 (boot makes it once).
+    pub(crate) fn new_vnet0() -> Vnet {
+        Vnet(())
+    }
+
+    /// The lifecycle's own switch: nothing to switch.
+    pub(crate) fn push_quiet(&self) -> CurVnetGuard<'_> {
+        self.push_current()
+    }
+
     /// A [`WeakVnet`] to this instance.
     pub fn downgrade(&self) -> WeakVnet {
         WeakVnet(())
@@ -199,7 +193,7 @@ impl Vnet {
 impl WeakVnet {
     /// vnet0.
     pub fn upgrade(&self) -> Option<Vnet> {
-        Some(vnet0())
+        Some(Vnet::only())
     }
 }
 
@@ -224,5 +218,19 @@ impl fmt::Display for Vnet {
 /// assert_eq!(n, 1);
 /// ```
 pub fn vnet_foreach(mut f: impl FnMut(&Vnet)) {
-    f(&vnet0());
+    f(&Vnet::only());
 }
+
+/// The instance list with one entry.
+pub(crate) mod list {
+    use super::Vnet;
+
+    /// `[vnet0]`.
+    pub(crate) fn snapshot() -> Vec<Vnet> {
+        vec![Vnet::only()]
+    }
+}
+
+/// What a bound future holds (nothing to hold with one instance).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Held;

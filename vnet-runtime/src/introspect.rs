@@ -1,11 +1,14 @@
 //! Introspection: the runtime's own `show vnets` and `show sysinit` (the
-//! commands FreeBSD's kernel debugger has for the same questions).
+//! commands FreeBSD's kernel debugger has for the same questions), and
+//! `kldstat`.
 //!
 //! [`vnets`] lists the instances with their state, parent and children;
 //! [`sysinits`] lists the module handlers and lifecycle hooks linked into
 //! the binary with their `(subsystem, order)`, in the order the boot
-//! sequence runs them. Both return plain data (to assert on, or to render
-//! as JSON yourself) whose `Display` is a table for a person.
+//! sequence runs them; [`modules`] lists the modules with their version,
+//! dependencies and whether they are loaded. All return plain data (to
+//! assert on, or to render as JSON yourself); `vnets` and `sysinits` have a
+//! `Display` that is a table for a person.
 //!
 //! With the `vimage` feature off, [`vnets`] lists vnet0 alone; [`sysinits`]
 //! is the same either way.
@@ -28,8 +31,11 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use crate::boot::boot;
+use crate::instance::{Vnet, VnetState};
+use crate::lifecycle::catalog::{SortKey, Unit};
+use crate::lifecycle::{hooks, HookKind};
 use crate::subsystem::{order_name, subsystem_name};
-use crate::{Vnet, VnetState};
 
 /// One instance, as [`vnets`] saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +203,103 @@ impl Sysinits {
 /// assert!(all.to_string().contains("doc_proto_init"));
 /// ```
 pub fn sysinits() -> Sysinits {
-    Sysinits(crate::lifecycle::listing::steps())
+    crate::boot();
+    let cat = hooks::catalog();
+    let loaded = hooks::state().lock().loaded.clone();
+    let unit_loaded = |unit: Unit| match unit {
+        Unit::Base => true,
+        Unit::Module(m) => loaded.contains(&m),
+    };
+    let mut steps: Vec<(SortKey, SysinitInfo)> = Vec::new();
+    for (i, m) in cat.modules.iter().enumerate() {
+        if !m.usable {
+            continue;
+        }
+        let d = m.desc;
+        steps.push((
+            m.key(),
+            SysinitInfo {
+                subsystem: d.subsystem,
+                order: d.order,
+                kind: StepKind::Handler,
+                module: d.name,
+                name: d.name,
+                file: d.file,
+                line: d.line,
+                registered: loaded.contains(&i),
+            },
+        ));
+    }
+    for hook in &cat.hooks {
+        let d = hook.desc;
+        steps.push((
+            hook.key(),
+            SysinitInfo {
+                subsystem: d.subsystem,
+                order: d.order,
+                kind: match d.kind {
+                    HookKind::Sysinit => StepKind::Sysinit,
+                    HookKind::Sysuninit => StepKind::Sysuninit,
+                    HookKind::VnetSysinit => StepKind::VnetSysinit,
+                    HookKind::VnetSysuninit => StepKind::VnetSysuninit,
+                },
+                module: hook.unit_name,
+                name: d.name,
+                file: d.file,
+                line: d.line,
+                registered: unit_loaded(hook.unit),
+            },
+        ));
+    }
+    steps.sort_by(|a, b| a.0.cmp(&b.0));
+    Sysinits(steps.into_iter().map(|(_, s)| s).collect())
+}
+
+/// One module linked into the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleInfo {
+    /// Its name.
+    pub name: &'static str,
+    /// Its `version`.
+    pub version: u32,
+    /// The `(subsystem, order)` of its `MODEVENT(load)`.
+    pub subsystem: u32,
+    /// See `subsystem`.
+    pub order: u32,
+    /// Names of the modules it depends on.
+    pub depends: Vec<&'static str>,
+    /// Whether it is loaded.
+    pub loaded: bool,
+    /// False when it cannot load (see [`module::boot_errors`](crate::module::boot_errors)).
+    pub usable: bool,
+}
+
+/// Every module linked into the binary (FreeBSD's `kldstat`), in the
+/// catalog's order, loaded or not.
+///
+/// ```
+/// use vnet_runtime::introspect;
+/// let modules = introspect::modules();
+/// assert!(modules.iter().all(|m| !m.name.is_empty()));
+/// assert!(modules.iter().all(|m| m.usable || !m.loaded));
+/// ```
+pub fn modules() -> Vec<ModuleInfo> {
+    boot();
+    let cat = hooks::catalog();
+    let loaded = hooks::state().lock().loaded.clone();
+    cat.modules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ModuleInfo {
+            name: m.desc.name,
+            version: m.desc.version,
+            subsystem: m.desc.subsystem,
+            order: m.desc.order,
+            depends: m.desc.depends.iter().map(|d| d.name).collect(),
+            loaded: loaded.contains(&i),
+            usable: m.usable,
+        })
+        .collect()
 }
 
 /// Writes `rows` as columns padded to their widest cell, two spaces apart.

@@ -1,10 +1,18 @@
-//! `V_` accessors: the handle a `#[vnet]` static turns into.
+//! `V_` accessors: the handle a `#[vnet]` static turns into, its name and
+//! tuning. The access itself is `key/access.rs` (`vimage` on) or
+//! `key/access_off.rs` (off), swapped at the `mod` line.
 
+use std::alloc::Layout;
 #[cfg(feature = "vimage")]
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+use crate::block::ErasedKey;
 
 #[cfg(feature = "std")]
-use crate::Vnet;
+use crate::tunable;
+
+#[cfg_attr(not(feature = "vimage"), path = "key/access_off.rs")]
+mod access;
 
 /// The accessor of one `#[vnet]` static, named `V_<NAME>` by the macro.
 ///
@@ -52,126 +60,12 @@ impl<T> VnetKey<T> {
     pub const unsafe fn __new(name: &'static str, value: T) -> Self {
         VnetKey {
             #[cfg(feature = "vimage")]
-            offset: AtomicUsize::new(crate::registry::UNASSIGNED),
+            offset: AtomicUsize::new(crate::block::UNASSIGNED),
             value,
             name,
             #[cfg(feature = "vimage")]
             fallback: AtomicBool::new(false),
         }
-    }
-}
-
-#[cfg(feature = "vimage")]
-impl<T> VnetKey<T> {
-    /// The offset cell, for the registry.
-    pub(crate) fn offset_cell(&self) -> &AtomicUsize {
-        &self.offset
-    }
-
-    /// The crate-level fallback flag, for the registry.
-    pub(crate) fn fallback_cell(&self) -> &AtomicBool {
-        &self.fallback
-    }
-
-    /// The declared initial value (never used in place: see `value`).
-    pub(crate) fn initial_value(&self) -> *const T {
-        &self.value
-    }
-
-    /// # Safety
-    /// Only for the runtime (tunables): whoever stores into the cell must store an
-    /// offset laid out for `T` inside every block.
-    #[doc(hidden)]
-    pub const unsafe fn __offset_cell(&'static self) -> &'static AtomicUsize {
-        &self.offset
-    }
-
-    /// Calls `f` with this static's value in the current instance.
-    ///
-    /// With no instance current on this thread, the process's
-    /// [`ContextPolicy`](crate::ContextPolicy) decides: vnet0's value under
-    /// `DefaultInstance`, a panic under `Strict` (the default).
-    ///
-    /// # Panics
-    /// Under [`ContextPolicy::Strict`](crate::ContextPolicy::Strict), when no
-    /// instance is current on this thread; the message names the static and
-    /// how to make an instance current.
-    #[inline(always)]
-    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::context::current_base();
-        if base.is_null() {
-            // Cold: the default-instance policy (vnet0's block) or the panic.
-            return self.with_no_current(f);
-        }
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: a non-null base is the block of an instance on this thread's
-        // context stack, which is neither freed nor dropped while it is there
-        // (it cannot leave the stack during `f` without ending the borrow of
-        // the handle that put it there). Offsets are assigned at boot, before
-        // any instance exists, and lie inside every block, aligned for `T`;
-        // the block holds an initialized `T` there. Values are `Sync`.
-        f(unsafe { &*base.add(offset).cast::<T>() })
-    }
-
-    /// [`with`](Self::with) on a thread with no current instance: vnet0's
-    /// value under the default-instance policy, else the panic. Out of line
-    /// and cold, so the access path stays a load, a test and a tail jump.
-    #[cold]
-    #[inline(never)]
-    fn with_no_current<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        let base = crate::policy::base_without_current(self.name, &self.fallback);
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: `base` is vnet0's block, which is never freed (the runtime
-        // keeps a handle to vnet0 for the life of the process and vnet0 is
-        // never destroyed); offset as in `with`.
-        f(unsafe { &*base.add(offset).cast::<T>() })
-    }
-
-    /// Calls `f` with this static's value in `vnet`, without making it current.
-    ///
-    /// The instance is pinned for the call: a concurrent
-    /// [`Vnet::destroy`] fails with `Busy` meanwhile (or, if it started
-    /// first, this call panics), so `f` never sees the instance's teardown.
-    ///
-    /// # Panics
-    /// When `vnet` was destroyed, or is being destroyed or created by
-    /// another thread (from its own hooks, where it is current, it works).
-    pub fn with_in<R>(&'static self, vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
-        let instance = vnet.instance();
-        // Pinned for the call, so a concurrent `destroy` is refused (Busy)
-        // rather than running the teardown hooks beside `f`; already
-        // current on this thread (its own hooks), it is pinned already.
-        let _pin = if crate::context::is_current(instance.pin()) {
-            if instance.state() == crate::VnetState::Destroyed {
-                destroyed_vnet(self.name, instance.name());
-            }
-            None
-        } else {
-            match vnet.try_pin() {
-                Some(pin) => Some(pin),
-                None => unusable_vnet(self.name, instance.name(), instance.state()),
-            }
-        };
-        let offset = self.offset.load(Relaxed);
-        // SAFETY: the borrowed handle keeps the instance's values alive (they
-        // are dropped only after the last handle is gone); offset as in `with`.
-        f(unsafe { &*instance.base().add(offset).cast::<T>() })
-    }
-}
-
-#[cfg(not(feature = "vimage"))]
-impl<T> VnetKey<T> {
-    /// Calls `f` with the value (with `vimage` off there is one instance and
-    /// the static is a plain global).
-    #[inline(always)]
-    pub fn with<R>(&'static self, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.value)
-    }
-
-    /// Calls `f` with the value in `vnet` (always vnet0 with `vimage` off).
-    #[cfg(feature = "std")]
-    pub fn with_in<R>(&'static self, _vnet: &Vnet, f: impl FnOnce(&T) -> R) -> R {
-        f(&self.value)
     }
 }
 
@@ -208,6 +102,121 @@ impl<T> VnetKey<T> {
     }
 }
 
+/// Tuning (see [`tunable`](crate::tunable)).
+#[cfg(feature = "std")]
+impl<T: Send + Sync + 'static> VnetKey<T> {
+    /// Instances created from now on start with a clone of `value` instead
+    /// of the declared initial value. Live instances keep theirs.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use vnet_runtime::Vnet;
+    ///
+    /// #[vnet_runtime::vnet]
+    /// static GREETING: Mutex<String> = Mutex::new(String::new());
+    ///
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// // `Mutex` is not `Clone`: use `set_initial_with` for it; here the
+    /// // value is made per instance from a clonable `String`.
+    /// let hello = String::from("hello");
+    /// V_GREETING.set_initial_with(move || Mutex::new(hello.clone()));
+    /// let v = Vnet::create("greeting").unwrap();
+    /// assert_eq!(*V_GREETING.with_in(&v, |g| g.lock().unwrap().clone()), *"hello");
+    /// V_GREETING.reset_initial();
+    /// # v.destroy().unwrap();
+    /// ```
+    pub fn set_initial(&'static self, value: T)
+    where
+        T: Clone,
+    {
+        self.set_initial_with(move || value.clone());
+    }
+
+    /// Instances created from now on start with a value made by `make`
+    /// instead of the declared initial value. Live instances keep theirs.
+    /// Replaces an earlier override of this static.
+    ///
+    /// `make` is called once per new instance, on the creating thread,
+    /// before the instance exists (it is not current; do not use `V_`
+    /// accessors to build the value). It should
+    /// only build the value: creating instances from it (at boot, vnet0 is
+    /// being created) is not supported.
+    ///
+    /// A panic in `make` propagates out of [`Vnet::create`](crate::Vnet::create),
+    /// which then creates nothing.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    ///
+    /// #[vnet_runtime::vnet]
+    /// static BACKLOG: AtomicU32 = AtomicU32::new(128);
+    ///
+    /// # if !vnet_runtime::VIMAGE { return; }
+    /// V_BACKLOG.set_initial_with(|| AtomicU32::new(1024));
+    /// let v = vnet_runtime::Vnet::create("backlog").unwrap();
+    /// assert_eq!(V_BACKLOG.with_in(&v, |b| b.load(Relaxed)), 1024);
+    /// V_BACKLOG.reset_initial();
+    /// # v.destroy().unwrap();
+    /// ```
+    pub fn set_initial_with(&'static self, make: impl Fn() -> T + Send + Sync + 'static) {
+        tunable::set(
+            self.key_addr(),
+            self.name(),
+            #[cfg(feature = "vimage")]
+            // SAFETY: the cell is only read (when a block is built).
+            unsafe {
+                self.__offset_cell()
+            },
+            make,
+        );
+    }
+
+    /// Instances created from now on start with the declared initial value
+    /// again. Returns whether the static was tuned.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static LIMIT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    /// assert!(!V_LIMIT.reset_initial());
+    /// V_LIMIT.set_initial_with(|| std::sync::atomic::AtomicU32::new(2));
+    /// assert!(V_LIMIT.reset_initial());
+    /// ```
+    pub fn reset_initial(&'static self) -> bool {
+        tunable::reset(self.key_addr())
+    }
+
+    /// Whether new instances get a tuned initial value for this static.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static QUEUE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(50);
+    /// assert!(!V_QUEUE.is_tuned());
+    /// ```
+    pub fn is_tuned(&'static self) -> bool {
+        tunable::is_tuned(self.key_addr())
+    }
+
+    /// The value the next instance would start with, when tuned (a fresh
+    /// one, made by the override); `None` when the declared initial value
+    /// applies.
+    ///
+    /// ```
+    /// #[vnet_runtime::vnet]
+    /// static HOPS: u8 = 64;
+    /// V_HOPS.set_initial(16);
+    /// assert_eq!(V_HOPS.tuned_initial(), Some(16));
+    /// V_HOPS.reset_initial();
+    /// assert_eq!(V_HOPS.tuned_initial(), None);
+    /// ```
+    pub fn tuned_initial(&'static self) -> Option<T> {
+        tunable::made(self.key_addr())
+    }
+
+    fn key_addr(&'static self) -> usize {
+        self as *const Self as usize
+    }
+}
+
 impl<T> std::fmt::Debug for VnetKey<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VnetKey")
@@ -216,26 +225,41 @@ impl<T> std::fmt::Debug for VnetKey<T> {
     }
 }
 
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn destroyed_vnet(name: &str, vnet: &str) -> ! {
-    panic!("V_{name} accessed in vnet `{vnet}`, which was destroyed")
-}
+/// What the registry (`block`) reads of a key, with its type erased.
+impl<T> ErasedKey for VnetKey<T> {
+    fn name(&self) -> &'static str {
+        VnetKey::name_of(self)
+    }
 
-#[cfg(feature = "vimage")]
-#[cold]
-#[inline(never)]
-fn unusable_vnet(name: &str, vnet: &str, state: crate::VnetState) -> ! {
-    match state {
-        crate::VnetState::Destroyed => destroyed_vnet(name, vnet),
-        crate::VnetState::Creating => panic!(
-            "V_{name} accessed in vnet `{vnet}` from another thread while it is being created \
-             (only its own init hooks use it now)"
-        ),
-        _ => panic!(
-            "V_{name} accessed in vnet `{vnet}` while it is being destroyed \
-             (only its own teardown hooks use it now)"
-        ),
+    fn layout(&self) -> Layout {
+        Layout::new::<T>()
+    }
+
+    #[cfg(feature = "vimage")]
+    fn offset(&self) -> &AtomicUsize {
+        self.offset_cell()
+    }
+
+    #[cfg(feature = "vimage")]
+    fn fallback(&self) -> &std::sync::atomic::AtomicBool {
+        self.fallback_cell()
+    }
+
+    #[cfg(feature = "vimage")]
+    unsafe fn init(&self, at: *mut u8) {
+        // SAFETY: the caller gives a writable, aligned, unused place for a
+        // `T`; the key's value is a constant's bytes that nothing uses in
+        // place, so the copy is a fresh evaluation of the initializer (as
+        // copying the template is, see `new_block`).
+        unsafe { std::ptr::copy_nonoverlapping(self.initial_value(), at.cast::<T>(), 1) }
+    }
+
+    #[cfg(feature = "vimage")]
+    fn dropper(&self) -> Option<unsafe fn(*mut u8)> {
+        unsafe fn drop_at<T>(at: *mut u8) {
+            // SAFETY: the runtime passes the address of a live `T`, once.
+            unsafe { std::ptr::drop_in_place(at.cast::<T>()) }
+        }
+        std::mem::needs_drop::<T>().then_some(drop_at::<T> as unsafe fn(*mut u8))
     }
 }

@@ -60,12 +60,49 @@
 //! runs in a fresh instance named after it, so tests that share `#[vnet]`
 //! statics run in parallel and each starts from the declared initial values.
 //!
-//! # No current instance: the policy
+//! # No current instance
 //!
-//! A `V_` access on a thread with no current instance panics
-//! ([`ContextPolicy::Strict`], the default) or works on vnet0
+//! One rule for every call that works *in* an instance, as tokio does for
+//! its runtime handle:
+//!
+//! * a `*_current` form takes the instance current on this thread, and with
+//!   none it panics with a message that names the call and its handle form:
+//!   [`thread::spawn_current`], [`thread::spawn_scoped_current`],
+//!   [`Callout::new_current`](callout::Callout::new_current),
+//!   [`Event::register_current`](eventhandler::Event::register_current),
+//!   [`Event::invoke_current`](eventhandler::Event::invoke_current),
+//!   [`in_current_vnet`](VnetFutureExt::in_current_vnet);
+//! * every other form takes the instance as a handle and never looks at the
+//!   current one: [`thread::spawn_in`], [`Callout::new_in`](callout::Callout::new_in),
+//!   [`Event::register_in`](eventhandler::Event::register_in),
+//!   [`Event::invoke_in`](eventhandler::Event::invoke_in),
+//!   [`in_vnet`](VnetFutureExt::in_vnet), [`owned_by`](VnetFutureExt::owned_by),
+//!   `V_X.with_in(&vnet, …)`;
+//! * work of no instance or of every instance says so in its name:
+//!   [`Callout::process_wide`](callout::Callout::process_wide) (no instance),
+//!   [`Event::register_global`](eventhandler::Event::register_global) and
+//!   [`Event::invoke_all`](eventhandler::Event::invoke_all) (every instance),
+//!   [`vnet_foreach`].
+//!
+//! A `V_` access (`V_X.with`, `V_X.get`) is the one `_current`-style call
+//! without the suffix. With no instance current it panics naming the static
+//! ([`ContextPolicy::Strict`], the default), or works on vnet0
 //! ([`ContextPolicy::DefaultInstance`], for incremental ports), chosen once
 //! per process with [`context_policy!`] or [`BootOptions::context_policy`].
+//! Under `DefaultInstance` the `*_current` forms use vnet0 too.
+//!
+//! ```
+//! use vnet_runtime::{thread, Vnet};
+//! # if !vnet_runtime::VIMAGE { return; }
+//! let v = Vnet::create("rule-doc").unwrap();
+//! let by_handle = thread::spawn_in(&v, Vnet::current);
+//! let by_current = v.enter(|| thread::spawn_current(Vnet::current));
+//! assert_eq!(by_handle.join().unwrap(), Some(v.clone()));
+//! assert_eq!(by_current.join().unwrap(), Some(v.clone()));
+//! // No instance current here: the `_current` form refuses.
+//! assert!(std::panic::catch_unwind(|| thread::spawn_current(|| ())).is_err());
+//! v.destroy().unwrap();
+//! ```
 //!
 //! # Linking crates that only register
 //!
@@ -87,53 +124,62 @@
 #[cfg(not(feature = "std"))]
 extern crate core as std;
 
+mod block;
+#[cfg(feature = "std")]
+mod boot;
 #[cfg(feature = "std")]
 pub mod callout;
 #[cfg(feature = "std")]
+#[cfg_attr(not(feature = "vimage"), path = "context_off.rs")]
 mod context;
 #[cfg(feature = "std")]
 mod error;
-// Libraries whose statics fall back to vnet0 (no current instance).
 #[cfg(feature = "std")]
 pub mod eventhandler;
+// Libraries whose statics fall back to vnet0 (no current instance).
 mod fallback;
 #[cfg(feature = "std")]
 mod future;
+#[cfg(all(feature = "std", feature = "vimage"))]
+mod graveyard;
 #[cfg(feature = "std")]
 #[cfg_attr(not(feature = "vimage"), path = "instance_off.rs")]
 mod instance;
 #[cfg(feature = "std")]
-mod instrument;
+pub mod introspect;
 mod key;
 #[cfg(feature = "std")]
 mod lifecycle;
 #[cfg(all(test, loom, feature = "vimage"))]
 mod loom_tests;
-// Work owned by an instance or module, stopped before teardown (issue 10).
+#[cfg(feature = "std")]
+pub mod module;
+// Work owned by an instance or module, stopped before teardown.
 #[cfg(feature = "std")]
 mod owned;
 #[cfg(feature = "std")]
+pub mod pcpu;
+#[cfg(feature = "std")]
 mod policy;
-// A `static mut` made per instance, keeping its own synchronization.
 #[cfg(feature = "std")]
 pub mod prelude;
+#[cfg(feature = "std")]
+mod record;
 pub mod registry;
+// A `static mut` made per instance, keeping its own synchronization.
 mod static_mut;
 #[cfg(feature = "std")]
 pub mod subsystem;
 #[cfg(feature = "vimage")]
 mod sync;
 #[cfg(feature = "std")]
+mod task;
+#[cfg(feature = "std")]
 mod test_support;
 #[cfg(feature = "std")]
 pub mod thread;
 #[cfg(feature = "std")]
 pub mod trace;
-// Issue 10 (tunables, per-CPU statistics, introspection).
-#[cfg(feature = "std")]
-pub mod introspect;
-#[cfg(feature = "std")]
-pub mod pcpu;
 #[cfg(feature = "std")]
 pub mod tunable;
 
@@ -142,31 +188,21 @@ pub mod tunable;
 pub mod __private0;
 
 #[cfg(feature = "std")]
+pub use boot::{boot, vnet0, BootOptions};
+#[cfg(feature = "std")]
 pub use context::{CurVnetGuard, CurVnetGuardIsNotSend};
 #[cfg(feature = "std")]
-pub use error::{DestroyError, Error, Holder};
+pub use error::{Error, Holder};
 #[cfg(feature = "std")]
-pub use future::Bound;
-#[cfg(feature = "vimage")]
-#[doc(hidden)]
-pub use instance::graveyard_len;
-#[cfg(feature = "vimage")]
-#[doc(hidden)]
-pub use instance::list::check_consistency as check_instance_index;
+pub use future::{Bound, VnetFutureExt};
 #[cfg(feature = "std")]
-pub use instance::{boot, vnet0, vnet_foreach, Vnet, VnetBuilder, VnetState, WeakVnet};
-#[cfg(feature = "std")]
-pub use instrument::{Cancelled, Owned, VnetFutureExt};
+pub use instance::{vnet_foreach, DestroyError, Vnet, VnetBuilder, VnetState, WeakVnet};
 pub use key::VnetKey;
-#[cfg(feature = "std")]
-pub use lifecycle::{module, BootOptions};
-#[doc(hidden)]
-#[cfg(feature = "std")]
-pub use owned::owned_work_len;
 #[cfg(feature = "std")]
 pub use policy::ContextPolicy;
 pub use static_mut::StaticMut;
 #[cfg(feature = "std")]
+pub use task::{Cancelled, Owned};
 pub use vnet_macros::vnet_test;
 pub use vnet_macros::{global, vnet};
 #[cfg(feature = "std")]

@@ -1,4 +1,4 @@
-//! Loom models of the pin protocol (issue 9): the runtime's own thread
+//! Loom models of the pin protocol: the runtime's own thread
 //! records, state-word protocol and graveyard, with loom's atomics, fences
 //! and mutex (`crate::sync`), explored exhaustively within the preemption
 //! bound.
@@ -17,7 +17,8 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::context::{Graveyard, PinId, ThreadRecord};
+use crate::context::{PinId, ThreadRecord};
+use crate::graveyard::Graveyard;
 use crate::instance::state::{self, admit, admit_counted, close, start_teardown, WorkMark};
 use crate::sync::atomic::{fence, AtomicU8};
 
@@ -162,7 +163,7 @@ fn enter_racing_destroy(name: &str, enterers: usize, max_preemptions: Option<usi
     assert!(n > 1);
 }
 
-/// A bound future's first poll (`Vnet::try_pin_future`: counted on the
+/// A bound future's first poll (`Vnet::try_hold_future`: counted on the
 /// instance, not on a thread's stack) racing destroy, whose scan reads the
 /// counter after its fence: the future either holds the instance (destroy
 /// is `Busy`) or is refused; its polls never run beside the teardown.

@@ -312,7 +312,7 @@ fn wait_reporting(owner: &Owner, work: &dyn Work) {
         } else {
             ""
         };
-        crate::trace::report(format!(
+        crate::record::report(format!(
             "vnet: {whose} has waited {:.0} s for {} to end{hint}",
             started.elapsed().as_secs_f64(),
             work.describe(),

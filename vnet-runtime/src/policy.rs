@@ -2,9 +2,10 @@
 //! instance is current.
 //!
 //! The access path (`VnetKey::with`) is untouched by this module: it loads the
-//! thread's base pointer and, only when that is null, calls the cold function
-//! [`base_without_current`], which consults the policy. So a program pays for
-//! the policy only on the access that would otherwise panic.
+//! thread's base pointer and, only when that is null, calls its cold half,
+//! which asks [`falls_back`]. So a program pays for the policy only on the
+//! access that would otherwise panic. This module holds the choice only; it
+//! knows no instance (the fallback, vnet0, is the caller's).
 //!
 //! The policy is per process and chosen once: by a [`context_policy!`]
 //! declaration linked into the binary (it works for test binaries, which have
@@ -144,9 +145,10 @@ pub(crate) fn leave_drop() {
     DROPPING.with(|d| d.set(d.get().saturating_sub(1)));
 }
 
-/// Whether a thread with no current instance works on vnet0 right now.
+/// Whether a thread with no current instance works on vnet0 right now:
+/// under [`ContextPolicy::DefaultInstance`], unless it is dropping values.
 #[cfg(feature = "vimage")]
-fn falls_back() -> bool {
+pub(crate) fn falls_back() -> bool {
     ContextPolicy::current() == ContextPolicy::DefaultInstance
         && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
 }
@@ -158,75 +160,14 @@ static EXPLICIT_STRICT: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 /// [`falls_back`], or the static's crate declared `fallback_to_vnet0!` and the
 /// binary did not choose `Strict` explicitly.
 #[cfg(feature = "vimage")]
-fn falls_back_for(crate_declared: bool) -> bool {
+pub(crate) fn falls_back_for(crate_declared: bool) -> bool {
     if falls_back() {
         return true;
     }
     let explicit_strict =
         EXPLICIT_STRICT.load(Acquire) || POLICIES.iter().any(|d| d.policy == ContextPolicy::Strict);
-    !explicit_strict
-        && crate_declared
-        && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
+    !explicit_strict && crate_declared && DROPPING.try_with(Cell::get).unwrap_or(0) == 0
 }
-
-/// The instance a thread with no current instance works on: vnet0 under
-/// [`ContextPolicy::DefaultInstance`], none under `Strict`.
-#[cfg(feature = "vimage")]
-pub(crate) fn fallback_vnet() -> Option<crate::Vnet> {
-    falls_back().then(crate::vnet0)
-}
-
-#[cfg(feature = "vimage")]
-mod fallback_base {
-    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::*};
-
-    /// vnet0's block, once looked up. vnet0 is never destroyed and the
-    /// runtime keeps a handle to it for the life of the process, so its block
-    /// is never freed.
-    static VNET0_BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
-
-    /// The base a `V_` access uses when this thread's base is null: vnet0's
-    /// block under `DefaultInstance`; under `Strict` (or while values are
-    /// being dropped) the panic naming the static.
-    ///
-    /// This is the cold half of `VnetKey::with`: the hot half is one
-    /// thread-local load and a null check, as before the policy existed.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn base_without_current(name: &str, crate_declared: &AtomicBool) -> *mut u8 {
-        // The flag is set when boot lays the statics out; only a crate that
-        // declared `fallback_to_vnet0!` makes booting here worth it.
-        let crate_declared = !crate::fallback::CRATE_FALLBACKS.is_empty() && {
-            crate::boot();
-            crate_declared.load(Relaxed)
-        };
-        if !super::falls_back_for(crate_declared) {
-            no_current_vnet(name);
-        }
-        let base = VNET0_BASE.load(Acquire);
-        if !base.is_null() {
-            return base;
-        }
-        let base = crate::vnet0().instance().base();
-        VNET0_BASE.store(base, Release);
-        base
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn no_current_vnet(name: &str) -> ! {
-        panic!(
-            "V_{name} accessed with no current vnet on this thread: make an instance current \
-             first, with `vnet.enter(|| ...)`, `let _guard = curvnet_set(&vnet);`, or \
-             `vnet_foreach(...)` (spawned threads and callbacks start with none; use \
-             `V_{name}.with_in(&vnet, ...)` to read a given instance, or declare \
-             `vnet_runtime::context_policy!(DefaultInstance)` in the binary to work on vnet0)"
-        )
-    }
-}
-
-#[cfg(feature = "vimage")]
-pub(crate) use fallback_base::base_without_current;
 
 /// Declares the process's [`ContextPolicy`]: write it once, in the binary (or
 /// at the root of each test target, which is a binary of its own).

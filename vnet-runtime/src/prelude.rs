@@ -3,7 +3,7 @@
 //! [`curvnet_set`], [`vnet_foreach`], [`ModEvent`]/[`ModError`] and the
 //! `SI_SUB_*`/`SI_ORDER_*` constants.
 //!
-//! The seed's sample module compiles with this one line instead of three:
+//! FreeBSD's porting guide's sample module compiles with this one line instead of three:
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU32, Ordering::Relaxed};

@@ -5,14 +5,14 @@
 pub use core;
 pub use linkme;
 
+pub use crate::block::{StaticDesc, STATICS};
 pub use crate::key::VnetKey;
 #[cfg(feature = "std")]
-pub use crate::lifecycle::module::{ModError, ModEvent};
-#[cfg(feature = "std")]
-pub use crate::lifecycle::{
+pub use crate::lifecycle::desc::{
     DependDesc, HookDesc, HookKind, HookResult, HookReturn, ModuleDesc, HOOKS, MODULES,
 };
-pub use crate::registry::{StaticDesc, STATICS};
+#[cfg(feature = "std")]
+pub use crate::lifecycle::modevent::{ModError, ModEvent};
 #[cfg(feature = "std")]
 pub use crate::subsystem;
 
@@ -23,6 +23,16 @@ pub use crate::fallback::{CrateFallback, CRATE_FALLBACKS};
 pub use crate::policy::{PolicyDecl, POLICIES};
 #[cfg(feature = "std")]
 pub use crate::test_support::{vnet_test_run, vnet_test_run_async, VnetTestSpec};
+
+// Test hooks for the runtime's own tests: how many frees wait in the
+// graveyard, whether the instance list and its indices agree, how much work
+// an instance owns.
+#[cfg(feature = "vimage")]
+pub use crate::graveyard::graveyard_len;
+#[cfg(feature = "vimage")]
+pub use crate::instance::list::check_consistency as check_instance_index;
+#[cfg(feature = "std")]
+pub use crate::owned::owned_work_len;
 
 /// Implemented for every type a `#[vnet]` static may have.
 #[diagnostic::on_unimplemented(
@@ -94,7 +104,7 @@ impl<T> FallbackKey<T> {
         unreachable!("a refused #[vnet] static never compiles")
     }
     #[cfg(feature = "std")]
-    pub fn with_in<R>(&'static self, _vnet: &crate::Vnet, _f: impl FnOnce(&T) -> R) -> R {
+    pub fn with_in<R>(&'static self, _vnet: &crate::instance::Vnet, _f: impl FnOnce(&T) -> R) -> R {
         unreachable!("a refused #[vnet] static never compiles")
     }
     pub fn get(&'static self) -> T {

@@ -2,7 +2,7 @@
 //! hooks, with FreeBSD's numeric values (`sys/sys/kernel.h`).
 //!
 //! Any constant `u32` expression is a valid key, so modules define their own
-//! relative to these, as the seed's `mymod` does:
+//! relative to these, as FreeBSD's porting guide's `mymod` does:
 //!
 //! ```
 //! use vnet_runtime::subsystem::*;

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Poll;
 
+use crate::future::VnetFutureExt;
 use crate::module;
 use crate::Vnet;
 
@@ -73,7 +74,7 @@ impl TestInstance {
         #[cfg(not(feature = "vimage"))]
         {
             // One instance only: the test runs on vnet0, shared by all tests.
-            drop(parent);
+            let _ = parent;
             TestInstance {
                 vnet: Some(crate::vnet0()),
                 test,
@@ -212,7 +213,7 @@ pub async fn vnet_test_run_async<F: Future>(
     body: F,
 ) -> F::Output {
     let instance = TestInstance::set_up(spec, parent);
-    let mut bound = Box::pin(instance.vnet().bind(body));
+    let mut bound = Box::pin(body.in_vnet(instance.vnet()));
     let outcome = std::future::poll_fn(|cx| {
         match panic::catch_unwind(AssertUnwindSafe(|| bound.as_mut().poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,

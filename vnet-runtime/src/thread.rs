@@ -1,9 +1,11 @@
 //! Threads that run in an instance for their whole life (FreeBSD's kernel
 //! threads started with `CURVNET_SET` around their body).
 //!
-//! [`spawn`] runs a closure on a new thread with the caller's current
-//! instance current, [`spawn_in`] with a given one, and [`spawn_scoped`] /
-//! [`spawn_scoped_in`] do the same inside [`std::thread::scope`]. Such a
+//! [`spawn_in`] runs a closure on a new thread with a given instance
+//! current, [`spawn_current`] with the caller's current instance (see
+//! [No current instance](crate#no-current-instance)), and
+//! [`spawn_scoped_in`] / [`spawn_scoped_current`] do the same inside
+//! [`std::thread::scope`]. Such a
 //! thread is *owned* by its instance: destroying the instance first asks the
 //! thread to stop ([`stop_requested`] turns true and [`sleep`] returns
 //! early) and then waits until its closure has returned, before any
@@ -51,8 +53,8 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, Scope, ScopedJoinHandle, Thread};
 use std::time::{Duration, Instant};
 
+use crate::instance::{Vnet, VnetState};
 use crate::owned::{self, Kind, Registration, Running, Work};
-use crate::Vnet;
 
 /// The stop flag and exit signal of one owned thread.
 struct ThreadWork {
@@ -240,9 +242,9 @@ impl Start {
 ///
 /// # Panics
 /// When the instance's creation failed or it was torn down meanwhile.
-fn enter_when_live(vnet: &Vnet) -> crate::CurVnetGuard<'_> {
+fn enter_when_live(vnet: &Vnet) -> crate::context::CurVnetGuard<'_> {
     loop {
-        if vnet.state() == crate::VnetState::Creating {
+        if vnet.state() == VnetState::Creating {
             std::thread::sleep(Duration::from_micros(100));
             continue;
         }
@@ -256,31 +258,31 @@ fn enter_when_live(vnet: &Vnet) -> crate::CurVnetGuard<'_> {
     }
 }
 
-/// Spawns a thread that runs `f` with this thread's current instance current
-/// for its whole life, owned by that instance (see the [module docs](self)).
-/// With no instance current, the thread runs with none, like
-/// [`std::thread::spawn`].
+/// [`spawn_in`] with this thread's current instance: a thread that runs `f`
+/// with it current for its whole life, owned by it (see the
+/// [module docs](self)).
 ///
 /// # Panics
-/// When the current instance is being destroyed, or the OS cannot create a
-/// thread.
+/// When no instance is current (under the default-instance policy, vnet0
+/// is), when the current instance is being destroyed, or when the OS cannot
+/// create a thread.
 ///
 /// ```
 /// use vnet_runtime::{thread, Vnet};
 /// # if !vnet_runtime::VIMAGE { return; }
 /// let v = Vnet::create("spawn-doc").unwrap();
-/// let name = v.enter(|| thread::spawn(|| Vnet::current().unwrap().name().to_owned()));
+/// let name = v.enter(|| thread::spawn_current(|| Vnet::current().unwrap().name().to_owned()));
 /// assert_eq!(name.join().unwrap(), "spawn-doc");
 /// v.destroy().unwrap();
 /// ```
 #[track_caller]
-pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+pub fn spawn_current<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let start = Start::new(Vnet::current());
-    std::thread::spawn(move || start.run(f))
+    let vnet = Vnet::current_or_panic("thread::spawn_current", "thread::spawn_in(&vnet, f)");
+    spawn_in(&vnet, f)
 }
 
 /// Spawns a thread that runs `f` with `vnet` current for its whole life,
@@ -305,8 +307,11 @@ where
     std::thread::spawn(move || start.run(f))
 }
 
-/// [`spawn`] inside a [`std::thread::scope`]: the thread may borrow from the
-/// enclosing stack and is joined when the scope ends.
+/// [`spawn_current`] inside a [`std::thread::scope`]: the thread may borrow
+/// from the enclosing stack and is joined when the scope ends.
+///
+/// # Panics
+/// As [`spawn_current`].
 ///
 /// ```
 /// use vnet_runtime::{thread, Vnet};
@@ -314,14 +319,14 @@ where
 /// let v = Vnet::create("scoped-doc").unwrap();
 /// let mut seen = Vec::new();
 /// std::thread::scope(|s| {
-///     let h = v.enter(|| thread::spawn_scoped(s, Vnet::current));
+///     let h = v.enter(|| thread::spawn_scoped_current(s, Vnet::current));
 ///     seen.push(h.join().unwrap());
 /// });
 /// assert_eq!(seen, [Some(v.clone())]);
 /// v.destroy().unwrap();
 /// ```
 #[track_caller]
-pub fn spawn_scoped<'scope, 'env, F, T>(
+pub fn spawn_scoped_current<'scope, 'env, F, T>(
     scope: &'scope Scope<'scope, 'env>,
     f: F,
 ) -> ScopedJoinHandle<'scope, T>
@@ -329,8 +334,11 @@ where
     F: FnOnce() -> T + Send + 'scope,
     T: Send + 'scope,
 {
-    let start = Start::new(Vnet::current());
-    scope.spawn(move || start.run(f))
+    let vnet = Vnet::current_or_panic(
+        "thread::spawn_scoped_current",
+        "thread::spawn_scoped_in(scope, &vnet, f)",
+    );
+    spawn_scoped_in(scope, &vnet, f)
 }
 
 /// [`spawn_in`] inside a [`std::thread::scope`].

@@ -21,163 +21,17 @@
 //! (lifecycle steps run on the thread that asked for them), so tests running
 //! in parallel do not see each other's steps.
 
-use std::cell::RefCell;
-use std::sync::OnceLock;
-
-use parking_lot::Mutex;
-
-thread_local! {
-    /// Open captures on this thread, innermost last.
-    static CAPTURES: RefCell<Vec<Vec<String>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Whether `VNET_TRACE` asks for lines on stderr (read once).
-fn to_stderr() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("VNET_TRACE").is_some_and(|v| !v.is_empty() && v != "0"))
-}
-
-/// Records the boot sequence, which runs once per process on whichever
-/// thread gets there first.
-static BOOT_LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Emits one trace line: to stderr under `VNET_TRACE=1`, and to every open
-/// capture on this thread.
-pub(crate) fn emit(line: String, during_boot: bool) {
-    if to_stderr() {
-        eprintln!("{line}");
-    }
-    if during_boot {
-        BOOT_LINES.lock().push(line.clone());
-    }
-    CAPTURES.with(|c| {
-        for capture in c.borrow_mut().iter_mut() {
-            capture.push(line.clone());
-        }
-    });
-}
-
-/// Reports something a user must see (a destroy waiting long on owned
-/// work): always on stderr, and to every open capture on this thread.
-pub(crate) fn report(line: String) {
-    eprintln!("{line}");
-    CAPTURES.with(|c| {
-        for capture in c.borrow_mut().iter_mut() {
-            capture.push(line.clone());
-        }
-    });
-}
-
-/// Runs `f` and returns what it returned with the trace lines of the
-/// lifecycle steps run on this thread meanwhile. Captures nest.
-///
-/// ```
-/// use vnet_runtime::{trace, Vnet};
-/// vnet_runtime::boot();
-/// let (created, lines) = trace::capture(|| Vnet::create("traced"));
-/// assert!(lines.iter().all(|l| l.contains("vnet=traced"))); // its VNET_SYSINITs
-/// # if let Ok(v) = created { v.destroy().unwrap(); }
-/// ```
-pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
-    struct Close;
-    impl Drop for Close {
-        fn drop(&mut self) {
-            CAPTURES.with(|c| c.borrow_mut().pop());
-        }
-    }
-    CAPTURES.with(|c| c.borrow_mut().push(Vec::new()));
-    let close = Close;
-    let out = f();
-    let lines = CAPTURES.with(|c| {
-        c.borrow_mut()
-            .last_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
-    });
-    drop(close);
-    (out, lines)
-}
+pub use crate::record::{capture, recursions, Recursion};
 
 /// The trace lines of this process's boot sequence (boot runs once, on the
 /// first thread that needs the runtime, so a test cannot always capture it).
+/// Boots the runtime first.
 ///
 /// ```
-/// vnet_runtime::boot();
-/// let _lines = vnet_runtime::trace::boot_lines();
+/// let lines = vnet_runtime::trace::boot_lines();
+/// assert!(lines.iter().all(|l| !l.is_empty()));
 /// ```
 pub fn boot_lines() -> Vec<String> {
-    crate::boot();
-    BOOT_LINES.lock().clone()
-}
-
-/// `"text"` with `"` and `\` escaped and control characters shown escaped,
-/// so a value never breaks the one-line format.
-pub(crate) fn quote(text: &str) -> String {
-    format!("{:?}", text)
-}
-
-/// One `curvnet_set` made while a different instance was current (recorded
-/// in debug builds only, as FreeBSD's `VNET_DEBUG` does).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recursion {
-    /// Where the inner `curvnet_set` (or `enter`) was called.
-    pub location: &'static std::panic::Location<'static>,
-    /// The instance that was current.
-    pub outer: String,
-    /// The instance made current on top of it.
-    pub inner: String,
-}
-
-impl std::fmt::Display for Recursion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "curvnet_set recursion at {}: {} -> {}",
-            self.location, self.outer, self.inner
-        )
-    }
-}
-
-/// How many distinct recursions are kept (oldest kept, later ones dropped).
-const RECURSION_LOG_MAX: usize = 1024;
-
-static RECURSIONS: Mutex<Vec<Recursion>> = Mutex::new(Vec::new());
-
-/// Records a recursion once per (location, outer, inner).
-#[cfg_attr(not(all(feature = "vimage", debug_assertions)), allow(dead_code))]
-pub(crate) fn log_recursion(
-    location: &'static std::panic::Location<'static>,
-    outer: &str,
-    inner: &str,
-) {
-    let mut log = RECURSIONS.lock();
-    let seen = log
-        .iter()
-        .any(|r| r.location == location && r.outer == outer && r.inner == inner);
-    if !seen && log.len() < RECURSION_LOG_MAX {
-        log.push(Recursion {
-            location,
-            outer: outer.to_owned(),
-            inner: inner.to_owned(),
-        });
-    }
-}
-
-/// Every distinct current-instance recursion seen so far: a guard set while a
-/// *different* instance was current, with where and which instances. Empty in
-/// release builds and with `vimage` off. The switches the lifecycle makes to
-/// run per-instance hooks are not recorded (FreeBSD's `CURVNET_SET_QUIET`).
-///
-/// ```
-/// use vnet_runtime::{trace, Vnet};
-/// # if let (Ok(a), Ok(b)) = (Vnet::create("rec-outer"), Vnet::create("rec-inner")) {
-/// a.enter(|| b.enter(|| ())); // b set while a is current
-/// if cfg!(debug_assertions) {
-///     assert!(trace::recursions().iter().any(|r| r.outer == "rec-outer" && r.inner == "rec-inner"));
-/// }
-/// # a.destroy().unwrap(); b.destroy().unwrap();
-/// # }
-/// ```
-pub fn recursions() -> Vec<Recursion> {
-    RECURSIONS.lock().clone()
+    crate::boot::boot();
+    crate::record::boot_lines()
 }

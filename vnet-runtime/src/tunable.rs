@@ -16,7 +16,7 @@
 //!
 //! With the `vimage` feature off there is one instance, vnet0, live from the
 //! start and never created again: tuning is recorded (so [`tuned`] and
-//! [`VnetKey::is_tuned`] report it) but has nothing to apply to, and the
+//! [`VnetKey::is_tuned`](crate::VnetKey::is_tuned) report it) but has nothing to apply to, and the
 //! global keeps its value. Code that tunes compiles and runs unchanged.
 //!
 //! ```
@@ -41,8 +41,6 @@ use std::any::Any;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-
-use crate::VnetKey;
 
 /// Makes a fresh value of a tuned static, type-erased.
 type Factory = Arc<dyn Fn() -> Box<dyn Any + Send> + Send + Sync>;
@@ -85,139 +83,55 @@ pub fn tuned() -> Vec<&'static str> {
     OVERRIDES.read().iter().map(|o| o.name).collect()
 }
 
-impl<T: Send + Sync + 'static> VnetKey<T> {
-    /// Instances created from now on start with a clone of `value` instead
-    /// of the declared initial value. Live instances keep theirs.
-    ///
-    /// ```
-    /// use std::sync::Mutex;
-    /// use vnet_runtime::Vnet;
-    ///
-    /// #[vnet_runtime::vnet]
-    /// static GREETING: Mutex<String> = Mutex::new(String::new());
-    ///
-    /// # if !vnet_runtime::VIMAGE { return; }
-    /// // `Mutex` is not `Clone`: use `set_initial_with` for it; here the
-    /// // value is made per instance from a clonable `String`.
-    /// let hello = String::from("hello");
-    /// V_GREETING.set_initial_with(move || Mutex::new(hello.clone()));
-    /// let v = Vnet::create("greeting").unwrap();
-    /// assert_eq!(*V_GREETING.with_in(&v, |g| g.lock().unwrap().clone()), *"hello");
-    /// V_GREETING.reset_initial();
-    /// # v.destroy().unwrap();
-    /// ```
-    pub fn set_initial(&'static self, value: T)
-    where
-        T: Clone,
-    {
-        self.set_initial_with(move || value.clone());
+/// Tunes the static whose key is at `key`: instances created from now on
+/// get a value made by `make` (replacing an earlier override of it).
+pub(crate) fn set<T: Send + Sync + 'static>(
+    key: usize,
+    name: &'static str,
+    #[cfg(feature = "vimage")] offset: &'static std::sync::atomic::AtomicUsize,
+    make: impl Fn() -> T + Send + Sync + 'static,
+) {
+    let entry = Override {
+        key,
+        name,
+        make: Arc::new(move || Box::new(make()) as Box<dyn Any + Send>),
+        #[cfg(feature = "vimage")]
+        offset,
+        #[cfg(feature = "vimage")]
+        replace: replace::<T>,
+    };
+    let mut all = OVERRIDES.write();
+    match all.iter_mut().find(|o| o.key == key) {
+        Some(slot) => *slot = entry,
+        None => all.push(entry),
     }
+}
 
-    /// Instances created from now on start with a value made by `make`
-    /// instead of the declared initial value. Live instances keep theirs.
-    /// Replaces an earlier override of this static.
-    ///
-    /// `make` is called once per new instance, on the creating thread,
-    /// before the instance exists (it is not current; do not use `V_`
-    /// accessors to build the value). It should
-    /// only build the value: creating instances from it (at boot, vnet0 is
-    /// being created) is not supported.
-    ///
-    /// A panic in `make` propagates out of [`Vnet::create`](crate::Vnet::create),
-    /// which then creates nothing.
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-    ///
-    /// #[vnet_runtime::vnet]
-    /// static BACKLOG: AtomicU32 = AtomicU32::new(128);
-    ///
-    /// # if !vnet_runtime::VIMAGE { return; }
-    /// V_BACKLOG.set_initial_with(|| AtomicU32::new(1024));
-    /// let v = vnet_runtime::Vnet::create("backlog").unwrap();
-    /// assert_eq!(V_BACKLOG.with_in(&v, |b| b.load(Relaxed)), 1024);
-    /// V_BACKLOG.reset_initial();
-    /// # v.destroy().unwrap();
-    /// ```
-    pub fn set_initial_with(&'static self, make: impl Fn() -> T + Send + Sync + 'static) {
-        let key = self.key_addr();
-        let entry = Override {
-            key,
-            name: self.name(),
-            make: Arc::new(move || Box::new(make()) as Box<dyn Any + Send>),
-            #[cfg(feature = "vimage")]
-            // SAFETY: the cell is only read here (when a block is built).
-            offset: unsafe { self.__offset_cell() },
-            #[cfg(feature = "vimage")]
-            replace: replace::<T>,
-        };
-        let mut all = OVERRIDES.write();
-        match all.iter_mut().find(|o| o.key == key) {
-            Some(slot) => *slot = entry,
-            None => all.push(entry),
-        }
-    }
+/// Forgets the override of the static at `key`; whether there was one.
+pub(crate) fn reset(key: usize) -> bool {
+    let mut all = OVERRIDES.write();
+    let before = all.len();
+    all.retain(|o| o.key != key);
+    all.len() != before
+}
 
-    /// Instances created from now on start with the declared initial value
-    /// again. Returns whether the static was tuned.
-    ///
-    /// ```
-    /// #[vnet_runtime::vnet]
-    /// static LIMIT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    /// assert!(!V_LIMIT.reset_initial());
-    /// V_LIMIT.set_initial_with(|| std::sync::atomic::AtomicU32::new(2));
-    /// assert!(V_LIMIT.reset_initial());
-    /// ```
-    pub fn reset_initial(&'static self) -> bool {
-        let key = self.key_addr();
-        let mut all = OVERRIDES.write();
-        let before = all.len();
-        all.retain(|o| o.key != key);
-        all.len() != before
-    }
+/// Whether the static at `key` is tuned.
+pub(crate) fn is_tuned(key: usize) -> bool {
+    OVERRIDES.read().iter().any(|o| o.key == key)
+}
 
-    /// Whether new instances get a tuned initial value for this static.
-    ///
-    /// ```
-    /// #[vnet_runtime::vnet]
-    /// static QUEUE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(50);
-    /// assert!(!V_QUEUE.is_tuned());
-    /// ```
-    pub fn is_tuned(&'static self) -> bool {
-        let key = self.key_addr();
-        OVERRIDES.read().iter().any(|o| o.key == key)
-    }
-
-    /// The value the next instance would start with, when tuned (a fresh
-    /// one, made by the override); `None` when the declared initial value
-    /// applies.
-    ///
-    /// ```
-    /// #[vnet_runtime::vnet]
-    /// static HOPS: u8 = 64;
-    /// V_HOPS.set_initial(16);
-    /// assert_eq!(V_HOPS.tuned_initial(), Some(16));
-    /// V_HOPS.reset_initial();
-    /// assert_eq!(V_HOPS.tuned_initial(), None);
-    /// ```
-    pub fn tuned_initial(&'static self) -> Option<T> {
-        let key = self.key_addr();
-        let make = OVERRIDES
-            .read()
-            .iter()
-            .find(|o| o.key == key)
-            .map(|o| o.make.clone())?;
-        let value = make();
-        Some(
-            *value
-                .downcast::<T>()
-                .expect("an override makes its static's type"),
-        )
-    }
-
-    fn key_addr(&'static self) -> usize {
-        self as *const Self as usize
-    }
+/// A value made by the override of the static at `key`, if tuned.
+pub(crate) fn made<T: 'static>(key: usize) -> Option<T> {
+    let make = OVERRIDES
+        .read()
+        .iter()
+        .find(|o| o.key == key)
+        .map(|o| o.make.clone())?;
+    Some(
+        *make()
+            .downcast::<T>()
+            .expect("an override makes its static's type"),
+    )
 }
 
 /// Puts `value` (made by an override of a static of type `T`) at `at`,

@@ -53,14 +53,14 @@ impl Population {
             let i = self.instances.len();
             let v = Vnet::create(&format!("pop-{i}")).unwrap();
             v.enter(|| V_PACKETS.with(|p| p.fetch_add(1, Relaxed)));
-            if i % 5 == 0 {
+            if i.is_multiple_of(5) {
                 let child = Vnet::builder(&format!("pop-{i}-child"))
                     .parent(&v)
                     .create()
                     .unwrap();
                 self.instances.push(child);
             }
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 let c = Callout::new_in(&v);
                 assert!(c.reset(Duration::from_secs(3600), || {}));
                 self.callouts.push(c);

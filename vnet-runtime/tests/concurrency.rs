@@ -1,5 +1,5 @@
 //! Many threads creating, entering, iterating and destroying instances at
-//! once (promise 8). Bounded in count; every invariant is checked at the end.
+//! once. Bounded in count; every invariant is checked at the end.
 
 #![cfg(feature = "vimage")]
 

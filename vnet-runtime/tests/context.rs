@@ -1,5 +1,5 @@
 //! The current instance: CURVNET_SET/RESTORE nesting, unwinding, the
-//! no-instance panic, and soundness when guards are leaked (promise 3).
+//! no-instance panic, and soundness when guards are leaked.
 
 #![cfg(feature = "vimage")]
 
@@ -50,6 +50,22 @@ fn nested_guards_restore_in_order() {
 }
 
 #[test]
+fn reading_another_instance_with_with_in_keeps_the_current_one() {
+    let outer = Vnet::create("ctx-within-outer").unwrap();
+    let other = Vnet::create("ctx-within-other").unwrap();
+    set_value(&outer, 7);
+    set_value(&other, 9);
+    outer.enter(|| {
+        let seen = V_VALUE.with_in(&other, |x| (x.load(Relaxed), current_name(), value()));
+        assert_eq!(seen, (9, Some("ctx-within-outer".to_owned()), 7));
+    });
+    // With none current, reading an instance makes none current either.
+    assert_eq!(V_VALUE.with_in(&other, |_| current_name()), None);
+    outer.destroy().unwrap();
+    other.destroy().unwrap();
+}
+
+#[test]
 fn a_panic_unwinding_through_guards_restores_the_outer_instance() {
     let a = Vnet::create("ctx-unwind-a").unwrap();
     let b = Vnet::create("ctx-unwind-b").unwrap();
@@ -85,7 +101,7 @@ fn a_spawned_thread_starts_with_no_current_instance() {
             .join()
             .unwrap();
         assert!(seen);
-        // Objects hold a handle and enter it in callbacks (the seed's sockets).
+        // Objects hold a handle and enter it in callbacks (as FreeBSD's sockets keep their vnet).
         let handle = a.clone();
         let got = std::thread::spawn(move || handle.enter(value))
             .join()
@@ -205,7 +221,7 @@ fn restoring_past_a_leaked_guard_is_a_clear_error_and_keeps_it_pinned() {
     .unwrap();
     // The thread is gone, and its pins with it.
     leaked.destroy().unwrap();
-    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    assert_eq!(vnet_runtime::__private0::graveyard_len(), 0);
     outer.destroy().unwrap();
 }
 

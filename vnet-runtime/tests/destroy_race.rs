@@ -1,4 +1,4 @@
-//! The destroy/enter window (issue 9): two threads enter an instance while a
+//! The destroy/enter window: two threads enter an instance while a
 //! third creates and destroys instances in a loop. An `enter` racing
 //! `destroy` either gets in first (then destroy is refused with `Busy`) or
 //! is refused (its `enter` panics); the entered body never runs while the

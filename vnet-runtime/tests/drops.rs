@@ -1,5 +1,5 @@
 //! Values are dropped exactly once per destroyed instance, and never for an
-//! instance that is not destroyed (promise 1).
+//! instance that is not destroyed.
 
 #![cfg(feature = "vimage")]
 

@@ -37,7 +37,7 @@ fn a_global_handler_runs_in_each_instance_including_later_ones() {
     });
     let late = Vnet::create("fan-late").unwrap();
     // No instance current: every live instance, each with itself current.
-    IFNET_ARRIVAL.invoke("lo0");
+    IFNET_ARRIVAL.invoke_all("lo0");
     assert_eq!(arrivals(&early), ["lo0@fan-early"]);
     assert_eq!(
         arrivals(&late),
@@ -46,12 +46,12 @@ fn a_global_handler_runs_in_each_instance_including_later_ones() {
     );
     assert!(arrivals(&vnet_runtime::vnet0()).contains(&"lo0@vnet0".to_owned()));
     // Raised inside one instance: only that one.
-    late.enter(|| IFNET_ARRIVAL.invoke("em0"));
+    late.enter(|| IFNET_ARRIVAL.invoke_current("em0"));
     IFNET_ARRIVAL.invoke_in(&early, "em1");
     assert_eq!(arrivals(&early), ["lo0@fan-early", "em1@fan-early"]);
     assert_eq!(arrivals(&late), ["lo0@fan-late", "em0@fan-late"]);
     tag.deregister();
-    IFNET_ARRIVAL.invoke("gone0");
+    IFNET_ARRIVAL.invoke_all("gone0");
     assert_eq!(
         arrivals(&late).len(),
         2,
@@ -68,11 +68,11 @@ fn local_handlers_only_hear_their_own_instance() {
     let b = Vnet::create("fan-b").unwrap();
     let _ta = a.enter(|| {
         IFNET_ARRIVAL
-            .register(|n| V_ARRIVALS.with(|x| x.lock().unwrap().push(format!("local:{n}"))))
+            .register_current(|n| V_ARRIVALS.with(|x| x.lock().unwrap().push(format!("local:{n}"))))
     });
-    b.enter(|| IFNET_ARRIVAL.invoke("em0"));
+    b.enter(|| IFNET_ARRIVAL.invoke_current("em0"));
     assert!(arrivals(&a).is_empty(), "a heard b's event");
-    a.enter(|| IFNET_ARRIVAL.invoke("em1"));
+    a.enter(|| IFNET_ARRIVAL.invoke_current("em1"));
     assert_eq!(arrivals(&a), ["local:em1"]);
     a.destroy().unwrap();
     b.destroy().unwrap();
@@ -120,7 +120,7 @@ fn evmod_init() {
         })
         .owned_by_module("evmod");
     *TAG.lock().unwrap() = Some(tag);
-    let c = Callout::global().owned_by_module("evmod");
+    let c = Callout::process_wide().owned_by_module("evmod");
     tick(c.clone());
     *TIMER.lock().unwrap() = Some(c);
 }
@@ -144,7 +144,7 @@ fn unloading_a_module_stops_its_handlers_and_timers_first() {
     assert!(module::is_loaded("evmod"));
     let v = Vnet::create("fan-mod").unwrap();
     MODULE_RUNS.store(0, SeqCst);
-    LINK_EVENT.invoke(&1);
+    LINK_EVENT.invoke_all(&1);
     let instances = Vnet::list().len() as u32;
     assert_eq!(
         MODULE_RUNS.load(SeqCst),
@@ -156,7 +156,7 @@ fn unloading_a_module_stops_its_handlers_and_timers_first() {
     }
     module::unload("evmod").unwrap();
     let ticks = TICKS.load(SeqCst);
-    LINK_EVENT.invoke(&2);
+    LINK_EVENT.invoke_all(&2);
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(
         MODULE_RUNS.load(SeqCst),
@@ -168,7 +168,7 @@ fn unloading_a_module_stops_its_handlers_and_timers_first() {
     assert!(LINK_EVENT.is_empty());
     // Loaded again, it registers again.
     module::load("evmod").unwrap();
-    LINK_EVENT.invoke(&3);
+    LINK_EVENT.invoke_all(&3);
     assert_eq!(MODULE_RUNS.load(SeqCst), 2 * instances);
     module::unload("evmod").unwrap();
     v.destroy().unwrap();

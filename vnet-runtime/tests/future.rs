@@ -1,6 +1,6 @@
 //! A future bound to an instance runs every poll with it current, on
 //! whichever thread polls it, and leaves the thread's context alone between
-//! polls (promise 9).
+//! polls.
 
 #![cfg(feature = "vimage")]
 
@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::task::{Context, Poll, Waker};
 
-use vnet_runtime::{vnet, Vnet};
+use vnet_runtime::{vnet, Vnet, VnetFutureExt};
 
 #[vnet]
 static POLLS: AtomicU32 = AtomicU32::new(0);
@@ -36,12 +36,15 @@ fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 fn every_poll_runs_in_the_bound_instance_on_any_thread() {
     let tenant = Vnet::create("fut-tenant").unwrap();
     let other = Vnet::create("fut-other").unwrap();
-    let mut task = Box::pin(tenant.bind(async {
-        V_POLLS.with(|p| p.fetch_add(1, Relaxed));
-        YieldOnce(false).await;
-        V_POLLS.with(|p| p.fetch_add(1, Relaxed));
-        Vnet::current().unwrap().name().to_owned()
-    }));
+    let mut task = Box::pin(
+        async {
+            V_POLLS.with(|p| p.fetch_add(1, Relaxed));
+            YieldOnce(false).await;
+            V_POLLS.with(|p| p.fetch_add(1, Relaxed));
+            Vnet::current().unwrap().name().to_owned()
+        }
+        .in_vnet(&tenant),
+    );
     // First poll on this thread, inside another instance.
     other.enter(|| {
         assert!(poll_once(&mut task).is_pending());
@@ -68,13 +71,13 @@ fn every_poll_runs_in_the_bound_instance_on_any_thread() {
 #[test]
 fn a_started_bound_future_keeps_destroy_out_until_dropped() {
     let unpolled = Vnet::create("fut-in-use-unpolled").unwrap();
-    let task = unpolled.bind(YieldOnce(false));
+    let task = YieldOnce(false).in_vnet(&unpolled);
     // Not polled yet: nothing holds the instance.
     unpolled.clone().destroy().unwrap();
     drop(task);
 
     let done = Vnet::create("fut-in-use-done").unwrap();
-    let mut task = done.bind(YieldOnce(false));
+    let mut task = YieldOnce(false).in_vnet(&done);
     assert!(poll_once(&mut task).is_pending());
     let refused = done.clone().destroy().unwrap_err();
     assert!(
@@ -99,7 +102,7 @@ fn a_started_bound_future_keeps_destroy_out_until_dropped() {
     done.destroy().unwrap();
 
     let dropped = Vnet::create("fut-in-use-dropped").unwrap();
-    let mut task = dropped.bind(YieldOnce(false));
+    let mut task = YieldOnce(false).in_vnet(&dropped);
     assert!(poll_once(&mut task).is_pending());
     assert!(matches!(
         dropped
@@ -117,7 +120,7 @@ fn a_started_bound_future_keeps_destroy_out_until_dropped() {
 fn a_childs_bound_future_keeps_the_parent_in_use() {
     let parent = Vnet::create("fut-parent").unwrap();
     let child = Vnet::builder("fut-child").parent(&parent).create().unwrap();
-    let mut task = child.bind(YieldOnce(false));
+    let mut task = YieldOnce(false).in_vnet(&child);
     assert!(poll_once(&mut task).is_pending());
     assert!(matches!(
         parent

@@ -1,5 +1,5 @@
 //! Per-instance copies: every instance starts from the declared initial
-//! values and keeps its own changes (promise 1).
+//! values and keeps its own changes.
 
 #![cfg(feature = "vimage")]
 

@@ -150,7 +150,7 @@ fn boot_runs_sysinits_and_vnet0_inits_as_one_sorted_sequence() {
         ",
     );
     assert!(vnet_runtime::module::boot_errors().is_empty());
-    assert!(vnet_runtime::module::list().is_empty());
+    assert!(vnet_runtime::introspect::modules().is_empty());
 }
 
 #[cfg(feature = "vimage")]

@@ -38,7 +38,7 @@ fn fw_vnet_init() {}
 #[vnet_sysuninit(SI_SUB_PROTO_FIREWALL, SI_ORDER_THIRD, module = fw)]
 fn fw_vnet_uninit() {}
 
-// ---- proto: the seed's mymod shape, depends on fw 2 -------------------------
+// ---- proto: the porting guide's mymod shape, depends on fw 2 -------------------------
 
 const PROTO_MODULE_ORDER: u32 = SI_ORDER_ANY + 64;
 const PROTO_SYSINIT_ORDER: u32 = PROTO_MODULE_ORDER + 1;
@@ -177,7 +177,7 @@ fn boot_loads_only_the_chosen_modules_and_reports_version_mismatches() {
     assert_eq!(module::boot_errors(), vec![err]);
     let orphan = module::load("orphan").unwrap_err();
     assert!(orphan.to_string().contains("version 3..=4"), "{orphan}");
-    let list = module::list();
+    let list = vnet_runtime::introspect::modules();
     let names: Vec<(&str, bool, bool)> =
         list.iter().map(|m| (m.name, m.loaded, m.usable)).collect();
     assert_eq!(

@@ -104,19 +104,28 @@ fn assert_clean() {
 fn spawned_threads_run_in_the_current_or_given_instance() {
     let a = create("thr-a");
     let b = create("thr-b");
-    let from_current = a.enter(|| thread::spawn(Vnet::current));
+    let from_current = a.enter(|| thread::spawn_current(Vnet::current));
     let given = thread::spawn_in(&b, || {
         (Vnet::current(), V_OWNER_ID.with(|o| o.load(SeqCst)))
     });
     assert_eq!(from_current.join().unwrap(), Some(a.clone()));
     assert_eq!(given.join().unwrap(), (Some(b.clone()), b.id()));
-    // No instance current: a plain thread.
-    assert_eq!(thread::spawn(Vnet::current).join().unwrap(), None);
+    // No instance current: the `_current` form refuses, naming the handle form.
+    let refused = std::panic::catch_unwind(|| thread::spawn_current(Vnet::current))
+        .expect_err("spawn_current with no current instance panics");
+    let message = refused
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("thread::spawn_current") && message.contains("thread::spawn_in(&vnet, f)"),
+        "{message}"
+    );
     // Scoped, borrowing from the stack.
     let mut seen = Vec::new();
     std::thread::scope(|s| {
         let h1 = thread::spawn_scoped_in(s, &a, Vnet::current);
-        let h2 = b.enter(|| thread::spawn_scoped(s, Vnet::current));
+        let h2 = b.enter(|| thread::spawn_scoped_current(s, Vnet::current));
         seen.push(h1.join().unwrap());
         seen.push(h2.join().unwrap());
     });
@@ -245,7 +254,7 @@ fn a_callout_fires_once_in_its_instance() {
     let b = create("co-b");
     let (tx, rx) = mpsc::channel();
     let ca = Callout::new_in(&a);
-    let cb = b.enter(Callout::new);
+    let cb = b.enter(Callout::new_current);
     for (c, v) in [(&ca, &a), (&cb, &b)] {
         let tx = tx.clone();
         let expected = v.clone();
@@ -371,11 +380,11 @@ fn work_registered_while_the_instance_closes_never_runs_in_its_teardown() {
                     let mut keep = Vec::new();
                     while !thread::stop_requested() {
                         let e = expected.clone();
-                        let c = Callout::new();
+                        let c = Callout::new_current();
                         c.reset(Duration::ZERO, move || work_in(&e));
                         let e = expected.clone();
-                        let tag = CHURN.register(move |_| work_in(&e));
-                        CHURN.invoke(&());
+                        let tag = CHURN.register_current(move |_| work_in(&e));
+                        CHURN.invoke_current(&());
                         keep.push((c, tag));
                         if keep.len() > 50 {
                             keep.clear();
@@ -433,7 +442,7 @@ fn a_completed_owned_task_returns_its_output() {
     assert_eq!(out, Poll::Ready(Ok("task-done".to_owned())));
     drop(task);
     assert_eq!(
-        vnet_runtime::owned_work_len(&v),
+        vnet_runtime::__private0::owned_work_len(&v),
         0,
         "a finished task deregisters"
     );
@@ -453,14 +462,14 @@ fn a_handler_registered_in_an_instance_goes_with_it() {
         let seen = seen.clone();
         let expected = v.clone();
         let _tag = v.enter(|| {
-            PACKET.register(move |n| {
+            PACKET.register_current(move |n| {
                 work_in(&expected);
                 seen.lock().unwrap().push((expected.name().to_owned(), *n));
             })
         });
     }
     PACKET.invoke_in(&a, &1);
-    b.enter(|| PACKET.invoke(&2));
+    b.enter(|| PACKET.invoke_current(&2));
     assert_eq!(
         *seen.lock().unwrap(),
         [("evl-a".to_owned(), 1), ("evl-b".to_owned(), 2)]
@@ -468,7 +477,7 @@ fn a_handler_registered_in_an_instance_goes_with_it() {
     let before = PACKET.len();
     a.destroy().unwrap();
     assert_eq!(PACKET.len(), before - 1, "a's handler was removed");
-    PACKET.invoke(&3); // fanned out: only b is left with a handler
+    PACKET.invoke_all(&3); // fanned out: only b is left with a handler
     assert_eq!(
         seen.lock().unwrap().last().unwrap(),
         &("evl-b".to_owned(), 3)
@@ -531,13 +540,13 @@ fn start_work_at_creation() {
     }
     // Fires at once, while the instance is still being created: it must
     // wait for the instance to be live, not be lost.
-    let c = Callout::new();
+    let c = Callout::new_current();
     c.reset(Duration::ZERO, || {
         let name = Vnet::current().unwrap().name().to_owned();
         V_STARTED_AT_CREATION.with(|s| s.lock().unwrap().0 = Some(name));
     });
     V_CREATION_CALLOUT.with(|s| *s.lock().unwrap() = Some(c));
-    let _detached = thread::spawn(|| {
+    let _detached = thread::spawn_current(|| {
         let name = Vnet::current().unwrap().name().to_owned();
         V_STARTED_AT_CREATION.with(|s| s.lock().unwrap().1 = Some(name));
     });

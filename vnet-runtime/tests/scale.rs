@@ -66,7 +66,10 @@ fn churn(prefix: &str, n: usize) {
         }
     }
     assert_eq!(names_live(prefix), n, "every instance created is listed");
-    assert_eq!(vnet_runtime::check_instance_index(), Ok(base_count + n));
+    assert_eq!(
+        vnet_runtime::__private0::check_instance_index(),
+        Ok(base_count + n)
+    );
     let mut visited = 0;
     let mut last_id = None;
     vnet_foreach(|v| {
@@ -89,7 +92,7 @@ fn churn(prefix: &str, n: usize) {
     for v in newer.into_iter().rev() {
         v.destroy().unwrap();
     }
-    vnet_runtime::check_instance_index().unwrap();
+    vnet_runtime::__private0::check_instance_index().unwrap();
     // Every other tree loses one child first (the parent's count drops),
     // then each root takes its subtree with it.
     for (i, child) in children.into_iter().enumerate() {
@@ -99,13 +102,13 @@ fn churn(prefix: &str, n: usize) {
             assert!(parent.state() == VnetState::Live);
         }
     }
-    vnet_runtime::check_instance_index().unwrap();
+    vnet_runtime::__private0::check_instance_index().unwrap();
     for (i, root) in roots.iter().enumerate() {
         if i % 2 == 0 {
             root.clone().destroy().unwrap();
         }
     }
-    vnet_runtime::check_instance_index().unwrap();
+    vnet_runtime::__private0::check_instance_index().unwrap();
     for root in roots.iter().rev() {
         if root.state() == VnetState::Live {
             root.clone().destroy().unwrap();
@@ -114,9 +117,12 @@ fn churn(prefix: &str, n: usize) {
     assert!(roots.iter().all(|r| r.state() == VnetState::Destroyed));
     drop(roots);
     assert_eq!(names_live(prefix), 0);
-    assert_eq!(vnet_runtime::check_instance_index(), Ok(base_count));
+    assert_eq!(
+        vnet_runtime::__private0::check_instance_index(),
+        Ok(base_count)
+    );
     assert!(Vnet::lookup(&format!("{prefix}f0")).is_none());
-    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    assert_eq!(vnet_runtime::__private0::graveyard_len(), 0);
 }
 
 #[test]

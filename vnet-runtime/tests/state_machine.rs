@@ -1000,7 +1000,7 @@ impl SystemTest {
                 Ok(Value::Unit)
             }
             Step::Request(s) => {
-                let mut request = Box::pin(h(s).bind(YieldForever));
+                let mut request = Box::pin(YieldForever.in_vnet(&h(s)));
                 expect_panic(|| {
                     let poll = request
                         .as_mut()

@@ -514,7 +514,7 @@ fn many_threads_keep_the_lifecycle_invariants() {
         }
     }
     assert_eq!(Vnet::list(), vec![vnet_runtime::vnet0()]);
-    assert_eq!(vnet_runtime::graveyard_len(), 0);
+    assert_eq!(vnet_runtime::__private0::graveyard_len(), 0);
     for ((id, m), seq) in EVENTS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -542,7 +542,7 @@ fn many_threads_keep_the_lifecycle_invariants() {
 }
 
 /// Two threads enter an instance while a third creates and destroys
-/// instances in a loop (the reproduction in issue 9): no `enter` body may
+/// instances in a loop (the original reproduction of the race): no `enter` body may
 /// run in an instance being torn down, nor find it not live.
 #[test]
 fn enter_never_overlaps_teardown() {

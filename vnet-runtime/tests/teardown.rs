@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::task::{Context, Waker};
 
-use vnet_runtime::{vnet, Vnet, WeakVnet};
+use vnet_runtime::{vnet, Vnet, VnetFutureExt, WeakVnet};
 
 #[vnet]
 static MARK: AtomicU32 = AtomicU32::new(0);
@@ -98,10 +98,13 @@ impl Drop for Conn {
 #[test]
 fn a_cancelled_bound_future_drops_its_locals_in_its_instance() {
     let tenant = Vnet::create("td-future").unwrap();
-    let mut task = Box::pin(tenant.bind(async {
-        let _conn = Conn;
-        std::future::pending::<()>().await;
-    }));
+    let mut task = Box::pin(
+        async {
+            let _conn = Conn;
+            std::future::pending::<()>().await;
+        }
+        .in_vnet(&tenant),
+    );
     assert!(task
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))

@@ -57,10 +57,10 @@ fn every_tool_runs_in_vnet0() {
     // Events: a global handler and one registered in vnet0.
     let g = EV.register_global(|_| hit());
     let l = EV.register_in(&v0, |_| hit());
-    EV.invoke(&1);
+    EV.invoke_in(&v0, &1);
     g.deregister();
     l.deregister();
-    EV.invoke(&2);
+    EV.invoke_in(&v0, &2);
 
     assert_eq!(hits() - before, 6);
     let mut n = 0;
@@ -75,5 +75,8 @@ fn every_tool_runs_in_vnet0() {
 #[vnet_test]
 fn the_prelude_brings_vnet_test() {
     let me = Vnet::current().expect("a vnet_test body runs in an instance");
-    assert_eq!(thread::spawn(Vnet::current).join().unwrap(), Some(me));
+    assert_eq!(
+        thread::spawn_current(Vnet::current).join().unwrap(),
+        Some(me)
+    );
 }

@@ -1,5 +1,5 @@
 //! With the `vimage` feature off, the same source compiles to plain globals
-//! and one instance (promise 4). Run with
+//! and one instance. Run with
 //! `cargo test -p vnet-runtime --no-default-features`.
 
 #![cfg(not(feature = "vimage"))]

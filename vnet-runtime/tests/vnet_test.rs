@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-use vnet_runtime::{vnet, vnet0, vnet_test, Vnet, VIMAGE};
+use vnet_runtime::{vnet, vnet0, vnet_test, Vnet, VnetFutureExt, VIMAGE};
 
 /// Shared by every test here: each starts from 0 in its own instance.
 #[vnet]
@@ -186,14 +186,17 @@ async fn async_tests_run_every_poll_in_their_instance() {
     let vnet = Vnet::current().unwrap();
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        tasks.push(tokio::spawn(vnet.bind(async {
-            for _ in 0..10 {
-                count(1);
-                tokio::task::yield_now().await;
-                tokio::time::sleep(std::time::Duration::from_micros(50)).await;
+        tasks.push(tokio::spawn(
+            async {
+                for _ in 0..10 {
+                    count(1);
+                    tokio::task::yield_now().await;
+                    tokio::time::sleep(std::time::Duration::from_micros(50)).await;
+                }
+                Vnet::current().unwrap().name().to_owned()
             }
-            Vnet::current().unwrap().name().to_owned()
-        })));
+            .in_vnet(&vnet),
+        ));
     }
     for task in tasks {
         assert_eq!(task.await.unwrap(), vnet.name());

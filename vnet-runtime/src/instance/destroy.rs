@@ -5,9 +5,10 @@
 use std::sync::atomic::Ordering::*;
 
 use super::handle::catch_drop_panics;
+use super::DestroyError;
 use super::{list, state, Instance, Vnet, VnetState};
 use crate::context;
-use crate::error::{DestroyError, Holder};
+use crate::error::Holder;
 use crate::lifecycle;
 use crate::owned;
 use crate::Error;
@@ -142,7 +143,7 @@ impl Vnet {
         // a `Drop` is caught (it must not unwind out of the handle's `Drop`)
         // and re-raised here, after everything was freed.
         let panic = catch_drop_panics(move || drop((doomed, self)));
-        context::sweep_graveyard();
+        crate::graveyard::sweep();
         if let Some(panic) = panic {
             std::panic::resume_unwind(panic);
         }
@@ -232,4 +233,41 @@ fn subtree_deepest_first(list: &list::List, root: &Vnet) -> Vec<Vnet> {
     }
     found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
     found.into_iter().map(|(_, _, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// The one way to drop the last handle of an instance that is current on
+    /// a thread: a set that races `destroy` (entering during teardown) and
+    /// is leaked. Emulated here by pushing without the state check.
+    #[test]
+    fn last_handle_dropped_while_pinned_is_freed_when_the_thread_exits() {
+        let v = Vnet::create("unit-grave").unwrap();
+        let handle = v.clone();
+        v.destroy().unwrap();
+        let (pinned_tx, pinned_rx) = mpsc::channel();
+        let (exit_tx, exit_rx) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let i = handle.instance();
+            std::mem::forget(context::push(i.pin(), i.base(), String::new));
+            let base = context::current_base();
+            drop(handle); // the last handle, while current here
+            pinned_tx
+                .send((
+                    crate::graveyard::graveyard_len(),
+                    base == context::current_base(),
+                ))
+                .unwrap();
+            exit_rx.recv().unwrap();
+        });
+        let (in_graveyard, base_kept) = pinned_rx.recv().unwrap();
+        assert!(in_graveyard >= 1, "the instance waits in the graveyard");
+        assert!(base_kept);
+        exit_tx.send(()).unwrap();
+        thread.join().unwrap();
+        assert_eq!(crate::graveyard::graveyard_len(), 0, "thread exit frees it");
+    }
 }

@@ -12,8 +12,8 @@ use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 
 use super::{Instance, VnetState};
+use crate::block;
 use crate::context::{self, PinId};
-use crate::registry;
 
 /// A handle to one instance ("vnet"); cloning shares the instance.
 ///
@@ -53,7 +53,9 @@ impl Drop for Handle {
         // fence, so every context push made with any handle is visible here.
         // SAFETY: this was the last handle; `free_instance` frees a leaked
         // `Instance` once, when nothing pins it.
-        unsafe { context::defer_free(self.instance.as_ptr().cast_const().cast(), free_instance) };
+        unsafe {
+            crate::graveyard::defer_free(self.instance.as_ptr().cast_const().cast(), free_instance)
+        };
     }
 }
 
@@ -221,7 +223,7 @@ unsafe fn free_instance(pin: PinId) {
     crate::policy::enter_drop();
     let caller_base = context::clear_base();
     // SAFETY: the block came from `new_block` and is unreachable now.
-    let dropped = std::panic::catch_unwind(|| unsafe { registry::layout().free_block(base) });
+    let dropped = std::panic::catch_unwind(|| unsafe { block::layout().free_block(base) });
     context::restore_base(caller_base);
     crate::policy::leave_drop();
     if let Err(panic) = dropped {

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{DependDesc, HookDesc, HookKind, ModuleDesc, HOOKS, MODULES};
+use super::desc::{DependDesc, HookDesc, HookKind, ModuleDesc, HOOKS, MODULES};
 use crate::subsystem::is_vnet_subsystem;
 use crate::Error;
 

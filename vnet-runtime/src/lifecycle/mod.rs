@@ -2,9 +2,13 @@
 //!
 //! Hooks (`#[sysinit]`, `#[sysuninit]`, `#[vnet_sysinit]`,
 //! `#[vnet_sysuninit]`) and modules (`#[vnet_module]`) register descriptors
-//! in linker-collected slices ([`HOOKS`], [`MODULES`]). At boot the
-//! [`catalog`] resolves them once; the [`engine`] runs them in `(subsystem,
-//! order)` order and keeps the set of loaded hooks.
+//! ([`desc`]) in linker-collected slices. At boot the [`catalog`] resolves
+//! them once; [`hooks`] keeps the loaded modules and registered hook sets,
+//! [`engine`] runs the operations in `(subsystem, order)` order, [`run`]
+//! runs one step and traces it, and [`journal`] undoes a failed step.
+//! Module events are [`modevent`]; the public face is `crate::module`.
+//! This module runs on a `Vnet` it is given and never boots the runtime:
+//! `crate::boot` is above it.
 //!
 //! **Architecture Invariant:** instance creation and destruction hold the
 //! lifecycle lock shared, from their first hook until the instance is in (or
@@ -17,122 +21,22 @@
 
 use std::cell::Cell;
 
-use linkme::distributed_slice;
 use parking_lot::{RecursiveRwLock, RecursiveRwLockWriteGuard};
 
-use crate::{Error, Vnet};
+#[cfg(feature = "vimage")]
+use crate::instance::Vnet;
+use crate::Error;
 
-mod catalog;
+pub(crate) mod catalog;
+pub(crate) mod desc;
 mod engine;
-// Introspection (`introspect::sysinits`): the catalog as plain data.
-pub(crate) mod listing;
-pub mod module;
+pub(crate) mod hooks;
+mod journal;
+pub(crate) mod modevent;
+mod run;
 
-/// Which kind of hook a descriptor registers.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HookKind {
-    /// `#[sysinit]`: once per process, at load.
-    Sysinit,
-    /// `#[sysuninit]`: once per process, at unload.
-    Sysuninit,
-    /// `#[vnet_sysinit]`: once per instance, at creation or module load.
-    VnetSysinit,
-    /// `#[vnet_sysuninit]`: once per instance, at destruction or module unload.
-    VnetSysuninit,
-}
-
-impl HookKind {
-    /// The name trace lines start with.
-    pub fn event(self) -> &'static str {
-        match self {
-            HookKind::Sysinit => "SYSINIT",
-            HookKind::Sysuninit => "SYSUNINIT",
-            HookKind::VnetSysinit => "VNET_SYSINIT",
-            HookKind::VnetSysuninit => "VNET_SYSUNINIT",
-        }
-    }
-}
-
-/// Registration record of one lifecycle hook (built by the attribute macros).
-#[doc(hidden)]
-pub struct HookDesc {
-    pub kind: HookKind,
-    /// The function's name.
-    pub name: &'static str,
-    pub subsystem: u32,
-    pub order: u32,
-    /// `module = name` when given.
-    pub module: Option<&'static str>,
-    pub module_path: &'static str,
-    pub file: &'static str,
-    pub line: u32,
-    /// Calls the hook and converts its return value.
-    pub run: fn() -> Result<(), String>,
-}
-
-/// One `depend(name, min, preferred, max)` of a module.
-#[doc(hidden)]
-pub struct DependDesc {
-    pub name: &'static str,
-    /// The crate expected to declare it (named in the error when it is not linked).
-    pub krate: &'static str,
-    pub min: u32,
-    pub preferred: u32,
-    pub max: u32,
-}
-
-/// Registration record of one module (built by `#[vnet_module]`).
-#[doc(hidden)]
-pub struct ModuleDesc {
-    pub name: &'static str,
-    pub subsystem: u32,
-    pub order: u32,
-    pub version: u32,
-    pub depends: &'static [DependDesc],
-    pub handler: fn(module::ModEvent) -> Result<(), module::ModError>,
-    pub module_path: &'static str,
-    pub file: &'static str,
-    pub line: u32,
-}
-
-/// Every lifecycle hook linked into the binary.
-#[doc(hidden)]
-#[distributed_slice]
-pub static HOOKS: [HookDesc];
-
-/// Every module linked into the binary.
-#[doc(hidden)]
-#[distributed_slice]
-pub static MODULES: [ModuleDesc];
-
-/// What the wrapper around a hook returns: its error rendered.
-#[doc(hidden)]
-pub type HookResult = Result<(), String>;
-
-/// What a lifecycle hook may return: `()`, or `Result<(), E>` with `E: Display`.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "a lifecycle hook must return `()` or `Result<(), E>` with `E: Display`, not `{Self}`",
-    label = "returns `{Self}`",
-    note = "an `Err` from an init hook is a failure: the step is rolled back and the error names the hook"
-)]
-pub trait HookReturn {
-    /// The hook's result, its error rendered.
-    fn into_hook_result(self) -> Result<(), String>;
-}
-
-impl HookReturn for () {
-    fn into_hook_result(self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-impl<E: std::fmt::Display> HookReturn for Result<(), E> {
-    fn into_hook_result(self) -> Result<(), String> {
-        self.map_err(|e| e.to_string())
-    }
-}
+pub(crate) use desc::HookKind;
+pub(crate) use engine::{load, shutdown, unload};
 
 /// Guards the set of loaded hooks against instances coming and going.
 static LIFECYCLE: RecursiveRwLock<()> = RecursiveRwLock::new(());
@@ -220,9 +124,14 @@ impl Drop for WriteGuard {
     }
 }
 
-/// Runs the boot sequence with vnet0 existing.
-pub(crate) fn boot(vnet0: &Vnet) {
-    engine::boot(vnet0);
+/// Runs the boot sequence (vnet0 exists and is listed).
+pub(crate) fn boot() {
+    engine::boot();
+}
+
+/// Records the modules to load at boot ([`Error::AlreadyBooted`] after boot).
+pub(crate) fn set_boot_options(modules: Option<Vec<String>>) -> Result<(), Error> {
+    hooks::set_boot_options(modules)
 }
 
 #[cfg(feature = "vimage")]
@@ -235,71 +144,4 @@ pub(crate) fn create(_lock: &ReadGuard, vnet: &Vnet) -> Result<(), Error> {
 /// Runs every loaded per-instance teardown hook on a dying instance.
 pub(crate) fn destroy(_lock: &ReadGuard, vnet: &Vnet) {
     engine::destroy(vnet);
-}
-
-/// Boot options: which modules load at boot. Without them (or with
-/// [`boot`](crate::boot)), every linked module loads at boot.
-///
-/// ```
-/// // Load no module at boot; load them later with `module::load`.
-/// vnet_runtime::BootOptions::new().modules::<&str>([]).boot().unwrap();
-/// assert!(vnet_runtime::BootOptions::new().boot().is_err()); // booted already
-/// ```
-#[derive(Debug, Clone, Default)]
-#[must_use = "the options do nothing until `boot` is called"]
-pub struct BootOptions {
-    modules: Option<Vec<String>>,
-    policy: Option<crate::ContextPolicy>,
-}
-
-impl BootOptions {
-    /// Default options: every linked module loads at boot.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Loads only these modules (and their dependencies) at boot.
-    pub fn modules<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.modules = Some(names.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// What a `V_` access does on a thread with no current instance, for the
-    /// whole process (it overrides a [`context_policy!`](crate::context_policy!)
-    /// declaration).
-    ///
-    /// ```
-    /// use vnet_runtime::{BootOptions, ContextPolicy};
-    /// BootOptions::new().context_policy(ContextPolicy::DefaultInstance).boot().unwrap();
-    /// assert_eq!(ContextPolicy::current(), ContextPolicy::DefaultInstance);
-    /// ```
-    pub fn context_policy(mut self, policy: crate::ContextPolicy) -> Self {
-        self.policy = Some(policy);
-        self
-    }
-
-    /// Boots the runtime with these options and returns the first boot error
-    /// (every one of them is in [`module::boot_errors`]). A module that fails
-    /// to load at boot is left unloaded, with the modules that depend on it,
-    /// and the boot goes on.
-    ///
-    /// Fails with [`Error::AlreadyBooted`] when the runtime was booted
-    /// already (explicitly, or implicitly by its first use).
-    ///
-    /// The error returned is about a module these options name (one not
-    /// linked, say) when there is one.
-    pub fn boot(self) -> Result<(), Error> {
-        let named = self.modules.clone().unwrap_or_default();
-        engine::set_boot_options(self.modules)?;
-        crate::policy::choose_at_boot(self.policy);
-        crate::boot();
-        let errors = module::boot_errors();
-        let about_named = errors
-            .iter()
-            .position(|e| matches!(e, Error::Module { module, .. } if named.contains(module)));
-        match about_named.or((!errors.is_empty()).then_some(0)) {
-            Some(i) => Err(errors[i].clone()),
-            None => Ok(()),
-        }
-    }
 }

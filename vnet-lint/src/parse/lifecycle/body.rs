@@ -12,7 +12,8 @@ const ENTERS: &[&str] = &[
     "curvnet_set",
     "enter",
     "with_in",
-    "bind",
+    "in_vnet",
+    "in_current_vnet",
     "vnet_foreach",
     "set_current",
 ];

@@ -32,7 +32,7 @@ declare_rule! {
     /// ## Use instead
     /// ```rust,ignore
     /// async fn handle(vnet: &Vnet) {
-    ///     vnet.bind(fetch()).await; // current only while the future is polled
+    ///     fetch().in_vnet(&vnet).await; // current only while the future is polled
     ///     vnet.enter(|| V_REQUESTS.with(|r| r.fetch_add(1, Relaxed)));
     /// }
     /// // or scope the guard so it ends before the `.await`:
@@ -80,7 +80,7 @@ pub(crate) fn check(
                 guard.await_line
             ))
             .with_help(
-                "bind the instance to the future instead (`vnet.bind(fut).await`, `fut.in_vnet(&vnet)`), \
+                "bind the instance to the future instead (`fut.in_vnet(&vnet).await`), \
                  or end the guard's scope (a block, or `drop(guard)`) before the `.await`",
             ),
             guard.span.start,

@@ -14,7 +14,7 @@ declare_rule! {
     /// (`curvnet_set`, `enter`, `with_in`, `bind`, `vnet_foreach`). The call is resolved, however it is
     /// imported or re-exported: `std::thread::spawn`, `std::thread::Builder::spawn`, `tokio::spawn`,
     /// `tokio::task::spawn_blocking`, `rayon::spawn` and other crates' `spawn`s carry no instance; the
-    /// runtime's `thread::spawn`, `spawn_in` and `spawn_scoped` carry the current one and are never
+    /// runtime's `thread::spawn_current`, `spawn_in` and the scoped forms carry the current one and are never
     /// reported, nor are futures bound with `.in_vnet(…)`/`.in_current_vnet()`.
     ///
     /// ## Why is this bad?
@@ -76,7 +76,7 @@ const SPAWN_NAMES: &[&str] = &[
 ];
 
 /// Why the closure handed to `access`'s call runs with no instance, or `None` when it does not: the
-/// runtime's spawns (`vnet_runtime::thread::spawn`, `spawn_in`…) carry the instance; the selection's own
+/// runtime's spawns (`vnet_runtime::thread::spawn_current`, `spawn_in`…) carry the instance; the selection's own
 /// functions are not judged; a method (`.spawn`, `.schedule`) is judged by name.
 ///
 /// `Some(resolved)` when it carries none, with the path it resolved to when that is not how it is
@@ -149,8 +149,8 @@ pub(crate) fn check(
             .with_label("no instance current here")
             .with_help(
                 "capture the instance and enter it inside: `let vnet = Vnet::current()…; move || \
-                 vnet.enter(|| …)` (or `vnet.bind(future)` for a task), or spawn with the runtime's \
-                 `vnet_runtime::thread::spawn`, which carries the current instance",
+                 vnet.enter(|| …)` (or `fut.in_vnet(&vnet)` for a task), or spawn with the runtime's \
+                 `vnet_runtime::thread::spawn_current`, which carries the current instance",
             ),
             access.span.start,
         ));

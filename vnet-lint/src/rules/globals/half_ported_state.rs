@@ -72,7 +72,8 @@ pub fn check(file: FileId, text: &str, flagged: &[usize]) -> Vec<Finding> {
     if flagged.is_empty() || !text.contains("V_") {
         return Vec::new();
     }
-    let Ok(parsed) = syn::parse_file(&crate::parse::source::blank_prelude(text)) else {
+    // The lint's one parse entry point (fresh span table, nesting bound, edition-2015 repair).
+    let Ok(parsed) = crate::parse::parse_source(text) else {
         return Vec::new();
     };
     let mut walk = Walk::default();

@@ -30,105 +30,14 @@
 //!
 //! Loading a module loads its dependencies first; unloading a module that a
 //! loaded module depends on is refused. See the crate docs for the order in
-//! which events and hooks run.
+//! which events and hooks run, and [`introspect::modules`](crate::introspect::modules)
+//! for the modules linked into the binary.
 
-use std::fmt;
+pub use crate::lifecycle::modevent::{ModError, ModEvent};
 
-use super::engine;
+use crate::boot::boot;
+use crate::lifecycle;
 use crate::Error;
-
-/// The event a module handler receives (FreeBSD's `MOD_LOAD`, `MOD_QUIESCE`,
-/// `MOD_UNLOAD`, `MOD_SHUTDOWN`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ModEvent {
-    /// The module is loading, at its `(subsystem, order)` among its hooks.
-    /// An `Err` fails the load, which is rolled back.
-    Load,
-    /// First step of an unload; an `Err` vetoes it (a forced unload ignores
-    /// the veto).
-    Quiesce,
-    /// Second step of an unload, *before* any teardown hook; an `Err` vetoes it
-    /// (even when forced).
-    Unload,
-    /// The process shuts down: nothing else runs, so tear down what must be
-    /// torn down here (the seed's example iterates the instances).
-    Shutdown,
-}
-
-impl fmt::Display for ModEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModEvent::Load => "load",
-            ModEvent::Quiesce => "quiesce",
-            ModEvent::Unload => "unload",
-            ModEvent::Shutdown => "shutdown",
-        })
-    }
-}
-
-/// A module handler's refusal or failure.
-///
-/// ```
-/// use vnet_runtime::module::ModError;
-/// let busy = ModError::new("3 rules still installed");
-/// assert_eq!(busy.to_string(), "3 rules still installed");
-/// assert!(ModError::unsupported().is_unsupported());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModError {
-    message: String,
-    unsupported: bool,
-}
-
-impl ModError {
-    /// A failure (on `Load`) or veto (on `Quiesce`, `Unload`) with a reason.
-    pub fn new(reason: impl fmt::Display) -> Self {
-        ModError {
-            message: reason.to_string(),
-            unsupported: false,
-        }
-    }
-
-    /// The handler does not handle this event (FreeBSD's `EOPNOTSUPP`): a
-    /// success for `Quiesce` and `Shutdown`, a refusal for `Load` and
-    /// `Unload` (a module that does not handle `Unload` cannot be unloaded).
-    pub fn unsupported() -> Self {
-        ModError {
-            message: "event not supported by the module (EOPNOTSUPP)".to_owned(),
-            unsupported: true,
-        }
-    }
-
-    /// Whether this is [`ModError::unsupported`].
-    pub fn is_unsupported(&self) -> bool {
-        self.unsupported
-    }
-
-    /// The reason.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Display for ModError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ModError {}
-
-impl From<&str> for ModError {
-    fn from(reason: &str) -> Self {
-        ModError::new(reason)
-    }
-}
-
-impl From<String> for ModError {
-    fn from(reason: String) -> Self {
-        ModError::new(reason)
-    }
-}
 
 /// Loads module `name` after boot (FreeBSD's `kldload`): first the modules it
 /// depends on that are not loaded, each with its own sequence; then its own
@@ -144,7 +53,8 @@ impl From<String> for ModError {
 pub fn load(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
     refuse_inside_step(name, "loaded")?;
-    engine::load(name)
+    boot();
+    lifecycle::load(name)
 }
 
 /// Unloads module `name` (FreeBSD's `kldunload`): `MODEVENT(quiesce)`, then
@@ -158,7 +68,8 @@ pub fn load(name: &str) -> Result<(), Error> {
 pub fn unload(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
     refuse_inside_step(name, "unloaded")?;
-    engine::unload(name, false)
+    boot();
+    lifecycle::unload(name, false)
 }
 
 /// [`unload`] ignoring a quiesce veto (`kldunload -f`); an unload veto still
@@ -166,7 +77,8 @@ pub fn unload(name: &str) -> Result<(), Error> {
 pub fn unload_forced(name: &str) -> Result<(), Error> {
     refuse_inside_foreach()?;
     refuse_inside_step(name, "unloaded")?;
-    engine::unload(name, true)
+    boot();
+    lifecycle::unload(name, true)
 }
 
 /// Loading and unloading take the lifecycle lock exclusively; inside
@@ -186,7 +98,7 @@ fn refuse_inside_foreach() -> Result<(), Error> {
 /// (a hook of boot, a load or an unload; a handler unloading its own module
 /// would recurse forever).
 fn refuse_inside_step(name: &str, what: &str) -> Result<(), Error> {
-    if super::inside_step() {
+    if lifecycle::inside_step() {
         return Err(Error::Module {
             module: name.to_owned(),
             reason: format!(
@@ -215,61 +127,19 @@ pub fn shutdown() {
         "module::shutdown() cannot run inside vnet_foreach (the instance list is read-locked)"
     );
     assert!(
-        !super::inside_step(),
+        !lifecycle::inside_step(),
         "module::shutdown() cannot run from a lifecycle hook or module event handler"
     );
-    engine::shutdown();
+    boot();
+    lifecycle::shutdown();
 }
 
 /// Whether module `name` is loaded.
 pub fn is_loaded(name: &str) -> bool {
-    crate::boot();
-    let cat = engine::catalog();
+    boot();
+    let cat = lifecycle::hooks::catalog();
     cat.module(name)
-        .is_some_and(|m| engine::state().lock().loaded.contains(&m))
-}
-
-/// One module linked into the binary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModuleInfo {
-    /// Its name.
-    pub name: &'static str,
-    /// Its `version`.
-    pub version: u32,
-    /// The `(subsystem, order)` of its `MODEVENT(load)`.
-    pub subsystem: u32,
-    /// See `subsystem`.
-    pub order: u32,
-    /// Names of the modules it depends on.
-    pub depends: Vec<&'static str>,
-    /// Whether it is loaded.
-    pub loaded: bool,
-    /// False when it cannot load (see [`boot_errors`]).
-    pub usable: bool,
-}
-
-/// Every module linked into the binary, by name.
-///
-/// ```
-/// assert!(vnet_runtime::module::list().iter().all(|m| !m.name.is_empty()));
-/// ```
-pub fn list() -> Vec<ModuleInfo> {
-    crate::boot();
-    let cat = engine::catalog();
-    let loaded = engine::state().lock().loaded.clone();
-    cat.modules
-        .iter()
-        .enumerate()
-        .map(|(i, m)| ModuleInfo {
-            name: m.desc.name,
-            version: m.desc.version,
-            subsystem: m.desc.subsystem,
-            order: m.desc.order,
-            depends: m.desc.depends.iter().map(|d| d.name).collect(),
-            loaded: loaded.contains(&i),
-            usable: m.usable,
-        })
-        .collect()
+        .is_some_and(|m| lifecycle::hooks::state().lock().loaded.contains(&m))
 }
 
 /// Problems found at boot: ambiguous or misplaced hooks, duplicate modules,
@@ -277,6 +147,6 @@ pub fn list() -> Vec<ModuleInfo> {
 /// module events that failed during the boot sequence. With an implicit boot
 /// they are also printed to stderr.
 pub fn boot_errors() -> Vec<Error> {
-    crate::boot();
-    engine::state().lock().boot_errors.clone()
+    boot();
+    lifecycle::hooks::state().lock().boot_errors.clone()
 }

@@ -1,6 +1,5 @@
-//! Futures in an instance, in the style of tracing's `Instrument`:
-//! `fut.in_vnet(&v)`, `fut.in_current_vnet()`, and tasks owned by their
-//! instance (`fut.owned_by(&v)`), cancelled when it is destroyed.
+//! Tasks owned by their instance (`fut.owned_by(&v)`): cancelled, their
+//! future dropped, when the instance is destroyed.
 //!
 //! Executor-agnostic: nothing here depends on an async runtime.
 
@@ -12,91 +11,8 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
+use crate::instance::Vnet;
 use crate::owned::{self, Kind, Registration, Running, Work};
-use crate::{Bound, Vnet};
-
-/// Runs futures in an instance; implemented for every [`Future`].
-///
-/// ```
-/// use std::future::Future;
-/// use std::task::{Context, Poll, Waker};
-/// use vnet_runtime::{Vnet, VnetFutureExt};
-///
-/// let v = vnet_runtime::vnet0();
-/// let mut fut = Box::pin(async { Vnet::current() }.in_vnet(&v));
-/// let out = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-/// assert_eq!(out, Poll::Ready(Some(v)));
-/// ```
-pub trait VnetFutureExt: Future + Sized {
-    /// Binds the future to `vnet`: every poll (and its drop) runs with it
-    /// current, and only then, so other tasks polled on the same thread
-    /// never see it. The same as [`Vnet::bind`].
-    ///
-    /// The binding for a server's *request*: from its first poll until it
-    /// is dropped it holds `vnet`, so [`Vnet::destroy`] is refused with
-    /// [`Error::Busy`](crate::Error::Busy) ([`Holder::Futures`](crate::Holder::Futures))
-    /// and changes nothing until the request finished or was aborted.
-    /// Background work that should end with the instance is
-    /// [`owned_by`](Self::owned_by) instead.
-    fn in_vnet(self, vnet: &Vnet) -> Bound<Self> {
-        vnet.bind(self)
-    }
-
-    /// Binds the future to the instance current where it is *created* (not
-    /// where it is polled), like tracing's `in_current_span`.
-    ///
-    /// # Panics
-    /// When no instance is current.
-    ///
-    /// ```
-    /// use vnet_runtime::{vnet0, VnetFutureExt};
-    /// let fut = vnet0().enter(|| async {}.in_current_vnet());
-    /// assert_eq!(fut.vnet(), &vnet0());
-    /// ```
-    #[track_caller]
-    fn in_current_vnet(self) -> Bound<Self> {
-        match Vnet::current() {
-            Some(v) => v.bind(self),
-            None => panic!("in_current_vnet: no instance is current on this thread"),
-        }
-    }
-
-    /// Makes the future a task *owned* by `vnet`: it runs with `vnet` current
-    /// like [`in_vnet`](Self::in_vnet), and when `vnet` is destroyed, before
-    /// its VNET_SYSUNINITs run, the future is dropped (waiting for a poll in
-    /// progress on another thread to end) and the task is woken to complete
-    /// with [`Cancelled`]. Polling the task takes an uncontended lock.
-    ///
-    /// Made while `vnet` is being destroyed (or after), the task is
-    /// cancelled from the start: its future is dropped unpolled and the task
-    /// completes with [`Cancelled`].
-    ///
-    /// The binding for *background* work: an owned task never makes
-    /// [`Vnet::destroy`] busy (even while it is being polled), and a
-    /// destroy refused for another reason does not touch it; it goes on.
-    ///
-    /// ```
-    /// use std::future::Future;
-    /// use std::task::{Context, Poll, Waker};
-    /// use vnet_runtime::{Cancelled, Vnet, VnetFutureExt};
-    /// # if !vnet_runtime::VIMAGE { return; }
-    /// let v = Vnet::create("owned-doc").unwrap();
-    /// let mut task = Box::pin(std::future::pending::<()>().owned_by(&v));
-    /// let mut cx = Context::from_waker(Waker::noop());
-    /// assert!(task.as_mut().poll(&mut cx).is_pending());
-    /// v.destroy().unwrap(); // drops the pending future first
-    /// assert_eq!(task.as_mut().poll(&mut cx), Poll::Ready(Err(Cancelled)));
-    /// ```
-    #[track_caller]
-    fn owned_by(self, vnet: &Vnet) -> Owned<Self>
-    where
-        Self: Send + 'static,
-    {
-        Owned::new(vnet, self)
-    }
-}
-
-impl<F: Future> VnetFutureExt for F {}
 
 /// An owned task's instance was destroyed before the task completed.
 ///
@@ -114,7 +30,7 @@ impl std::fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {}
 
-/// A future owned by its instance; see [`VnetFutureExt::owned_by`].
+/// A future owned by its instance; see [`VnetFutureExt::owned_by`](crate::VnetFutureExt::owned_by).
 #[must_use = "futures do nothing unless polled"]
 pub struct Owned<F: Future + Send + 'static> {
     task: Arc<Task<F>>,
@@ -133,7 +49,7 @@ struct Task<F> {
 
 impl<F: Future + Send + 'static> Owned<F> {
     #[track_caller]
-    fn new(vnet: &Vnet, future: F) -> Self {
+    pub(crate) fn new(vnet: &Vnet, future: F) -> Self {
         let id = owned::next_id();
         let task = Arc::new(Task {
             id,
@@ -196,7 +112,7 @@ impl<F: Future + Send + 'static> Future for Owned<F> {
             }
         }
         let _running = Running::in_instance(task.id, Kind::Task, &task.vnet);
-        let _guard = crate::curvnet_set(&task.vnet);
+        let _guard = task.vnet.push_current();
         match future.as_mut().poll(cx) {
             Poll::Ready(out) => {
                 // Dropped here, in the instance, like `Bound` does.
