@@ -377,6 +377,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         // SARIF carries the proposed fixes, safe and unsafe, each marked with its applicability.
         let options = crate::fix::FixOptions {
             unsafe_fixes: true,
+            applicability_only: true,
             ..crate::fix::FixOptions::default()
         };
         let plan = crate::fix::plan(&crate::fix::targets(&report), &options);
@@ -391,6 +392,7 @@ fn check(args: CheckArgs) -> Result<u8> {
         // Each finding carries the applicability of its own fix, as `--fix --unsafe-fixes` plans it.
         let options = crate::fix::FixOptions {
             unsafe_fixes: true,
+            applicability_only: true,
             ..crate::fix::FixOptions::default()
         };
         let plan = crate::fix::plan(&crate::fix::targets(&report), &options);

@@ -116,7 +116,7 @@ fn a_std_feature_crate_is_ported_in_its_std_build_with_its_guarded_static_mut() 
     // Callers without an instance keep working.
     assert!(lib.contains("vnet_runtime::fallback_to_vnet0!();"), "{lib}");
     let manifest = new_text(&plan, root, "Cargo.toml");
-    assert!(manifest.contains("rust-version = \"1.85\""), "{manifest}");
+    assert!(manifest.contains("rust-version = \"1.95\""), "{manifest}");
     assert!(
         manifest.contains("std = [\"vnet-runtime/std\", \"vnet-runtime/vimage\"]"),
         "{manifest}"
@@ -256,5 +256,23 @@ fn a_crate_whose_every_lazy_static_is_ported_loses_the_dependency_and_its_import
     let manifest = new_text(&plan, root, "Cargo.toml");
     assert!(!manifest.contains("lazy_static"), "{manifest}");
     // `LazyLock` needs 1.80: the manifest's older promise is raised to the runtime's.
-    assert!(manifest.contains("rust-version = \"1.85\""), "{manifest}");
+    assert!(manifest.contains("rust-version = \"1.95\""), "{manifest}");
+}
+
+/// The `rust-version` the fix raises a ported crate to is the runtime's own.
+#[test]
+fn the_raised_rust_version_is_the_runtimes() {
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../vnet-runtime/Cargo.toml"
+    ))
+    .unwrap();
+    let wanted = format!(
+        "rust-version = \"{}\"",
+        vnet_lint::fix::cargo_toml::RUNTIME_RUST_VERSION
+    );
+    assert!(
+        manifest.lines().any(|l| l.trim() == wanted),
+        "vnet-runtime/Cargo.toml does not say {wanted}"
+    );
 }

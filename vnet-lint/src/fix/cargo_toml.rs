@@ -57,7 +57,7 @@ pub fn add_runtime(manifest: &str, path: Option<&str>) -> Option<String> {
 }
 
 /// The oldest Rust the runtime builds with (its `rust-version`).
-pub const RUNTIME_RUST_VERSION: &str = "1.85";
+pub const RUNTIME_RUST_VERSION: &str = "1.95";
 
 /// `manifest` with `package.rust-version` raised to `at_least` when it names an older Rust, or
 /// `None` when it is absent (no promise to keep), inherited from the workspace, or new enough.

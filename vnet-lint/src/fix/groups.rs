@@ -13,6 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn uses_together(krate: &Krate, names: &BTreeSet<String>) -> Vec<(String, BTreeSet<String>)> {
     let mut out = Vec::new();
     for file in krate.files.values() {
+        // A file that never spells any of the names cannot use them (parsing is the cost).
+        if !names.iter().any(|n| file.text.contains(n.as_str())) {
+            continue;
+        }
         let Ok(parsed) = super::parse(&file.text) else {
             continue;
         };
@@ -81,6 +85,9 @@ impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
 pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for file in krate.files.values() {
+        if !names.iter().any(|n| file.text.contains(n.as_str())) {
+            continue;
+        }
         let Ok(parsed) = super::parse(&file.text) else {
             continue;
         };

@@ -144,7 +144,12 @@ impl Krate {
                 }
                 first = false;
             }
-            if let Ok(parsed) = super::parse(&text) {
+            // Only a file that declares an out-of-line module (`mod name;`) adds files to the tree:
+            // the others are not parsed here (most of a large crate's files are leaves).
+            let parsed = declares_module_file(&text)
+                .then(|| super::parse(&text).ok())
+                .flatten();
+            if let Some(parsed) = parsed {
                 let base = if mod_rs {
                     path.parent().map(Path::to_path_buf).unwrap_or_default()
                 } else {
@@ -553,4 +558,39 @@ fn has_word(text: &str, word: &str) -> bool {
         let is_ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
         !is_ident(before) && !is_ident(after)
     })
+}
+
+/// Whether `text` may declare a module in another file: somewhere `mod`, then a name, then `;`.
+/// Conservative: a match in a comment or string only costs a parse.
+fn declares_module_file(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    text.match_indices("mod").any(|(at, _)| {
+        if at > 0 && ident(bytes[at - 1]) {
+            return false;
+        }
+        let rest = &bytes[at + 3..];
+        let name_at = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+        if name_at == 0 {
+            return false;
+        }
+        let rest = &rest[name_at..];
+        let name_len = rest.iter().take_while(|&&b| ident(b)).count();
+        name_len > 0 && rest[name_len..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b';')
+    })
+}
+
+#[cfg(test)]
+mod module_file_tests {
+    use super::declares_module_file;
+
+    #[test]
+    fn finds_out_of_line_module_declarations_only() {
+        assert!(declares_module_file("pub mod net;"));
+        assert!(declares_module_file("#[path = \"x.rs\"]\nmod  inner ;"));
+        assert!(declares_module_file("mod a { mod b; }"));
+        assert!(!declares_module_file("mod tests { fn t() {} }"));
+        assert!(!declares_module_file("fn model() {} // a module;"));
+        assert!(!declares_module_file("let modulo = 3;"));
+    }
 }

@@ -153,6 +153,9 @@ pub struct FixOptions {
     pub exclude: HashMap<(PathBuf, String), String>,
     /// Path for a runtime dependency the fix adds (instead of a version from crates.io).
     pub runtime_path: Option<String>,
+    /// Plan only what decides each finding's applicability, as `--message-format json|sarif` need:
+    /// the crate's tests are not switched to `#[vnet_test]` (that edit changes no applicability).
+    pub applicability_only: bool,
 }
 
 /// A static the plan ports.
@@ -598,7 +601,12 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         .iter()
         .any(|(d, _, _)| !d.file.components().any(|c| c.as_os_str() == "tests"))
     {
-        for (file, edit) in tests::switch_tests(krate, &runtime) {
+        let switched = if options.applicability_only {
+            Vec::new()
+        } else {
+            tests::switch_tests(krate, &runtime)
+        };
+        for (file, edit) in switched {
             per_file.entry(file).or_default().push((None, edit));
         }
         if let Some(root) = krate
@@ -808,7 +816,7 @@ fn runtime_for(
             cargo_toml::add_runtime(&text, options.runtime_path.as_deref()),
         ),
     };
-    // The runtime needs Rust 1.85: a lower `rust-version` is raised (which also admits `LazyLock`,
+    // The runtime needs Rust 1.95 (its `rust-version`): a lower `rust-version` is raised (which also admits `LazyLock`,
     // 1.80, and constants that refer to statics, 1.83).
     let current = new.clone().unwrap_or_else(|| text.clone());
     if let Some(raised) = cargo_toml::raise_rust_version(&current, cargo_toml::RUNTIME_RUST_VERSION)
@@ -881,7 +889,7 @@ fn find_decl_among(
     };
     let located = decl::locate(&parsed, &file.module);
     // A constant may take the address of (or read) an immutable static since Rust 1.83 (the
-    // runtime needs 1.85): only a `static mut` or a flagged static in an initializer stops the port.
+    // runtime needs 1.95): only a `static mut` or a flagged static in an initializer stops the port.
     let static_names: Vec<String> = located
         .statics
         .iter()

@@ -26,7 +26,7 @@ pub fn switch_tests(krate: &Krate, runtime: &Runtime) -> Vec<(PathBuf, Edit)> {
     for file in krate.files.values() {
         let other = file.module.first().map(String::as_str) == Some(super::krate::OTHER_CRATE);
         let under_tests = file.path.components().any(|c| c.as_os_str() == "tests");
-        if other && !under_tests {
+        if (other && !under_tests) || !has_test_attribute(&file.text) {
             continue;
         }
         let Ok(parsed) = super::parse(&file.text) else {
@@ -76,4 +76,15 @@ impl<'ast> syn::visit::Visit<'ast> for Tests<'_> {
         }
         syn::visit::visit_item_fn(self, f);
     }
+}
+
+/// Whether `text` may hold a `#[test]` attribute: `test`, then `]` (conservative: a match in a comment
+/// or string only costs a parse).
+fn has_test_attribute(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    text.match_indices("test").any(|(at, _)| {
+        let before_ok =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        before_ok && bytes[at + 4..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b']')
+    })
 }
