@@ -19,11 +19,12 @@ const ENTERS: &[&str] = &[
 ];
 
 /// Names of calls that hand a closure to another thread, a task, a timer or a callback list.
-const SPAWNERS: &[&str] = &[
+pub(crate) const SPAWNERS: &[&str] = &[
     "spawn",
     "spawn_blocking",
     "spawn_local",
     "spawn_scoped",
+    "spawn_fifo",
     "timeout",
     "callout_reset",
     "schedule",

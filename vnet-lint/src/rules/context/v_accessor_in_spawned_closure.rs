@@ -60,20 +60,7 @@ const NO_INSTANCE: &[&[&str]] = &[
 ];
 
 /// Names of functions that hand a closure to another thread, task, timer or callback list.
-const SPAWN_NAMES: &[&str] = &[
-    "spawn",
-    "spawn_blocking",
-    "spawn_local",
-    "spawn_scoped",
-    "spawn_fifo",
-    "timeout",
-    "callout_reset",
-    "schedule",
-    "register",
-    "add_handler",
-    "subscribe",
-    "on_event",
-];
+use crate::parse::lifecycle::body::SPAWNERS as SPAWN_NAMES;
 
 /// Why the closure handed to `access`'s call runs with no instance, or `None` when it does not: the
 /// runtime's spawns (`vnet_runtime::thread::spawn_current`, `spawn_in`…) carry the instance; the selection's own
