@@ -572,23 +572,6 @@ fn expr_at<'a>(stack: &[Anc<'a>], i: usize) -> Option<&'a syn::Expr> {
     }
 }
 
-fn is_compound_assign(op: &syn::BinOp) -> bool {
-    use syn::BinOp::*;
-    matches!(
-        op,
-        AddAssign(_)
-            | SubAssign(_)
-            | MulAssign(_)
-            | DivAssign(_)
-            | RemAssign(_)
-            | BitXorAssign(_)
-            | BitAndAssign(_)
-            | BitOrAssign(_)
-            | ShlAssign(_)
-            | ShrAssign(_)
-    )
-}
-
 fn grow(stack: &[Anc<'_>], with_assign: bool) -> Grown {
     let mut top = stack.len() - 1;
     let mut ref_like = true;
@@ -611,7 +594,9 @@ fn grow(stack: &[Anc<'_>], with_assign: bool) -> Grown {
             syn::Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => Some(false),
             syn::Expr::Reference(_) => Some(true),
             syn::Expr::Assign(a) if with_assign && same(&a.left) => Some(false),
-            syn::Expr::Binary(b) if with_assign && same(&b.left) && is_compound_assign(&b.op) => {
+            syn::Expr::Binary(b)
+                if with_assign && same(&b.left) && crate::parse::is_compound_assign(&b.op) =>
+            {
                 Some(false)
             }
             _ => None,
@@ -749,7 +734,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                 Some(syn::Expr::Assign(a)) if same(&a.left) => {
                     SiteKind::AtomicStore(node_range(&a.right))
                 }
-                Some(syn::Expr::Binary(b)) if same(&b.left) && is_compound_assign(&b.op) => {
+                Some(syn::Expr::Binary(b)) if same(&b.left) && crate::parse::is_compound_assign(&b.op) => {
                     use syn::BinOp::*;
                     let is_bool = decl.kind == Kind::Atomic("AtomicBool");
                     let (method, op) = match b.op {

@@ -401,20 +401,7 @@ impl<'ast> Visit<'ast> for Collector {
     }
 
     fn visit_expr_binary(&mut self, binary: &'ast syn::ExprBinary) {
-        use syn::BinOp::*;
-        if matches!(
-            binary.op,
-            AddAssign(_)
-                | SubAssign(_)
-                | MulAssign(_)
-                | DivAssign(_)
-                | RemAssign(_)
-                | BitXorAssign(_)
-                | BitAndAssign(_)
-                | BitOrAssign(_)
-                | ShlAssign(_)
-                | ShrAssign(_)
-        ) {
+        if super::is_compound_assign(&binary.op) {
             self.written(&binary.left);
         }
         syn::visit::visit_expr_binary(self, binary);

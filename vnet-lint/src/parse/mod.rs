@@ -326,3 +326,21 @@ fn forget_earlier_spans() {
 pub(crate) fn byte_range(span: Span) -> Range<usize> {
     span.byte_range()
 }
+
+/// Whether `op` assigns to its left side (`+=`, `<<=`, …): a write of what it names.
+pub(crate) fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
