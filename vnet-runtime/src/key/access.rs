@@ -141,10 +141,11 @@ static VNET0_BASE: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 #[cold]
 #[inline(never)]
 fn base_without_current(name: &str, crate_declared: &AtomicBool) -> *mut u8 {
-    // The flag is set when boot lays the statics out; only a crate that
-    // declared `fallback_to_vnet0!` makes booting here worth it.
+    // The flag is set when the statics are laid out (once, at the first
+    // boot or access; no hook runs there): only a crate that declared
+    // `fallback_to_vnet0!` makes that worth doing here.
     let crate_declared = !crate::fallback::CRATE_FALLBACKS.is_empty() && {
-        crate::boot::boot();
+        crate::block::layout();
         crate_declared.load(Relaxed)
     };
     if !crate::policy::falls_back_for(crate_declared) {
