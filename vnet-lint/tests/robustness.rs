@@ -137,7 +137,7 @@ fn nesting_just_under_the_limit_parses() {
     assert_eq!(codes(&report), ["VN101"]);
 }
 
-/// Found by fuzzing (issue 9): chains that are not bracket nesting but that the parser, the
+/// Found by fuzzing: chains that are not bracket nesting but that the parser, the
 /// visitors and the drops of the tree still handle by recursion overflowed the worker's stack and
 /// aborted the whole run. Now each is a parse error for that file, and the run goes on.
 #[test]
