@@ -194,6 +194,20 @@ pub struct LeftAlone {
     pub needs_unsafe: bool,
 }
 
+impl LeftAlone {
+    /// `decl` left alone, with why and whether `--unsafe-fixes` would port it.
+    fn of(decl: &Decl, reason: String, needs_unsafe: bool) -> Self {
+        LeftAlone {
+            file: decl.file.clone(),
+            line: decl.line,
+            name: decl.name.clone(),
+            code: decl.code,
+            reason,
+            needs_unsafe,
+        }
+    }
+}
+
 /// How the reason of a static left alone because one of its uses lies inside another static's
 /// rewritten use starts (`--fix` ports it in a further round, see [`Plan::has_nested_left`]).
 const NESTED_USE: &str = "a use of it lies inside a rewritten use of";
@@ -463,14 +477,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     let mut accepted: Vec<Accepted> = Vec::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
         if let Some(reason) = ue.refusal {
-            plan.left.push(LeftAlone {
-                file: decl.file.clone(),
-                line: decl.line,
-                name: decl.name.clone(),
-                code: decl.code,
-                reason,
-                needs_unsafe: false,
-            });
+            plan.left.push(LeftAlone::of(&decl, reason, false));
             continue;
         }
         let text = &krate.files[&decl.file].text;
@@ -495,18 +502,11 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             })
         });
         if let Some((other, _, _)) = clash {
-            plan.left.push(LeftAlone {
-                file: decl.file.clone(),
-                line: decl.line,
-                name: decl.name.clone(),
-                code: decl.code,
-                reason: format!(
+            plan.left.push(LeftAlone::of(&decl, format!(
                     "{NESTED_USE} `{}` in the same expression; `--fix` ports it in a further round, \
                      once that use is rewritten",
                     other.name
-                ),
-                needs_unsafe: false,
-            });
+                ), false));
             continue;
         }
         if all
@@ -773,19 +773,16 @@ fn keep_groups_whole<A>(
         match blocker {
             Some(other) => {
                 let function = &groups[&decl.name].1;
-                plan.left.push(LeftAlone {
-                    file: decl.file.clone(),
-                    line: decl.line,
-                    name: decl.name.clone(),
-                    code: decl.code,
-                    reason: format!(
+                plan.left.push(LeftAlone::of(
+                    &decl,
+                    format!(
                         "used together with `{}` (in `fn {function}` or a function linked to it), \
                          which is left alone; coupled statics are ported together or not at all \
                          ({}: {})",
                         other.name, other.name, other.reason
                     ),
-                    needs_unsafe: other.needs_unsafe,
-                });
+                    other.needs_unsafe,
+                ));
             }
             None => kept.push((decl, diagnostic, edits)),
         }

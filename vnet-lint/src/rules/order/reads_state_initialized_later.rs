@@ -61,6 +61,24 @@ fn level(hook: &Hook) -> (u32, u32) {
 
 /// The init hooks (of modules that load) that change the static behind `accessor`, themselves or
 /// through the functions they call.
+/// The first hook that sets `accessor` up, when every one of them runs after `hook`.
+fn set_up_later<'m>(model: &'m Model, accessor: &str, hook: &Hook) -> Option<&'m Hook> {
+    let inits = initializers(model, accessor);
+    if inits.is_empty() || !inits.iter().all(|i| level(i) > level(hook)) {
+        return None;
+    }
+    inits.into_iter().min_by_key(|i| level(i))
+}
+
+/// The label of a use that comes before `first` sets `accessor` up.
+fn set_up_later_label(accessor: &str, first: &Hook) -> String {
+    format!(
+        "`{accessor}` is set up later, at ({}, {})",
+        keys::subsystem_name(first.subsystem.value),
+        keys::order_name(first.order.value)
+    )
+}
+
 pub(crate) fn initializers<'m>(model: &'m Model, accessor: &str) -> Vec<&'m Hook> {
     model
         .hooks
@@ -111,14 +129,12 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
         // Uses before every hook that sets the state up.
         let mut reported = Vec::new();
         for (accessor, span) in &hook.body.reads {
-            let inits = initializers(model, accessor);
-            let later = only_reads(hook, accessor)
-                && !inits.is_empty()
-                && inits.iter().all(|i| level(i) > level(hook));
-            if !later {
+            if !only_reads(hook, accessor) {
                 continue;
             }
-            let first = inits.iter().min_by_key(|i| level(i)).expect("not empty");
+            let Some(first) = set_up_later(model, accessor, hook) else {
+                continue;
+            };
             reported.push(accessor.clone());
             report(
                 span.clone(),
@@ -128,11 +144,7 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                     first.name,
                     model.unit_name(first.unit)
                 ),
-                format!(
-                    "`{accessor}` is set up later, at ({}, {})",
-                    keys::subsystem_name(first.subsystem.value),
-                    keys::order_name(first.order.value)
-                ),
+                set_up_later_label(accessor, first),
                 format!(
                     "key `{}` after `{}`: a higher subsystem, or the same subsystem and a higher order than ({}, {})",
                     hook.name, first.name, first.subsystem.written, first.order.written
@@ -145,11 +157,9 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
             if reach.writes || !only_reads(hook, accessor) || reported.contains(accessor) {
                 continue;
             }
-            let inits = initializers(model, accessor);
-            if inits.is_empty() || !inits.iter().all(|i| level(i) > level(hook)) {
+            let Some(first) = set_up_later(model, accessor, hook) else {
                 continue;
-            }
-            let first = inits.iter().min_by_key(|i| level(i)).expect("not empty");
+            };
             reported.push(accessor.clone());
             report(
                 reach.call.clone(),
@@ -162,11 +172,7 @@ pub(crate) fn check(model: &Model, out: &mut Vec<Located>) {
                     first.name,
                     model.unit_name(first.unit)
                 ),
-                format!(
-                    "`{accessor}` is set up later, at ({}, {})",
-                    keys::subsystem_name(first.subsystem.value),
-                    keys::order_name(first.order.value)
-                ),
+                set_up_later_label(accessor, first),
                 format!(
                     "key `{}` after `{}`: a higher subsystem, or the same subsystem and a higher order than ({}, {}); or move the call into a later hook",
                     hook.name, first.name, first.subsystem.written, first.order.written
