@@ -298,6 +298,7 @@ fn options(source: &SourceArgs, configs: Vec<Scoped>) -> Options {
         configs,
         roots: Vec::new(),
         context_roots: Vec::new(),
+        overlay: Default::default(),
     }
 }
 
@@ -339,9 +340,18 @@ fn check(args: CheckArgs) -> Result<u8> {
             no_verify: args.fix.no_verify,
             runtime_path: args.fix.runtime_path.clone(),
         };
-        let mut outcome = crate::fix::run::run(
+        // Further rounds (a static whose use sat inside another's rewritten use) plan on a fresh
+        // report of the files as the rounds before left them: on disk for `--fix`, in the overlay
+        // for `--diff`.
+        let mut relint = |overlay: &crate::discover::overlay::Overlay| {
+            let mut options = options.clone();
+            options.overlay = overlay.clone();
+            engine::check_paths(&paths, &options)
+        };
+        let outcome = crate::fix::run::run(
             &report,
             &run,
+            &mut relint,
             &mut std::io::stdout().lock(),
             &mut std::io::stderr().lock(),
         )?;
@@ -351,23 +361,6 @@ fn check(args: CheckArgs) -> Result<u8> {
                 .iter()
                 .any(|t| t.code != crate::rules::id::THREAD_LOCAL_GLOBAL.code);
             return Ok(u8::from(outcome.changed || fixable));
-        }
-        // A static whose use sat inside another's rewritten use is ported in a further round, on a
-        // fresh report of the written files, so that a second `--fix` changes nothing. The tree is
-        // now dirty with the fix's own edits.
-        let mut again = run.clone();
-        again.allow_dirty = true;
-        for _ in 0..crate::fix::run::MAX_NESTED_ROUNDS {
-            if !outcome.again {
-                break;
-            }
-            let report = engine::check_paths(&paths, &options);
-            outcome = crate::fix::run::run(
-                &report,
-                &again,
-                &mut std::io::stdout().lock(),
-                &mut std::io::stderr().lock(),
-            )?;
         }
         let remaining = engine::check_paths(&paths, &options);
         print_report(&remaining, args.message_format, args.color)?;

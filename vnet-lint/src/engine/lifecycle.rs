@@ -60,7 +60,7 @@ pub fn run(
             if all_files.contains(&path) {
                 continue;
             }
-            extra_texts.push(std::fs::read_to_string(&path).ok());
+            extra_texts.push(options.overlay.read_to_string(&path).ok());
             all_files.push(path);
             reported.push(false);
         }
@@ -114,10 +114,10 @@ pub fn run(
             .iter()
             .all(|f| f.facts.hooks.is_empty() && f.facts.modules.is_empty())
         {
-            model = Model::build_with(inputs, &cargo_renames(&roots, &cache));
+            model = Model::build_with(inputs, &cargo_renames(&roots, &cache, &options.overlay));
             break;
         }
-        model = Model::build_with(inputs, &cargo_renames(&roots, &cache));
+        model = Model::build_with(inputs, &cargo_renames(&roots, &cache, &options.overlay));
         // The context rules' calls resolve through modules too: look them up now, so that the modules
         // they go into are read in this round.
         for (i, facts) in parsed.iter().enumerate() {
@@ -268,6 +268,7 @@ fn module_of(
 fn cargo_renames(
     roots: &[&SourceRoot],
     found: &HashMap<PathBuf, Option<SourceRoot>>,
+    overlay: &crate::discover::overlay::Overlay,
 ) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
@@ -276,7 +277,7 @@ fn cargo_renames(
             continue;
         }
         seen.push(root.package_dir.clone());
-        let Ok(text) = std::fs::read_to_string(root.package_dir.join("Cargo.toml")) else {
+        let Ok(text) = overlay.read_to_string(&root.package_dir.join("Cargo.toml")) else {
             continue;
         };
         let Ok(manifest) = text.parse::<toml::Table>() else {

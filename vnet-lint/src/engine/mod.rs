@@ -12,6 +12,7 @@
 mod lifecycle;
 
 use crate::diag::{FileId, Finding, Report};
+use crate::discover::overlay::Overlay;
 use crate::discover::walk::Walked;
 use crate::model::files::{insert_typedefs, is_test_file, module_names, test_files};
 use crate::model::types::TypeTable;
@@ -42,6 +43,8 @@ pub struct Options {
     pub roots: Vec<crate::discover::workspace::SourceRoot>,
     /// Path dependencies that use the runtime: read by the init-order model, never reported.
     pub context_roots: Vec<crate::discover::workspace::SourceRoot>,
+    /// Texts read instead of the files on disk (`check --diff`'s later rounds); empty: the disk.
+    pub overlay: Overlay,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             configs: Vec::new(),
             roots: Vec::new(),
             context_roots: Vec::new(),
+            overlay: Overlay::default(),
         }
     }
 }
@@ -108,7 +112,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
     let outcomes: Vec<Result<FileOutcome, Box<Finding>>> = files
         .par_iter()
         .enumerate()
-        .map(|(file, path)| read_and_analyze(file, path, options.max_file_size, syntax_options))
+        .map(|(file, path)| read_and_analyze(file, path, options, syntax_options))
         .collect();
 
     let mut findings = Vec::new();
@@ -323,23 +327,27 @@ fn resolve_elsewhere(
 fn read_and_analyze(
     file: FileId,
     path: &Path,
-    max_size: u64,
+    run: &Options,
     options: parse::Options,
 ) -> Result<FileOutcome, Box<Finding>> {
     let io_error =
         |message: String| Box::new(crate::rules::builtin::io_error::finding(file, message));
     let shown = crate::diag::display_path(path);
-    let meta =
-        std::fs::metadata(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
-    if meta.len() > max_size {
-        let message = format!(
-            "`{shown}` is {} bytes, larger than the {max_size} bytes the lint parses",
-            meta.len()
-        );
+    let max_size = run.max_file_size;
+    let len = run
+        .overlay
+        .file_len(path)
+        .map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
+    if len > max_size {
+        let message =
+            format!("`{shown}` is {len} bytes, larger than the {max_size} bytes the lint parses");
         let help = "raise the limit with `--max-file-size BYTES`, or leave generated files out";
         return Err(Box::new(io_error(message).with_help(help)));
     }
-    let bytes = std::fs::read(path).map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
+    let bytes = run
+        .overlay
+        .read(path)
+        .map_err(|e| io_error(format!("cannot read `{shown}`: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let message = format!(
             "`{shown}` is not UTF-8 (invalid byte at offset {})",
@@ -455,7 +463,7 @@ pub fn model_paths(
     let work = || {
         let texts: Vec<Option<String>> = files
             .par_iter()
-            .map(|p| std::fs::read_to_string(p).ok())
+            .map(|p| options.overlay.read_to_string(p).ok())
             .collect();
         let selected = vec![true; files.len()];
         let (model, all, findings) = lifecycle::run(&files, &texts, &selected, options);

@@ -2,6 +2,7 @@
 //! root through `mod` declarations, each with its module path. Rewriting a static's uses needs all of
 //! them, not only the files the lint was pointed at.
 
+use crate::discover::overlay::Overlay;
 use quote::ToTokens;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,17 +44,20 @@ pub struct Krate {
 
 impl Krate {
     /// The crate around `file`: the nearest package above it whose roots reach it, or the file alone.
+    /// Files and manifests are read through `overlay` (texts standing in for the disk).
     ///
     /// ```no_run
-    /// let krate = vnet_lint::fix::krate::Krate::around(std::path::Path::new("src/lib.rs"));
+    /// use vnet_lint::discover::overlay::Overlay;
+    /// let path = std::path::Path::new("src/lib.rs");
+    /// let krate = vnet_lint::fix::krate::Krate::around(path, &Overlay::default());
     /// assert!(krate.files.len() >= 1);
     /// ```
-    pub fn around(file: &Path) -> Krate {
+    pub fn around(file: &Path, overlay: &Overlay) -> Krate {
         let file = absolute(file);
         let mut dir = file.parent().map(Path::to_path_buf);
         while let Some(d) = dir {
             let manifest = d.join("Cargo.toml");
-            if let Some(package) = read_package(&manifest) {
+            if let Some(package) = read_package(&manifest, overlay) {
                 let mut krate = Krate {
                     manifest: Some(manifest),
                     name: Some(package.name.replace('-', "_")),
@@ -66,36 +70,36 @@ impl Krate {
                         if is_lib {
                             krate.lib_root = Some(root.clone());
                         }
-                        krate.add_tree(&root, Vec::new());
+                        krate.add_tree(&root, Vec::new(), overlay);
                     }
                 }
                 // Tests, benches and examples are crates of their own that name the library by its
                 // name: their uses are rewritten too (`cargo check --all-targets` builds them).
                 for root in other_targets(&d) {
-                    krate.add_tree(&root, vec![OTHER_CRATE.to_owned()]);
+                    krate.add_tree(&root, vec![OTHER_CRATE.to_owned()], overlay);
                 }
                 if krate.files.contains_key(&file) {
                     return krate;
                 }
                 // Not reached by a root (a test, an example, a file linted alone): the file is its own root.
-                return Krate::alone_in(&file, &krate);
+                return Krate::alone_in(&file, &krate, overlay);
             }
             dir = d.parent().map(Path::to_path_buf);
         }
         let mut alone = Krate::default();
-        alone.add_tree(&file, Vec::new());
+        alone.add_tree(&file, Vec::new(), overlay);
         alone
     }
 
     /// `file` as a crate of its own inside the package of `manifest` (already read as another crate).
-    pub fn alone_in(file: &Path, like: &Krate) -> Krate {
+    pub fn alone_in(file: &Path, like: &Krate, overlay: &Overlay) -> Krate {
         let mut alone = Krate {
             manifest: like.manifest.clone(),
             name: like.name.clone(),
             edition_2015: like.edition_2015,
             ..Krate::default()
         };
-        alone.add_tree(&absolute(file), Vec::new());
+        alone.add_tree(&absolute(file), Vec::new(), overlay);
         // The package's roots decide: a module file of a `no_std` crate is `no_std` too.
         if like.no_std {
             alone.no_std = true;
@@ -126,7 +130,7 @@ impl Krate {
         }
     }
 
-    fn add_tree(&mut self, root: &Path, module: Vec<String>) {
+    fn add_tree(&mut self, root: &Path, module: Vec<String>, overlay: &Overlay) {
         let public = module.is_empty();
         let mut stack = vec![(root.to_path_buf(), module, public, true)];
         let mut first = true;
@@ -134,7 +138,7 @@ impl Krate {
             if self.files.contains_key(&path) {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            let Ok(text) = overlay.read_to_string(&path) else {
                 continue;
             };
             if first && module.is_empty() {
@@ -202,8 +206,8 @@ struct Package {
     bins: Vec<String>,
 }
 
-fn read_package(manifest: &Path) -> Option<Package> {
-    let text = std::fs::read_to_string(manifest).ok()?;
+fn read_package(manifest: &Path, overlay: &Overlay) -> Option<Package> {
+    let text = overlay.read_to_string(manifest).ok()?;
     let value: toml::Table = toml::from_str(&text).ok()?;
     let package = value.get("package")?.as_table()?;
     let name = package.get("name")?.as_str()?.to_owned();
@@ -481,7 +485,7 @@ pub fn package_manifest(file: &Path) -> Option<PathBuf> {
     let mut dir = file.parent();
     while let Some(d) = dir {
         let manifest = d.join("Cargo.toml");
-        if read_package(&manifest).is_some() {
+        if read_package(&manifest, &Overlay::default()).is_some() {
             return Some(manifest);
         }
         dir = d.parent();
@@ -490,11 +494,13 @@ pub fn package_manifest(file: &Path) -> Option<PathBuf> {
 }
 
 /// Files of other packages of the workspace around `manifest` whose text names `crate_name` and then
-/// one of `names` (as whole words): the places other crates may name a public static.
+/// one of `names` (as whole words): the places other crates may name a public static. Files are
+/// read through `overlay`.
 pub fn named_by_other_crates(
     manifest: &Path,
     crate_name: &str,
     names: &[String],
+    overlay: &Overlay,
 ) -> Vec<(String, PathBuf)> {
     let Some(package_dir) = manifest.parent() else {
         return Vec::new();
@@ -536,7 +542,7 @@ pub fn named_by_other_crates(
         if package_manifest(path).as_deref() == Some(manifest) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(path) else {
+        let Ok(text) = overlay.read_to_string(path) else {
             continue;
         };
         if !has_word(&text, crate_name) {

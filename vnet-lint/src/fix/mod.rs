@@ -156,6 +156,9 @@ pub struct FixOptions {
     /// Plan only what decides each finding's applicability, as `--message-format json|sarif` need:
     /// the crate's tests are not switched to `#[vnet_test]` (that edit changes no applicability).
     pub applicability_only: bool,
+    /// Texts read instead of the files on disk (the files as earlier rounds of `check --diff`
+    /// would have written them); empty: the disk.
+    pub overlay: crate::discover::overlay::Overlay,
 }
 
 /// A static the plan ports.
@@ -250,6 +253,14 @@ impl Plan {
         out
     }
 
+    /// Makes `overlay` read every changed file as this plan would write it (`check --diff`'s rounds:
+    /// the next round plans on these texts, and nothing is written).
+    pub fn apply_to(&self, overlay: &mut crate::discover::overlay::Overlay) {
+        for (path, (_, new)) in self.manifests.iter().chain(self.files.iter()) {
+            overlay.insert(path, new.clone());
+        }
+    }
+
     /// Writes every changed file.
     pub fn write(&self) -> std::io::Result<()> {
         for (path, (_, new)) in self.manifests.iter().chain(self.files.iter()) {
@@ -325,8 +336,11 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
         let known = krates
             .iter()
             .find(|(k, _)| manifest.is_some() && k.manifest == manifest)
-            .map(|(k, _)| Krate::alone_in(&path, k));
-        krates.push((known.unwrap_or_else(|| Krate::around(&path)), vec![target]));
+            .map(|(k, _)| Krate::alone_in(&path, k, &options.overlay));
+        krates.push((
+            known.unwrap_or_else(|| Krate::around(&path, &options.overlay)),
+            vec![target],
+        ));
     }
     let mut plan = Plan::default();
     for (krate, targets) in &krates {
@@ -372,7 +386,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             if public.is_empty() {
                 Vec::new()
             } else {
-                krate::named_by_other_crates(manifest, name, &public)
+                krate::named_by_other_crates(manifest, name, &public, &options.overlay)
             }
         }
         _ => Vec::new(),
@@ -802,7 +816,7 @@ fn runtime_for(
     let Some(manifest) = &krate.manifest else {
         return (Runtime::default(), None);
     };
-    let Ok(text) = std::fs::read_to_string(manifest) else {
+    let Ok(text) = options.overlay.read_to_string(manifest) else {
         return (Runtime::default(), None);
     };
     let (runtime, mut new) = match cargo_toml::find_runtime(&text) {

@@ -1,8 +1,10 @@
-//! The `--fix`/`--diff` flow of `check`: plan from a report, preview or write, verify the build and
-//! restore what broke it, print the summary.
+//! The `--fix`/`--diff` flow of `check`: plan from a report, write (or, for `--diff`, apply to an
+//! in-memory overlay), verify the build and restore what broke it, in rounds until no static waits
+//! for one; then the diff and the summary.
 
-use super::{plan, summary, targets, verify, FixOptions, Plan};
+use super::{plan, summary, targets, verify, FixOptions, Plan, Target};
 use crate::diag::Report;
+use crate::discover::overlay::Overlay;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -28,29 +30,35 @@ pub struct FixRun {
 /// Rounds of build-and-restore before giving up and restoring everything.
 const MAX_ROUNDS: usize = 4;
 
-/// Further `--fix` rounds for statics whose uses sat inside other statics' rewritten uses (one
-/// round per level of nesting).
+/// Further rounds for statics whose uses sat inside other statics' rewritten uses (one round per
+/// level of nesting), for `--fix` and `--diff` alike.
 pub const MAX_NESTED_ROUNDS: usize = 4;
 
-/// What one fix round did.
+/// What a fix run did, over all its rounds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Whether anything was (or would be) changed.
     pub changed: bool,
-    /// Whether statics were left alone only because a use of each lies inside a rewritten use of
-    /// another: after writing, another round (on a fresh report) ports them.
+    /// Whether, after the last round [`MAX_NESTED_ROUNDS`] allow, statics were still left alone only
+    /// because a use of each lies inside a rewritten use of another (another `--fix` ports them).
     pub again: bool,
 }
 
-/// Runs the fix for the findings of `report`. Writes the diff (with `--diff`) to `out` and the summary
-/// to `err`.
+/// Runs the fix for the findings of `report`, in rounds. A static left alone only because a use of
+/// it lies inside another static's rewritten use ([`Plan::has_nested_left`]) is ported by a further
+/// round (up to [`MAX_NESTED_ROUNDS`]), planned on a fresh report of the files as the rounds before
+/// left them: `relint` lints them, reading through the overlay it is given. `--fix` writes each
+/// round to disk (the overlay stays empty) and verifies the build; `--diff` (or neither flag)
+/// applies each round to the overlay, writes nothing and builds nothing, and prints one unified diff
+/// per file, from the file as it is to the file as the last round leaves it. Writes the diff to
+/// `out` and one summary of every round to `err`.
 pub fn run(
     report: &Report,
     run: &FixRun,
+    relint: &mut dyn FnMut(&Overlay) -> Report,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<Outcome> {
-    let targets = targets(report);
     let mut options = FixOptions {
         unsafe_fixes: run.unsafe_fixes,
         runtime_path: run.runtime_path.as_ref().map(|p| {
@@ -60,101 +68,172 @@ pub fn run(
         }),
         ..FixOptions::default()
     };
-    // Statics an earlier `--fix` restored after a failed build, in files unchanged since: not
-    // retried (a second `--fix` changes nothing and builds nothing).
-    options.exclude = remembered::load(&targets);
-    let mut current = plan(&targets, &options);
-    if run.diff || !run.fix {
-        write!(out, "{}", current.diff())?;
-        write!(err, "{}", summary(&current, false))?;
-        return Ok(Outcome {
-            changed: !current.is_empty(),
-            again: false,
-        });
-    }
-    if current.is_empty() {
-        write!(err, "{}", summary(&current, true))?;
-        return Ok(Outcome::default());
-    }
-    let manifests = manifests_of(&current);
-    if !run.allow_dirty {
-        let mut dirty = Vec::new();
-        for manifest in &manifests {
-            if let Some(dir) = manifest.parent() {
-                dirty.extend(verify::dirty_files(dir));
-            }
-        }
-        if !dirty.is_empty() {
-            dirty.sort();
-            dirty.dedup();
-            bail!(
-                "the working directory has uncommitted changes; commit or stash them, or run with \
-                 `--allow-dirty`:\n  {}",
-                dirty.join("\n  ")
-            );
-        }
-    }
-    let mut target_sets: BTreeMap<PathBuf, &'static [&'static str]> = BTreeMap::new();
-    if !run.no_verify {
-        for manifest in &manifests {
-            match verify::targets_that_build(manifest)? {
-                Some(set) => {
-                    target_sets.insert(manifest.clone(), set);
-                }
-                None => bail!(
-                    "`cargo check` fails on {} before any fix; make it build first, or run with \
-                     `--no-verify`",
-                    crate::diag::display_path(manifest)
-                ),
-            }
-        }
-    }
-    current.write()?;
-    if !run.no_verify {
-        let mut restored = BTreeMap::new();
-        let mut round = 0;
-        loop {
-            let mut blamed = BTreeMap::new();
-            for manifest in manifests_of(&current) {
-                let set = target_sets.get(&manifest).copied().unwrap_or(&[]);
-                let (ok, errors) = verify::cargo_check(&manifest, set)?;
-                if !ok {
-                    blamed.extend(verify::blame(&current, &manifest, &errors));
-                }
-            }
-            if blamed.is_empty() {
+    let preview = run.diff || !run.fix;
+    let mut disk = (!preview).then(|| Disk::new(run));
+    let mut overlay = Overlay::default();
+    // Every round's ported statics, and each file from its text before the first round to its text
+    // after the last.
+    let mut done = Plan::default();
+    let mut fresh: Option<Report> = None;
+    let mut again = false;
+    for round in 0..=MAX_NESTED_ROUNDS {
+        if round > 0 {
+            if !again {
                 break;
             }
-            current.restore()?;
-            round += 1;
-            for (key, why) in blamed {
-                restored.entry(key).or_insert(why);
-            }
-            if round >= MAX_ROUNDS {
-                writeln!(
-                    err,
-                    "the build still failed after restoring {} statics; every file is restored",
-                    restored.len()
-                )?;
-                current = Plan::default();
-                break;
-            }
-            options.exclude = restored
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            current = plan(&targets, &options);
-            current.write()?;
+            fresh = Some(relint(&overlay));
         }
+        let targets = targets(fresh.as_ref().unwrap_or(report));
+        options.overlay = overlay.clone();
+        // Statics an earlier `--fix` restored after a failed build, in files unchanged since: not
+        // retried (a second `--fix` changes nothing and builds nothing).
+        options.exclude = remembered::load(&targets, &overlay);
+        let mut current = plan(&targets, &options);
+        match &mut disk {
+            None => current.apply_to(&mut overlay),
+            Some(disk) => current = disk.write(current, &targets, &mut options, err)?,
+        }
+        again = !current.is_empty() && current.has_nested_left();
+        absorb(&mut done, current);
     }
-    if !options.exclude.is_empty() {
-        remembered::save(&options.exclude);
+    if preview {
+        write!(out, "{}", done.diff())?;
     }
-    write!(err, "{}", summary(&current, true))?;
+    write!(err, "{}", summary(&done, !preview))?;
     Ok(Outcome {
-        changed: !current.is_empty(),
-        again: !current.is_empty() && current.has_nested_left(),
+        changed: !done.is_empty(),
+        again,
     })
+}
+
+/// Adds a round to the rounds before it: its ported statics, its texts as the files' new texts (the
+/// first round's originals stay), and its statics left alone (a fresh report flags again every
+/// static an earlier round left, so the last round's list is the run's). Per-round data (the
+/// edits by file) is not kept.
+fn absorb(done: &mut Plan, round: Plan) {
+    for (all, changed) in [
+        (&mut done.files, round.files),
+        (&mut done.manifests, round.manifests),
+    ] {
+        for (path, (old, new)) in changed {
+            all.entry(path).or_insert((old, String::new())).1 = new;
+        }
+    }
+    done.ported.extend(round.ported);
+    done.left = round.left;
+}
+
+/// `--fix`'s rounds on disk: the clean-tree check (first round), the build before and after
+/// writing, and the restores.
+struct Disk<'a> {
+    run: &'a FixRun,
+    /// Whether a round has been written (later rounds find the tree dirty with the fix's edits).
+    wrote: bool,
+    /// Per package manifest, the targets that built before the fix (checked once).
+    target_sets: BTreeMap<PathBuf, &'static [&'static str]>,
+}
+
+impl<'a> Disk<'a> {
+    fn new(run: &'a FixRun) -> Self {
+        Disk {
+            run,
+            wrote: false,
+            target_sets: BTreeMap::new(),
+        }
+    }
+
+    /// Writes `current`, builds, and restores the statics the compiler blames (replanning without
+    /// them); returns the plan as finally written.
+    fn write(
+        &mut self,
+        mut current: Plan,
+        targets: &[Target],
+        options: &mut FixOptions,
+        err: &mut dyn Write,
+    ) -> Result<Plan> {
+        let run = self.run;
+        if current.is_empty() {
+            return Ok(current);
+        }
+        let manifests = manifests_of(&current);
+        if !run.allow_dirty && !self.wrote {
+            let mut dirty = Vec::new();
+            for manifest in &manifests {
+                if let Some(dir) = manifest.parent() {
+                    dirty.extend(verify::dirty_files(dir));
+                }
+            }
+            if !dirty.is_empty() {
+                dirty.sort();
+                dirty.dedup();
+                bail!(
+                    "the working directory has uncommitted changes; commit or stash them, or run \
+                     with `--allow-dirty`:\n  {}",
+                    dirty.join("\n  ")
+                );
+            }
+        }
+        if !run.no_verify {
+            for manifest in &manifests {
+                if self.target_sets.contains_key(manifest) {
+                    continue;
+                }
+                match verify::targets_that_build(manifest)? {
+                    Some(set) => {
+                        self.target_sets.insert(manifest.clone(), set);
+                    }
+                    None => bail!(
+                        "`cargo check` fails on {} before any fix; make it build first, or run with \
+                         `--no-verify`",
+                        crate::diag::display_path(manifest)
+                    ),
+                }
+            }
+        }
+        current.write()?;
+        self.wrote = true;
+        if !run.no_verify {
+            let mut restored = BTreeMap::new();
+            let mut round = 0;
+            loop {
+                let mut blamed = BTreeMap::new();
+                for manifest in manifests_of(&current) {
+                    let set = self.target_sets.get(&manifest).copied().unwrap_or(&[]);
+                    let (ok, errors) = verify::cargo_check(&manifest, set)?;
+                    if !ok {
+                        blamed.extend(verify::blame(&current, &manifest, &errors));
+                    }
+                }
+                if blamed.is_empty() {
+                    break;
+                }
+                current.restore()?;
+                round += 1;
+                for (key, why) in blamed {
+                    restored.entry(key).or_insert(why);
+                }
+                if round >= MAX_ROUNDS {
+                    writeln!(
+                        err,
+                        "the build still failed after restoring {} statics; every file is restored",
+                        restored.len()
+                    )?;
+                    current = Plan::default();
+                    break;
+                }
+                options.exclude = restored
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                current = plan(targets, options);
+                current.write()?;
+            }
+        }
+        if !options.exclude.is_empty() {
+            remembered::save(&options.exclude);
+        }
+        Ok(current)
+    }
 }
 
 /// The package manifests of the files a plan changes.
@@ -189,6 +268,7 @@ fn package_manifest(file: &Path) -> Option<PathBuf> {
 /// hash of their file's text: a later `--fix` on the same text leaves them alone without building.
 mod remembered {
     use super::super::Target;
+    use crate::discover::overlay::Overlay;
     use std::collections::HashMap;
     use std::hash::{Hash, Hasher};
     use std::path::{Path, PathBuf};
@@ -208,14 +288,15 @@ mod remembered {
         )
     }
 
-    fn text_hash(file: &Path) -> u64 {
+    fn text_hash(file: &Path, overlay: &Overlay) -> u64 {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        std::fs::read(file).unwrap_or_default().hash(&mut hasher);
+        overlay.read(file).unwrap_or_default().hash(&mut hasher);
         hasher.finish()
     }
 
-    /// The remembered statics of the files of `targets` whose text is unchanged.
-    pub fn load(targets: &[Target]) -> HashMap<(PathBuf, String), String> {
+    /// The remembered statics of the files of `targets` whose text (read through `overlay`) is
+    /// unchanged.
+    pub fn load(targets: &[Target], overlay: &Overlay) -> HashMap<(PathBuf, String), String> {
         let mut out = HashMap::new();
         let mut seen = Vec::new();
         for target in targets {
@@ -236,7 +317,7 @@ mod remembered {
                     continue;
                 };
                 let path = PathBuf::from(path);
-                if hash.parse::<u64>().ok() == Some(text_hash(&path)) {
+                if hash.parse::<u64>().ok() == Some(text_hash(&path, overlay)) {
                     out.insert((path, name.to_owned()), reason.to_owned());
                 }
             }
@@ -252,7 +333,7 @@ mod remembered {
             let line = format!(
                 "{}\t{name}\t{}\t{}\n",
                 path.display(),
-                text_hash(path),
+                text_hash(path, &Overlay::default()),
                 reason.replace(['\t', '\n'], " ")
             );
             by_store.entry(store).or_default().push_str(&line);
