@@ -149,7 +149,8 @@ pub struct FixArgs {
     /// Also apply unsafe fixes (`static mut` to an atomic or a lock, `lazy_static!` to `LazyLock`).
     #[arg(long)]
     pub unsafe_fixes: bool,
-    /// Print the fix as a unified diff and write nothing.
+    /// Print, as a unified diff, every change `--fix` would write (all its rounds) and write nothing.
+    /// No build is run: the build check and its restores are `--fix`'s.
     #[arg(long)]
     pub diff: bool,
     /// Fix even when the git working tree has uncommitted changes.
