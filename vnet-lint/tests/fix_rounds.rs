@@ -165,6 +165,11 @@ fn diff_shows_every_round_fix_writes_and_writes_nothing() {
     // The summary counts what every round ports, and leaves nothing for a further run.
     assert!(summary.contains("would port 2 statics"), "{summary}");
     assert!(!summary.contains("further round"), "{summary}");
+    // Lines are those of the files as they are (the diff's `a/` side).
+    assert!(
+        summary.contains("  ported   src/lib.rs:6 `IS_SUPPORTED` (VN102, safe)"),
+        "{summary}"
+    );
     // Nothing written, and the exit status says a fix would change something.
     assert_eq!(out.status.code(), Some(1), "{summary}");
     assert_eq!(tree(root), before);
@@ -178,7 +183,11 @@ fn diff_shows_every_round_fix_writes_and_writes_nothing() {
 
     // Once fixed, `--diff` shows nothing and exits 0.
     let again = lint(root, &["--diff", "--unsafe-fixes"]);
-    assert!(again.stdout.is_empty(), "{}", String::from_utf8_lossy(&again.stdout));
+    assert!(
+        again.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert_eq!(again.status.code(), Some(0));
 }
 

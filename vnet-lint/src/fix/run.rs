@@ -108,16 +108,52 @@ pub fn run(
 
 /// Adds a round to the rounds before it: its ported statics, its texts as the files' new texts (the
 /// first round's originals stay), and its statics left alone (a fresh report flags again every
-/// static an earlier round left, so the last round's list is the run's). Per-round data (the
-/// edits by file) is not kept.
-fn absorb(done: &mut Plan, round: Plan) {
+/// static an earlier round left, so the last round's list is the run's). Lines stay those of the
+/// files before the first round: a static an earlier round left keeps that round's line. Per-round
+/// data (the edits by file) is not kept.
+fn absorb(done: &mut Plan, mut round: Plan) {
     for (all, changed) in [
-        (&mut done.files, round.files),
-        (&mut done.manifests, round.manifests),
+        (&mut done.files, std::mem::take(&mut round.files)),
+        (&mut done.manifests, std::mem::take(&mut round.manifests)),
     ] {
         for (path, (old, new)) in changed {
             all.entry(path).or_insert((old, String::new())).1 = new;
         }
+    }
+    // The line an earlier round gave the static named `name` in `file`, when exactly one static
+    // there has that name in both rounds.
+    let earlier = |file: &Path, name: &str, code: &str| {
+        let same = |l: &&super::LeftAlone| l.file == file && l.name == name && l.code == code;
+        let mut before = done.left.iter().filter(same);
+        let now = round
+            .ported
+            .iter()
+            .filter(|p| p.file == file && p.name == name)
+            .count()
+            + round.left.iter().filter(same).count();
+        match (before.next(), before.next(), now) {
+            (Some(l), None, 1) => Some(l.line),
+            _ => None,
+        }
+    };
+    if !done.left.is_empty() {
+        let ported: Vec<Option<usize>> = round
+            .ported
+            .iter()
+            .map(|p| earlier(&p.file, &p.name, p.code))
+            .collect();
+        let left: Vec<Option<usize>> = round
+            .left
+            .iter()
+            .map(|l| earlier(&l.file, &l.name, l.code))
+            .collect();
+        for (p, line) in round.ported.iter_mut().zip(ported) {
+            p.line = line.unwrap_or(p.line);
+        }
+        for (l, line) in round.left.iter_mut().zip(left) {
+            l.line = line.unwrap_or(l.line);
+        }
+        round.left.sort();
     }
     done.ported.extend(round.ported);
     done.left = round.left;
