@@ -51,7 +51,7 @@ pub struct Outcome {
 /// round to disk (the overlay stays empty) and verifies the build; `--diff` (or neither flag)
 /// applies each round to the overlay, writes nothing and builds nothing, and prints one unified diff
 /// per file, from the file as it is to the file as the last round leaves it. Writes the diff to
-/// `out` and one summary of every round to `err`.
+/// `out` and one summary of all the rounds to `err`.
 pub fn run(
     report: &Report,
     run: &FixRun,
