@@ -38,8 +38,8 @@ rm -rf "$work"
 mkdir -p "$work"
 
 cargo build -q -p vnet-lint --manifest-path "$root/Cargo.toml"
-lint="$CARGO_TARGET_DIR/../debug/cargo-vnet-lint"
-[ -x "$lint" ] || lint="$root/target/debug/cargo-vnet-lint"
+# The binary just built, never an older one from another target directory.
+lint="$CARGO_TARGET_DIR/debug/cargo-vnet-lint"
 
 fetch() { # name version -> prints the copied source directory
     local name=$1 version=$2 probe="$work/.fetch-$name"
