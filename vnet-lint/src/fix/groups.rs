@@ -17,7 +17,7 @@ pub fn uses_together(krate: &Krate, names: &BTreeSet<String>) -> Vec<(String, BT
         if !names.iter().any(|n| file.text.contains(n.as_str())) {
             continue;
         }
-        let Ok(parsed) = super::parse(&file.text) else {
+        let Some(parsed) = krate.syntax(file) else {
             continue;
         };
         let mut visitor = Functions {
@@ -88,7 +88,7 @@ pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
         if !names.iter().any(|n| file.text.contains(n.as_str())) {
             continue;
         }
-        let Ok(parsed) = super::parse(&file.text) else {
+        let Some(parsed) = krate.syntax(file) else {
             continue;
         };
         for (s, _) in super::decl::locate(&parsed, &file.module).statics {

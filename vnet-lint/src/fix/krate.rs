@@ -4,8 +4,10 @@
 
 use crate::discover::overlay::Overlay;
 use quote::ToTokens;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// One source file of a crate.
 #[derive(Clone, Debug)]
@@ -40,9 +42,56 @@ pub struct Krate {
     pub edition_2015: bool,
     /// Every file, by path.
     pub files: BTreeMap<PathBuf, CrateFile>,
+    /// The files' syntax trees, each parsed once while the crate is planned.
+    syntax: Syntax,
+}
+
+/// Syntax trees of a crate's files, parsed on first use and kept while the crate is planned: every
+/// pass of the plan (declarations, uses, groups, tests) reads the same tree instead of parsing the
+/// file again. A clone starts empty (the trees' spans belong to the thread that parsed them).
+#[derive(Default)]
+struct Syntax(RefCell<HashMap<PathBuf, Option<Rc<syn::File>>>>);
+
+impl Clone for Syntax {
+    fn clone(&self) -> Self {
+        Syntax::default()
+    }
+}
+
+impl std::fmt::Debug for Syntax {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Syntax({} parsed)", self.0.borrow().len())
+    }
 }
 
 impl Krate {
+    /// The syntax tree of `file` (one of [`Krate::files`]), parsed on first use; `None` when it does
+    /// not parse. Trees stay valid until [`Krate::forget_syntax`].
+    ///
+    /// ```
+    /// use vnet_lint::fix::krate::Krate;
+    /// let krate = Krate::single("lib.rs".into(), "static A: u8 = 1;".into());
+    /// let file = &krate.files[std::path::Path::new("lib.rs")];
+    /// assert_eq!(krate.syntax(file).unwrap().items.len(), 1);
+    /// ```
+    pub fn syntax(&self, file: &CrateFile) -> Option<Rc<syn::File>> {
+        if let Some(parsed) = self.syntax.0.borrow().get(&file.path) {
+            return parsed.clone();
+        }
+        let parsed = super::parse(&file.text).ok().map(Rc::new);
+        self.syntax
+            .0
+            .borrow_mut()
+            .insert(file.path.clone(), parsed.clone());
+        parsed
+    }
+
+    /// Drops the kept syntax trees and empties this thread's span table (a plan starts with it).
+    pub fn forget_syntax(&self) {
+        self.syntax.0.borrow_mut().clear();
+        crate::parse::forget_earlier_spans();
+    }
+
     /// The crate around `file`: the nearest package above it whose roots reach it, or the file alone.
     /// Files and manifests are read through `overlay` (texts standing in for the disk).
     ///

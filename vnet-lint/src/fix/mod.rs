@@ -278,10 +278,11 @@ impl Plan {
     }
 }
 
-/// Parses a file for the fix. Clears this thread's proc-macro2 span table first (as the lint's workers
-/// do): the fix keeps byte ranges only, never spans of an earlier parse.
+/// Parses a text for the fix. Keeps the spans of earlier parses valid: the trees a plan keeps
+/// ([`Krate::syntax`]) are read until the plan is done; each plan of a crate starts by emptying this
+/// thread's span table ([`Krate::forget_syntax`]).
 pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
-    crate::parse::parse_source(text).map_err(|e| {
+    crate::parse::parse_source_keeping_spans(text).map_err(|e| {
         e.unwrap_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "nested too deeply"))
     })
 }
@@ -352,6 +353,8 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
 
 /// Plans the fix of `targets` in one crate.
 pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan: &mut Plan) {
+    // Every pass below reads the trees of `krate.syntax`, parsed at most once each.
+    krate.forget_syntax();
     let left_before = plan.left.len();
     let (runtime, manifest_edit) = runtime_for(krate, options);
     let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();
@@ -697,7 +700,7 @@ fn lazy_static_cleanup(
         if !file.text.contains("lazy_static") {
             continue;
         }
-        let parsed = parse(&file.text).ok()?;
+        let parsed = krate.syntax(file)?;
         let mut covered: Vec<Range<usize>> = whole
             .iter()
             .filter(|(f, _)| f == &file.path)
@@ -891,7 +894,7 @@ fn find_decl_among(
         .get(target.span.clone())
         .unwrap_or_default()
         .to_owned();
-    let Ok(parsed) = parse(&file.text) else {
+    let Some(parsed) = krate.syntax(file) else {
         return Err(Refusal {
             name: flagged,
             line,
@@ -1019,7 +1022,6 @@ fn ident_at(text: &str, span: Range<usize>) -> Option<String> {
 pub fn fix_source(name: &str, text: &str, options: &FixOptions) -> (String, Plan) {
     let report = crate::engine::check_source(name, text, &crate::engine::Options::default());
     let path = PathBuf::from(name);
-    let krate = Krate::single(path.clone(), text.to_owned());
     let targets: Vec<Target> = targets(&report)
         .into_iter()
         .map(|mut t| {
@@ -1028,6 +1030,7 @@ pub fn fix_source(name: &str, text: &str, options: &FixOptions) -> (String, Plan
         })
         .collect();
     let plan = on_big_stack(|| {
+        let krate = Krate::single(path.clone(), text.to_owned());
         let mut plan = Plan::default();
         plan_crate(&krate, &targets, options, &mut plan);
         plan.left.sort();

@@ -29,7 +29,7 @@ pub fn switch_tests(krate: &Krate, runtime: &Runtime) -> Vec<(PathBuf, Edit)> {
         if (other && !under_tests) || !has_test_attribute(&file.text) {
             continue;
         }
-        let Ok(parsed) = super::parse(&file.text) else {
+        let Some(parsed) = krate.syntax(file) else {
             continue;
         };
         let mut visitor = Tests {

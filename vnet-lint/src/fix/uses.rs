@@ -113,7 +113,7 @@ pub fn rewrite_uses(krate: &Krate, decls: &[Decl]) -> Vec<UseEdits> {
         if !decls.iter().any(|d| file.text.contains(d.name.as_str())) {
             continue;
         }
-        let Ok(parsed) = super::parse(&file.text) else {
+        let Some(parsed) = krate.syntax(file) else {
             continue;
         };
         // Imports per module, from every `use` in the file (block-level ones count for their module).

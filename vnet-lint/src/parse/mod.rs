@@ -207,6 +207,13 @@ pub fn analyze(file: FileId, text: &str, options: Options) -> GlobalsFacts {
 /// ```
 pub fn parse_source(text: &str) -> Result<syn::File, Option<syn::Error>> {
     forget_earlier_spans();
+    parse_source_keeping_spans(text)
+}
+
+/// [`parse_source`] without forgetting earlier spans: the trees of files parsed before on this thread
+/// stay usable (their spans still give byte ranges), for a pass that keeps several files' trees. The
+/// caller forgets them in one go ([`forget_earlier_spans`]) when it is done.
+pub(crate) fn parse_source_keeping_spans(text: &str) -> Result<syn::File, Option<syn::Error>> {
     if prefilter::too_deep(text.as_bytes()).is_some() {
         return Err(None);
     }
@@ -318,7 +325,7 @@ pub fn typedefs(text: &str) -> GlobalsFacts {
 /// Empties this thread's span table, which otherwise keeps a copy of every file parsed on the thread
 /// and overflows its 32-bit positions after 4 GiB. No span of an earlier file outlives its analysis:
 /// facts hold byte ranges, never spans.
-fn forget_earlier_spans() {
+pub(crate) fn forget_earlier_spans() {
     proc_macro2::extra::invalidate_current_thread_spans();
 }
 
