@@ -20,6 +20,7 @@ pub mod krate;
 pub mod rewrite;
 pub mod run;
 pub mod tests;
+pub mod unsafe_blocks;
 pub mod uses;
 pub mod verify;
 
@@ -475,11 +476,15 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     }
     type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
     let mut accepted: Vec<Accepted> = Vec::new();
+    // The path expressions each static's edits rewrite, by (file, item start).
+    let mut rewritten_paths: HashMap<(PathBuf, usize), Vec<(PathBuf, Range<usize>)>> =
+        HashMap::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
         if let Some(reason) = ue.refusal {
             plan.left.push(LeftAlone::of(&decl, reason, false));
             continue;
         }
+        rewritten_paths.insert((decl.file.clone(), decl.item.start), ue.paths);
         let text = &krate.files[&decl.file].text;
         let mut all: Vec<(PathBuf, Edit)> = rewrite::decl_edits(&decl, text, &runtime)
             .into_iter()
@@ -552,6 +557,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }
         }
     }
+    let first_ported = plan.ported.len();
     for (decl, diagnostic, all) in &accepted {
         let is_whole = decl
             .lazy
@@ -645,6 +651,32 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                     .entry(root.path.clone())
                     .or_default()
                     .insert(0, (None, edit));
+            }
+        }
+    }
+    // `unsafe { }` blocks left without an unsafe operation lose their `unsafe`.
+    let uses = unsafe_blocks::by_file(accepted.iter().enumerate().flat_map(|(k, (decl, _, _))| {
+        let still_unsafe = decl.kind == Kind::Cell;
+        rewritten_paths
+            .remove(&(decl.file.clone(), decl.item.start))
+            .unwrap_or_default()
+            .into_iter()
+            .map(move |(file, path)| {
+                let owner = first_ported + k;
+                (file, unsafe_blocks::RewrittenUse { path, owner, still_unsafe })
+            })
+    }));
+    if !uses.is_empty() {
+        let facts = unsafe_blocks::Facts::of(krate);
+        for (file, uses) in &uses {
+            let Some(owned) = per_file.get_mut(file) else {
+                continue;
+            };
+            let taken: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
+            let text = &krate.files[file].text;
+            for (owner, edit) in unsafe_blocks::removals(&facts, text, uses, &taken) {
+                plan.ported[owner].edits.push((file.clone(), edit.clone()));
+                owned.push((Some(owner), edit));
             }
         }
     }
