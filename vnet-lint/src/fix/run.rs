@@ -95,11 +95,15 @@ pub fn run(
         }
     }
     let mut target_sets: BTreeMap<PathBuf, &'static [&'static str]> = BTreeMap::new();
+    // The `unused_unsafe` reports each package had before the fix.
+    let mut unused_before = BTreeMap::new();
     if !run.no_verify {
         for manifest in &manifests {
             match verify::targets_that_build(manifest)? {
                 Some(set) => {
                     target_sets.insert(manifest.clone(), set);
+                    let (_, _, unused) = verify::cargo_check_unsafe(manifest, set)?;
+                    unused_before.insert(manifest.clone(), unused);
                 }
                 None => bail!(
                     "`cargo check` fails on {} before any fix; make it build first, or run with \
@@ -115,14 +119,21 @@ pub fn run(
         let mut round = 0;
         loop {
             let mut blamed = BTreeMap::new();
+            let mut unused_now = Vec::new();
             for manifest in manifests_of(&current) {
                 let set = target_sets.get(&manifest).copied().unwrap_or(&[]);
-                let (ok, errors) = verify::cargo_check(&manifest, set)?;
+                let (ok, errors, unused) = verify::cargo_check_unsafe(&manifest, set)?;
                 if !ok {
                     blamed.extend(verify::blame(&current, &manifest, &errors));
                 }
+                unused_now.push((manifest, set, unused));
             }
             if blamed.is_empty() {
+                // The `unsafe` blocks the rewrite left unused and the plan could not tell.
+                for (manifest, set, unused) in unused_now {
+                    let before = unused_before.get(&manifest).map_or(&[][..], Vec::as_slice);
+                    verify::remove_unused_unsafe(&current, &manifest, set, before, &unused)?;
+                }
                 break;
             }
             current.restore()?;

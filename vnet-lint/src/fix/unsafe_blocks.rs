@@ -342,10 +342,18 @@ pub fn removals(
         .collect()
 }
 
-/// The edits dropping the `unsafe` of the block whose `unsafe` keyword starts at `at` in `text`,
-/// whatever it holds (the compiler said it is unused); empty when there is no such block or its
-/// context is one the rewrite does not handle.
-pub fn drop_unsafe(text: &str, at: usize) -> Vec<Edit> {
+/// The edits dropping the `unsafe` of the blocks whose `unsafe` keyword starts at one of `at` in
+/// `text`, whatever they hold (the compiler said they are unused); a block in a context the rewrite
+/// does not handle keeps its `unsafe`.
+///
+/// ```
+/// use vnet_lint::fix::{edits::apply, unsafe_blocks::drop_unsafe};
+/// let text = "fn f() -> u32 { let x = unsafe { 1 + 1 } * 2; x }\n";
+/// let at = text.find("unsafe").unwrap();
+/// let (fixed, _) = apply(text, &drop_unsafe(text, &[at])).unwrap();
+/// assert_eq!(fixed, "fn f() -> u32 { let x = (1 + 1) * 2; x }\n");
+/// ```
+pub fn drop_unsafe(text: &str, at: &[usize]) -> Vec<Edit> {
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
@@ -355,7 +363,8 @@ pub fn drop_unsafe(text: &str, at: usize) -> Vec<Edit> {
         stack: Vec::new(),
         found: &mut out,
         decide: &|u: &syn::ExprUnsafe| {
-            (super::decl::range(u.unsafe_token.span).start == at).then_some(0)
+            at.contains(&super::decl::range(u.unsafe_token.span).start)
+                .then_some(0)
         },
     };
     finder.visit_file(&parsed);

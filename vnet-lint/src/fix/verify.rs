@@ -58,6 +58,15 @@ pub fn targets_that_build(manifest: &Path) -> std::io::Result<Option<&'static [&
 /// built, and its errors. Never writes a `Cargo.lock` the package does not ship: one the build
 /// creates is removed.
 pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, Vec<BuildError>)> {
+    cargo_check_unsafe(manifest, targets).map(|(ok, errors, _)| (ok, errors))
+}
+
+/// [`cargo_check`], with the `unused_unsafe` reports too (each with the range of its `unsafe`
+/// keyword).
+pub fn cargo_check_unsafe(
+    manifest: &Path,
+    targets: &[&str],
+) -> std::io::Result<(bool, Vec<BuildError>, Vec<BuildError>)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let lock = manifest.with_file_name("Cargo.lock");
     let had_lock = lock.exists();
@@ -72,11 +81,38 @@ pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, 
         let _ = std::fs::remove_file(&lock);
     }
     let mut errors = Vec::new();
+    let mut unused = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if value["reason"] != "compiler-message" || value["message"]["level"] != "error" {
+        if value["reason"] != "compiler-message" {
+            continue;
+        }
+        if value["message"]["code"]["code"] == "unused_unsafe" {
+            let primary = value["message"]["spans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["is_primary"] == true);
+            if let Some(span) = primary {
+                if let (Some(file), Some(start), Some(end)) = (
+                    span["file_name"].as_str(),
+                    span["byte_start"].as_u64(),
+                    span["byte_end"].as_u64(),
+                ) {
+                    unused.push(BuildError {
+                        file: file.to_owned(),
+                        range: start as usize..end as usize,
+                        message: value["message"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+        if value["message"]["level"] != "error" {
             continue;
         }
         let message = value["message"]["rendered"]
@@ -111,7 +147,7 @@ pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, 
             });
         }
     }
-    Ok((out.status.success(), errors))
+    Ok((out.status.success(), errors, unused))
 }
 
 /// The statics (file, name) of `plan` that the errors point at (an error on a line one of their edits
@@ -163,6 +199,85 @@ pub fn blame(
         }
     }
     blamed
+}
+
+/// After a build that passed with `plan` written: drops the `unsafe` of every block rustc now
+/// reports unused (`now`) in a file the plan changed, unless it was reported before the fix
+/// (`before`, on the original text), then checks the package again with `targets`. When that check
+/// fails, the files go back as the plan wrote them. Returns how many blocks lost their `unsafe`.
+pub fn remove_unused_unsafe(
+    plan: &Plan,
+    manifest: &Path,
+    targets: &[&str],
+    before: &[BuildError],
+    now: &[BuildError],
+) -> std::io::Result<usize> {
+    // Per changed file: the offsets of the `unsafe` keywords to drop.
+    let mut per_file: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for warning in now {
+        let Some(path) = locate(manifest, &warning.file) else {
+            continue;
+        };
+        let Some((original, _)) = plan.files.get(&path) else {
+            continue;
+        };
+        let edits: Vec<edits::Edit> = plan
+            .file_edits
+            .get(&path)
+            .map(|owned| owned.iter().map(|(_, e)| e.clone()).collect())
+            .unwrap_or_default();
+        let Some((_, new_ranges)) = edits::apply(original, &edits) else {
+            continue;
+        };
+        let known = before
+            .iter()
+            .filter(|b| locate(manifest, &b.file).as_ref() == Some(&path))
+            .any(|b| {
+                let at = b.range.start;
+                // Where the reported keyword is in the written text: shifted by the edits before it,
+                // or somewhere inside the edit that rewrote it.
+                match edits.iter().position(|e| e.range.start <= at && at < e.range.end) {
+                    Some(i) => new_ranges[i].contains(&warning.range.start),
+                    None => {
+                        let shift = edits
+                            .iter()
+                            .zip(&new_ranges)
+                            .filter(|(e, _)| e.range.end <= at)
+                            .map(|(e, n)| n.len() as isize - e.range.len() as isize)
+                            .sum::<isize>();
+                        at as isize + shift == warning.range.start as isize
+                    }
+                }
+            });
+        if !known {
+            per_file.entry(path).or_default().push(warning.range.start);
+        }
+    }
+    let mut written: Vec<(PathBuf, String)> = Vec::new();
+    let mut count = 0;
+    for (path, at) in per_file {
+        let text = std::fs::read_to_string(&path)?;
+        let drops = super::unsafe_blocks::drop_unsafe(&text, &at);
+        if drops.is_empty() {
+            continue;
+        }
+        let Some((new, _)) = edits::apply(&text, &drops) else {
+            continue;
+        };
+        std::fs::write(&path, &new)?;
+        count += drops.iter().filter(|d| at.contains(&d.range.start)).count();
+        written.push((path, text));
+    }
+    if written.is_empty() {
+        return Ok(0);
+    }
+    if !cargo_check(manifest, targets)?.0 {
+        for (path, text) in &written {
+            std::fs::write(path, text)?;
+        }
+        return Ok(0);
+    }
+    Ok(count)
 }
 
 fn locate(manifest: &Path, name: &str) -> Option<PathBuf> {
