@@ -119,21 +119,23 @@ pub fn run(
         let mut round = 0;
         loop {
             let mut blamed = BTreeMap::new();
-            let mut unused_now = Vec::new();
             for manifest in manifests_of(&current) {
                 let set = target_sets.get(&manifest).copied().unwrap_or(&[]);
                 let (ok, errors, unused) = verify::cargo_check_unsafe(&manifest, set)?;
-                if !ok {
+                if !ok && !errors.is_empty() {
                     blamed.extend(verify::blame(&current, &manifest, &errors));
+                    continue;
                 }
-                unused_now.push((manifest, set, unused));
+                // It builds, but for `unsafe` blocks the rewrite left unused (when denied): those
+                // lose their `unsafe`, or else the statics whose edits they sit in are blamed.
+                let before = unused_before.get(&manifest).map_or(&[][..], Vec::as_slice);
+                if verify::remove_unused_unsafe(&current, &manifest, set, before, &unused, ok)?
+                    .is_none()
+                {
+                    blamed.extend(verify::blame(&current, &manifest, &unused));
+                }
             }
             if blamed.is_empty() {
-                // The `unsafe` blocks the rewrite left unused and the plan could not tell.
-                for (manifest, set, unused) in unused_now {
-                    let before = unused_before.get(&manifest).map_or(&[][..], Vec::as_slice);
-                    verify::remove_unused_unsafe(&current, &manifest, set, before, &unused)?;
-                }
                 break;
             }
             current.restore()?;

@@ -61,8 +61,8 @@ pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, 
     cargo_check_unsafe(manifest, targets).map(|(ok, errors, _)| (ok, errors))
 }
 
-/// [`cargo_check`], with the `unused_unsafe` reports too (each with the range of its `unsafe`
-/// keyword).
+/// [`cargo_check`], with the `unused_unsafe` reports apart (each with the range of its `unsafe`
+/// keyword), warnings or denied: a build that fails only on those has no errors.
 pub fn cargo_check_unsafe(
     manifest: &Path,
     targets: &[&str],
@@ -112,7 +112,9 @@ pub fn cargo_check_unsafe(
                 }
             }
         }
-        if value["message"]["level"] != "error" {
+        if value["message"]["level"] != "error" || value["message"]["code"]["code"] == "unused_unsafe"
+        {
+            // A denied `unused_unsafe` is among `unused` only: the fix can drop the `unsafe`.
             continue;
         }
         let message = value["message"]["rendered"]
@@ -204,14 +206,17 @@ pub fn blame(
 /// After a build that passed with `plan` written: drops the `unsafe` of every block rustc now
 /// reports unused (`now`) in a file the plan changed, unless it was reported before the fix
 /// (`before`, on the original text), then checks the package again with `targets`. When that check
-/// fails, the files go back as the plan wrote them. Returns how many blocks lost their `unsafe`.
+/// fails, the files go back as the plan wrote them. `built` says whether the build with `now` passed
+/// (it fails when `unused_unsafe` is denied). Returns how many blocks lost their `unsafe`, or `None`
+/// when the package does not build in the end.
 pub fn remove_unused_unsafe(
     plan: &Plan,
     manifest: &Path,
     targets: &[&str],
     before: &[BuildError],
     now: &[BuildError],
-) -> std::io::Result<usize> {
+    built: bool,
+) -> std::io::Result<Option<usize>> {
     // Per changed file: the offsets of the `unsafe` keywords to drop.
     let mut per_file: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
     for warning in now {
@@ -269,15 +274,15 @@ pub fn remove_unused_unsafe(
         written.push((path, text));
     }
     if written.is_empty() {
-        return Ok(0);
+        return Ok(built.then_some(0));
     }
     if !cargo_check(manifest, targets)?.0 {
         for (path, text) in &written {
             std::fs::write(path, text)?;
         }
-        return Ok(0);
+        return Ok(built.then_some(0));
     }
-    Ok(count)
+    Ok(Some(count))
 }
 
 fn locate(manifest: &Path, name: &str) -> Option<PathBuf> {
