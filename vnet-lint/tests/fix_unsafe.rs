@@ -29,7 +29,8 @@ fn function<'a>(text: &'a str, name: &str) -> &'a str {
     &text[start..end]
 }
 
-const DECLS: &str = "static mut HITS: u32 = 0;\nstatic mut FLAG: bool = false;\nstatic mut A: u64 = 0;\n";
+const DECLS: &str =
+    "static mut HITS: u32 = 0;\nstatic mut FLAG: bool = false;\nstatic mut A: u64 = 0;\n";
 
 /// (function, source, whether its `unsafe` must go, what the fixed function must contain).
 const CASES: &[(&str, &str, bool, &str)] = &[
@@ -82,7 +83,19 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         true,
         "println!(\"{}\", V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)));",
     ),
+    (
+        "scrutinee",
+        "fn scrutinee() {\n    if let 0 = unsafe { HITS } {}\n}\n",
+        true,
+        "if let 0 = V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)) {}",
+    ),
     // Kept.
+    (
+        "ptr_write",
+        "fn ptr_write(p: *mut u32) {\n    unsafe { p.write(HITS) }\n}\n",
+        false,
+        "unsafe { p.write(V_HITS.with(",
+    ),
     (
         "raw",
         "fn raw(p: *const u32) -> u32 {\n    unsafe { *p + HITS }\n}\n",
@@ -141,7 +154,10 @@ fn a_block_still_touching_a_static_left_for_later_keeps_unsafe_until_then() {
     // round's block still reads a `static mut`.
     let src = "static mut HITS: u32 = 0;\nstatic mut OTHER: u32 = 0;\nfn f() {\n    unsafe { HITS += OTHER }\n}\n";
     let once = fix(src);
-    assert!(once.contains("    unsafe { V_HITS.with(|hits| { hits.fetch_add(OTHER,"), "{once}");
+    assert!(
+        once.contains("    unsafe { V_HITS.with(|hits| { hits.fetch_add(OTHER,"),
+        "{once}"
+    );
     // The next round ports `OTHER` and drops the `unsafe`.
     let twice = fix(&once);
     assert!(

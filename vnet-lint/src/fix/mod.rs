@@ -2,7 +2,8 @@
 //!
 //! Input: the findings of a lint run (rule code, file, byte range) — nothing else of the lint. From
 //! them: [`decl`] finds each flagged static and decides what it becomes and how safe that is,
-//! [`uses`] rewrites every use across the crate ([`krate`]), [`rewrite`] the declaration and the
+//! [`uses`] rewrites every use across the crate ([`krate`]), [`unsafe_blocks`] drops the `unsafe`
+//! of blocks the rewrite leaves without an unsafe operation, [`rewrite`] the declaration and the
 //! import, [`edits`] applies byte-range edits to the original text, [`cargo_toml`] adds the runtime
 //! dependency, [`verify`] refuses dirty trees and builds after writing, [`diff`] previews.
 //!
@@ -663,10 +664,28 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             .into_iter()
             .map(move |(file, path)| {
                 let owner = first_ported + k;
-                (file, unsafe_blocks::RewrittenUse { path, owner, still_unsafe })
+                (
+                    file,
+                    unsafe_blocks::RewrittenUse {
+                        path,
+                        owner,
+                        still_unsafe,
+                    },
+                )
             })
     }));
-    if !uses.is_empty() {
+    // Only files with an `unsafe` block, and not when planning applicability only (the edits change
+    // none).
+    let uses: BTreeMap<PathBuf, Vec<unsafe_blocks::RewrittenUse>> = uses
+        .into_iter()
+        .filter(|(file, _)| {
+            krate
+                .files
+                .get(file)
+                .is_some_and(|f| f.text.contains("unsafe"))
+        })
+        .collect();
+    if !uses.is_empty() && !options.applicability_only {
         let facts = unsafe_blocks::Facts::of(krate);
         for (file, uses) in &uses {
             let Some(owned) = per_file.get_mut(file) else {

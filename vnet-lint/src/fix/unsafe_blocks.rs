@@ -70,7 +70,9 @@ impl Facts {
                         (Some("static"), Some("mut")) => {
                             self.static_muts.insert(word.clone());
                         }
-                        (_, Some("static")) | (Some("static"), Some("ref")) | (_, Some("const"))
+                        (_, Some("static"))
+                        | (Some("static"), Some("ref"))
+                        | (_, Some("const"))
                             if word != "mut" && word != "ref" =>
                         {
                             self.immutable.insert(word.clone());
@@ -225,20 +227,95 @@ impl<'ast> Visit<'ast> for Facts {
 }
 
 /// Methods known to be safe: what the fix itself writes on accessors, and common safe methods of
-/// the standard library (a crate's own `unsafe fn` of the same name overrides).
+/// the standard library (a crate's own `unsafe fn` of the same name overrides). Names a raw pointer
+/// has as `unsafe` methods (`read`, `write`, `replace`, `swap`, `as_ref`, `as_mut`, `add`, …) are
+/// not among them.
 const SAFE_METHODS: &[&str] = &[
-    "with", "load", "store", "swap", "fetch_add", "fetch_sub", "fetch_or", "fetch_and",
-    "fetch_xor", "fetch_nand", "fetch_max", "fetch_min", "fetch_update", "compare_exchange",
-    "compare_exchange_weak", "into_inner", "lock", "read", "write", "try_lock", "try_read",
-    "try_write", "get", "get_mut", "set", "take", "replace", "borrow", "borrow_mut", "unwrap",
-    "expect", "unwrap_or", "unwrap_or_else", "unwrap_or_default", "clone", "push", "pop", "len",
-    "is_empty", "insert", "remove", "clear", "contains", "contains_key", "iter", "iter_mut", "map",
-    "and_then", "ok", "is_some", "is_none", "is_ok", "is_err", "as_ref", "as_mut", "to_string",
-    "to_owned", "extend", "push_str", "as_str", "as_slice", "cloned", "copied", "collect",
-    "retain", "truncate", "first", "last", "keys", "values", "entry", "or_insert",
-    "or_insert_with", "or_default", "count", "any", "all", "filter", "find", "for_each",
-    "enumerate", "call_once", "get_or_init", "is_completed", "checked_add", "checked_sub",
-    "wrapping_add", "wrapping_sub", "saturating_add", "saturating_sub", "min", "max", "into",
+    "with",
+    "load",
+    "store",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_or",
+    "fetch_and",
+    "fetch_xor",
+    "fetch_nand",
+    "fetch_max",
+    "fetch_min",
+    "fetch_update",
+    "compare_exchange",
+    "compare_exchange_weak",
+    "into_inner",
+    "lock",
+    "try_lock",
+    "get",
+    "get_mut",
+    "set",
+    "take",
+    "borrow",
+    "borrow_mut",
+    "unwrap",
+    "expect",
+    "unwrap_or",
+    "unwrap_or_else",
+    "unwrap_or_default",
+    "clone",
+    "push",
+    "pop",
+    "len",
+    "is_empty",
+    "insert",
+    "remove",
+    "clear",
+    "contains",
+    "contains_key",
+    "iter",
+    "iter_mut",
+    "map",
+    "and_then",
+    "ok",
+    "is_some",
+    "is_none",
+    "is_ok",
+    "is_err",
+    "to_string",
+    "to_owned",
+    "extend",
+    "push_str",
+    "as_str",
+    "as_slice",
+    "cloned",
+    "copied",
+    "collect",
+    "retain",
+    "truncate",
+    "first",
+    "last",
+    "keys",
+    "values",
+    "entry",
+    "or_insert",
+    "or_insert_with",
+    "or_default",
+    "count",
+    "any",
+    "all",
+    "filter",
+    "find",
+    "for_each",
+    "enumerate",
+    "call_once",
+    "get_or_init",
+    "is_completed",
+    "checked_add",
+    "checked_sub",
+    "wrapping_add",
+    "wrapping_sub",
+    "saturating_add",
+    "saturating_sub",
+    "min",
+    "max",
+    "into",
 ];
 
 /// Functions known to be safe, as (type or module, name); `("", name)` for a bare name.
@@ -264,9 +341,24 @@ const SAFE_CALLS: &[(&str, &str)] = &[
 
 /// Macros whose arguments are expressions and which do nothing unsafe themselves.
 const SAFE_MACROS: &[&str] = &[
-    "println", "print", "eprintln", "eprint", "format", "write", "writeln", "panic", "assert",
-    "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "debug_assert_ne",
-    "format_args", "unreachable", "dbg", "vec",
+    "println",
+    "print",
+    "eprintln",
+    "eprint",
+    "format",
+    "write",
+    "writeln",
+    "panic",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "format_args",
+    "unreachable",
+    "dbg",
+    "vec",
 ];
 
 /// `u32::MAX`-like constants of the primitive types.
@@ -282,7 +374,8 @@ fn is_screaming(name: &str) -> bool {
 }
 
 fn is_camel(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_uppercase()) && name.chars().any(|c| c.is_ascii_lowercase())
+    name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name.chars().any(|c| c.is_ascii_lowercase())
 }
 
 /// Uses a plan rewrites in one file: the path ranges, each with its owner and whether the written
@@ -383,6 +476,9 @@ enum Context {
     Arm { comma: bool },
     /// An `if`/`while` condition, a `match` scrutinee, a `for` iterator: no exterior struct literal.
     Condition,
+    /// The scrutinee of `if let`/`while let`: operators could join a let chain, and parentheses
+    /// around anything else would be reported unused.
+    Scrutinee,
     /// An operand of an operator, a method receiver, a field base: tighter than any operator.
     Operand,
     /// Anything else: the `unsafe` stays.
@@ -439,8 +535,7 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                 E::While(w) if same(&w.cond) => Context::Condition,
                 E::Match(m) if same(&m.expr) => Context::Condition,
                 E::ForLoop(f) if same(&f.expr) => Context::Condition,
-                // `if let P = e`: operators could join a let chain.
-                E::Let(_) => Context::Operand,
+                E::Let(_) => Context::Scrutinee,
                 _ => Context::Other,
             },
         }
@@ -465,12 +560,15 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                         ("", if needs_semi { ";" } else { "" })
                     }
                     Context::Delimited => ("", ""),
-                    Context::Arm { comma } => ("", if comma || block_like(tail) { "" } else { "," }),
+                    Context::Arm { comma } => {
+                        ("", if comma || block_like(tail) { "" } else { "," })
+                    }
                     Context::Condition if exterior_struct(tail) => return None,
                     Context::Condition => ("", ""),
+                    Context::Scrutinee if postfix(tail) => ("", ""),
                     Context::Operand if postfix(tail) => ("", ""),
                     Context::Operand => ("(", ")"),
-                    Context::Other => return None,
+                    Context::Scrutinee | Context::Other => return None,
                 };
                 return Some(vec![
                     Edit::new(keyword.start..inner.start, prefix),
@@ -776,8 +874,7 @@ impl<'ast> Visit<'ast> for StillUnsafe<'_> {
     }
 }
 
-/// Every rewritten use of `per_file` (path ranges per file, with owner and whether the rewrite
-/// still needs `unsafe`), as `removals` takes them.
+/// The rewritten uses grouped by file, as [`removals`] takes them.
 pub fn by_file(
     uses: impl IntoIterator<Item = (PathBuf, RewrittenUse)>,
 ) -> std::collections::BTreeMap<PathBuf, Vec<RewrittenUse>> {

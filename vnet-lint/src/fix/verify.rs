@@ -112,7 +112,8 @@ pub fn cargo_check_unsafe(
                 }
             }
         }
-        if value["message"]["level"] != "error" || value["message"]["code"]["code"] == "unused_unsafe"
+        if value["message"]["level"] != "error"
+            || value["message"]["code"]["code"] == "unused_unsafe"
         {
             // A denied `unused_unsafe` is among `unused` only: the fix can drop the `unsafe`.
             continue;
@@ -241,7 +242,10 @@ pub fn remove_unused_unsafe(
                 let at = b.range.start;
                 // Where the reported keyword is in the written text: shifted by the edits before it,
                 // or somewhere inside the edit that rewrote it.
-                match edits.iter().position(|e| e.range.start <= at && at < e.range.end) {
+                match edits
+                    .iter()
+                    .position(|e| e.range.start <= at && at < e.range.end)
+                {
                     Some(i) => new_ranges[i].contains(&warning.range.start),
                     None => {
                         let shift = edits
