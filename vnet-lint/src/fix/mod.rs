@@ -478,8 +478,8 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
     let mut accepted: Vec<Accepted> = Vec::new();
     // The path expressions each static's edits rewrite, by (file, item start).
-    let mut rewritten_paths: HashMap<(PathBuf, usize), Vec<(PathBuf, Range<usize>)>> =
-        HashMap::new();
+    type Paths = Vec<(PathBuf, Range<usize>)>;
+    let mut rewritten_paths: HashMap<(PathBuf, usize), Paths> = HashMap::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
         if let Some(reason) = ue.refusal {
             plan.left.push(LeftAlone::of(&decl, reason, false));

@@ -797,48 +797,33 @@ impl<'ast> Visit<'ast> for StillUnsafe<'_> {
             return;
         }
         use syn::Expr as E;
-        match e {
-            E::Unsafe(_) | E::Verbatim(_) | E::Const(_) => self.found = true,
-            E::Path(p) => {
-                self.found = match self.rewritten(&node_range(p)) {
-                    Some(rewritten) => rewritten.still_unsafe,
-                    None => self.facts.path_is_unsafe(p),
-                };
-            }
+        self.found = match e {
+            E::Unsafe(_) | E::Verbatim(_) | E::Const(_) => true,
+            E::Path(p) => match self.rewritten(&node_range(p)) {
+                Some(rewritten) => rewritten.still_unsafe,
+                None => self.facts.path_is_unsafe(p),
+            },
             E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
-                if !matches!(&*u.expr, E::Reference(_)) {
-                    self.found = true;
-                }
+                !matches!(&*u.expr, E::Reference(_))
             }
             E::Call(c) => {
-                match &*c.func {
+                self.found = match &*c.func {
                     E::Path(p) if self.rewritten(&node_range(p)).is_none() => {
-                        if !self.facts.call_is_safe(p) {
-                            self.found = true;
-                        }
+                        !self.facts.call_is_safe(p)
                     }
                     // A call of a closure or a function pointer in a local: unknown.
-                    _ => self.found = true,
-                }
+                    _ => true,
+                };
                 for arg in &c.args {
                     self.visit_expr(arg);
                 }
                 return;
             }
-            E::MethodCall(m) => {
-                if !self.facts.method_is_safe(&m.method.to_string()) {
-                    self.found = true;
-                }
-            }
-            E::Field(f) => {
-                if let syn::Member::Named(name) = &f.member {
-                    if self.facts.union_fields.contains(&name.to_string()) {
-                        self.found = true;
-                    }
-                }
-            }
-            _ => {}
-        }
+            E::MethodCall(m) => !self.facts.method_is_safe(&m.method.to_string()),
+            E::Field(f) => matches!(&f.member, syn::Member::Named(name)
+                if self.facts.union_fields.contains(&name.to_string())),
+            _ => false,
+        };
         if !self.found {
             syn::visit::visit_expr(self, e);
         }
