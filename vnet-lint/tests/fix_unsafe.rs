@@ -89,7 +89,37 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         true,
         "if let 0 = V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)) {}",
     ),
+    (
+        "closure",
+        "fn closure() -> u32 {\n    let f = || unsafe { HITS };\n    f()\n}\n",
+        true,
+        "let f = || V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst));",
+    ),
+    (
+        "receiver",
+        "fn receiver() -> String {\n    let s = unsafe { HITS }.to_string();\n    s\n}\n",
+        true,
+        "let s = V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)).to_string();",
+    ),
+    (
+        "negated",
+        "fn negated() -> bool {\n    !unsafe { FLAG }\n}\n",
+        true,
+        "    !V_FLAG.with(|flag| flag.load(std::sync::atomic::Ordering::SeqCst))\n",
+    ),
+    (
+        "cast",
+        "fn cast() -> u64 {\n    let z = unsafe { HITS + 1 } as u64;\n    z\n}\n",
+        true,
+        "let z = (V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)) + 1) as u64;",
+    ),
     // Kept.
+    (
+        "struct_condition",
+        "#[derive(PartialEq)]\nstruct P { x: u32 }\nfn struct_condition() {\n    if unsafe { P { x: HITS } == P { x: 1 } } {}\n}\n",
+        false,
+        "if unsafe { P { x: V_HITS.with(",
+    ),
     (
         "ptr_write",
         "fn ptr_write(p: *mut u32) {\n    unsafe { p.write(HITS) }\n}\n",
@@ -295,4 +325,45 @@ fn a_ported_crate_builds_with_unused_unsafe_denied() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+}
+
+#[test]
+fn unused_unsafe_blocks_the_crate_already_had_are_left_alone() {
+    // Without `-D unused_unsafe` (the fix's own tests' build directory): the build check drops
+    // the `unsafe` rustc newly reports after writing, never one it reported before.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"unsafe_baseline\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+    )
+    .expect("write");
+    let original = "static mut HITS: u32 = 0;\n\n/// The larger of the count and three.\npub fn at_least_three() -> u32 {\n    unsafe { std::cmp::max(HITS, 3) }\n}\n\n/// Seven, in a block that never needed `unsafe`.\n#[allow(clippy::all)]\npub fn seven() -> u32 {\n    unsafe { 7 }\n}\n";
+    std::fs::write(root.join("src/lib.rs"), original).expect("write");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+        .args([
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--allow-dirty",
+            "--runtime-path",
+        ])
+        .arg(&runtime)
+        .current_dir(root)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fix-netstack"),
+        )
+        .output()
+        .expect("run");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("ported 1 static"), "{summary}");
+    let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+    assert!(
+        text.contains("    std::cmp::max(V_HITS.with(|hits| hits.load("),
+        "{text}"
+    );
+    assert!(text.contains("    unsafe { 7 }\n"), "{text}");
 }
