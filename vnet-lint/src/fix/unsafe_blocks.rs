@@ -105,10 +105,28 @@ impl Facts {
         if path.qself.is_some() {
             return false;
         }
-        let Some(last) = path.path.segments.last() else {
+        let segments: Vec<String> = path
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let Some(last) = segments.last() else {
             return true;
         };
-        self.name_is_unsafe(&last.ident.to_string(), path.path.segments.len())
+        if let [.., module, _] = segments.as_slice() {
+            // `libc::environ`: a lowercase name in a module may be another crate's (`extern`)
+            // static; a function of the crate named as a value is not.
+            let lowercase = |s: &str| s.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
+            if lowercase(module)
+                && lowercase(last)
+                && !self.safe_fns.contains(last)
+                && !self.unsafe_fns.contains(last)
+            {
+                return true;
+            }
+        }
+        self.name_is_unsafe(last, segments.len())
     }
 
     /// Whether a value named `name` (the last of `segments` path segments) may be unsafe to read.
