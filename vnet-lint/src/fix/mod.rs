@@ -228,6 +228,9 @@ pub struct Plan {
     /// Per changed file: every edit applied, with the index in `ported` of the static it belongs to
     /// (`None` for shared edits: the import, a whole `lazy_static!` invocation).
     pub file_edits: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>>,
+    /// Per changed file: the `unsafe` blocks whose `unsafe` the plan drops (their edits are among
+    /// `file_edits`), so that the build check can put one back.
+    pub dropped_unsafe: BTreeMap<PathBuf, Vec<unsafe_blocks::Dropped>>,
 }
 
 impl Plan {
@@ -693,9 +696,17 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             };
             let taken: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
             let text = &krate.files[file].text;
-            for (owner, edit) in unsafe_blocks::removals(&facts, text, uses, &taken) {
-                plan.ported[owner].edits.push((file.clone(), edit.clone()));
-                owned.push((Some(owner), edit));
+            for dropped in unsafe_blocks::removals(&facts, text, uses, &taken) {
+                for edit in &dropped.edits {
+                    plan.ported[dropped.owner]
+                        .edits
+                        .push((file.clone(), edit.clone()));
+                    owned.push((Some(dropped.owner), edit.clone()));
+                }
+                plan.dropped_unsafe
+                    .entry(file.clone())
+                    .or_default()
+                    .push(dropped);
             }
         }
     }

@@ -119,11 +119,18 @@ pub fn run(
         let mut round = 0;
         loop {
             let mut blamed = BTreeMap::new();
+            let mut put_back = false;
             for manifest in manifests_of(&current) {
                 let set = target_sets.get(&manifest).copied().unwrap_or(&[]);
                 let (ok, errors, unused) = verify::cargo_check_unsafe(&manifest, set)?;
                 if !ok && !errors.is_empty() {
-                    blamed.extend(verify::blame(&current, &manifest, &errors));
+                    // An `unsafe` the plan dropped that was needed goes back before anything is
+                    // blamed.
+                    if verify::put_back_unsafe(&mut current, &manifest, &errors)? {
+                        put_back = true;
+                    } else {
+                        blamed.extend(verify::blame(&current, &manifest, &errors));
+                    }
                     continue;
                 }
                 // It builds, but for `unsafe` blocks the rewrite left unused (when denied): those
@@ -134,6 +141,9 @@ pub fn run(
                 {
                     blamed.extend(verify::blame(&current, &manifest, &unused));
                 }
+            }
+            if put_back && blamed.is_empty() {
+                continue;
             }
             if blamed.is_empty() {
                 break;

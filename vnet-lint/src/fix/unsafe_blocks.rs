@@ -408,15 +408,26 @@ pub struct RewrittenUse {
     pub still_unsafe: bool,
 }
 
-/// The edits dropping the `unsafe` of every block of `text` that holds a rewritten use and has
-/// nothing left that needs it, each with the owner of the first rewritten use inside. Blocks whose
-/// edits would overlap `taken` (the plan's other edits of the file) keep their `unsafe`.
+/// An `unsafe` block the plan drops the `unsafe` of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    /// Byte range of the whole `unsafe { … }` expression in the original text.
+    pub block: Range<usize>,
+    /// The edits dropping it (the keyword, and the braces of a tail expression).
+    pub edits: Vec<Edit>,
+    /// Index of the ported static whose rewritten use it holds (the first one).
+    pub owner: usize,
+}
+
+/// Every block of `text` that holds a rewritten use and has nothing left that needs `unsafe`,
+/// with the edits dropping it. Blocks whose edits would overlap `taken` (the plan's other edits of
+/// the file) keep their `unsafe`.
 pub fn removals(
     facts: &Facts,
     text: &str,
     uses: &[RewrittenUse],
     taken: &[Edit],
-) -> Vec<(usize, Edit)> {
+) -> Vec<Dropped> {
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
@@ -444,12 +455,16 @@ pub fn removals(
     finder.visit_file(&parsed);
     // A block's edits go together, or not at all.
     out.into_iter()
-        .filter(|(_, edits)| {
+        .filter(|(_, _, edits)| {
             !edits
                 .iter()
                 .any(|e| taken.iter().any(|t| t.overlaps(e) || t.range == e.range))
         })
-        .flat_map(|(owner, edits)| edits.into_iter().map(move |e| (owner, e)))
+        .map(|(owner, block, edits)| Dropped {
+            block,
+            edits,
+            owner,
+        })
         .collect()
 }
 
@@ -479,7 +494,7 @@ pub fn drop_unsafe(text: &str, at: &[usize]) -> Vec<Edit> {
         },
     };
     finder.visit_file(&parsed);
-    out.into_iter().flat_map(|(_, e)| e).collect()
+    out.into_iter().flat_map(|(_, _, e)| e).collect()
 }
 
 /// Where an expression sits, as far as dropping an `unsafe` around it matters.
@@ -511,7 +526,7 @@ enum Anc<'a> {
 struct Blocks<'t, 'o, 'ast> {
     text: &'t str,
     stack: Vec<Anc<'ast>>,
-    found: &'o mut Vec<(usize, Vec<Edit>)>,
+    found: &'o mut Vec<(usize, Range<usize>, Vec<Edit>)>,
     /// Whether to drop a block's `unsafe`, and the owner of its edits.
     decide: &'o dyn Fn(&syn::ExprUnsafe) -> Option<usize>,
 }
@@ -666,7 +681,7 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
         if let syn::Expr::Unsafe(u) = e {
             if let Some(owner) = (self.decide)(u) {
                 if let Some(edits) = self.edits(u, self.context()) {
-                    self.found.push((owner, edits));
+                    self.found.push((owner, node_range(u), edits));
                 }
             }
         }

@@ -238,26 +238,13 @@ pub fn remove_unused_unsafe(
         let known = before
             .iter()
             .filter(|b| locate(manifest, &b.file).as_ref() == Some(&path))
-            .any(|b| {
-                let at = b.range.start;
-                // Where the reported keyword is in the written text: shifted by the edits before it,
-                // or somewhere inside the edit that rewrote it.
-                match edits
-                    .iter()
-                    .position(|e| e.range.start <= at && at < e.range.end)
-                {
-                    Some(i) => new_ranges[i].contains(&warning.range.start),
-                    None => {
-                        let shift = edits
-                            .iter()
-                            .zip(&new_ranges)
-                            .filter(|(e, _)| e.range.end <= at)
-                            .map(|(e, n)| n.len() as isize - e.range.len() as isize)
-                            .sum::<isize>();
-                        at as isize + shift == warning.range.start as isize
-                    }
-                }
-            });
+            .any(
+                // Where the reported keyword is in the written text, or the edit that rewrote it.
+                |b| match written_offset(&edits, &new_ranges, b.range.start) {
+                    Ok(at) => at == warning.range.start,
+                    Err(edit) => edit.contains(&warning.range.start),
+                },
+            );
         if !known {
             per_file.entry(path).or_default().push(warning.range.start);
         }
@@ -287,6 +274,94 @@ pub fn remove_unused_unsafe(
         return Ok(built.then_some(0));
     }
     Ok(Some(count))
+}
+
+/// Where offset `at` of the original text is in the text `edits` wrote (`new_ranges` are their
+/// ranges there, as [`edits::apply`] gives them): `Err` with the range an edit wrote when `at` lies
+/// inside the range that edit replaced.
+fn written_offset(
+    edits: &[edits::Edit],
+    new_ranges: &[std::ops::Range<usize>],
+    at: usize,
+) -> Result<usize, std::ops::Range<usize>> {
+    if let Some(i) = edits
+        .iter()
+        .position(|e| e.range.start <= at && at < e.range.end)
+    {
+        return Err(new_ranges[i].clone());
+    }
+    let shift = edits
+        .iter()
+        .zip(new_ranges)
+        .filter(|(e, _)| e.range.end <= at)
+        .map(|(e, n)| n.len() as isize - e.range.len() as isize)
+        .sum::<isize>();
+    Ok((at as isize + shift).max(0) as usize)
+}
+
+/// After a failed build: puts back the `unsafe` of every block `plan` dropped it from in which
+/// rustc reports an unsafe operation (E0133), in the files and in `plan`. Returns whether it put
+/// any back (then the build is checked again, before any static is blamed).
+pub fn put_back_unsafe(
+    plan: &mut Plan,
+    manifest: &Path,
+    errors: &[BuildError],
+) -> std::io::Result<bool> {
+    let mut any = false;
+    let files: Vec<PathBuf> = plan.dropped_unsafe.keys().cloned().collect();
+    for path in files {
+        let here: Vec<&BuildError> = errors
+            .iter()
+            .filter(|e| e.message.starts_with("error[E0133]"))
+            .filter(|e| locate(manifest, &e.file).as_ref() == Some(&path))
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let (Some((original, _)), Some(owned)) = (plan.files.get(&path), plan.file_edits.get(&path))
+        else {
+            continue;
+        };
+        let edits: Vec<edits::Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
+        let Some((_, new_ranges)) = edits::apply(original, &edits) else {
+            continue;
+        };
+        let written = |at: usize| match written_offset(&edits, &new_ranges, at) {
+            Ok(at) => at,
+            Err(edit) => edit.start,
+        };
+        let blocks = plan.dropped_unsafe.get(&path).cloned().unwrap_or_default();
+        let (back, kept): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|d| {
+            let range = written(d.block.start)..written(d.block.end);
+            here.iter()
+                .any(|e| range.start <= e.range.start && e.range.end <= range.end)
+        });
+        if back.is_empty() {
+            continue;
+        }
+        let back_edits: Vec<&edits::Edit> = back.iter().flat_map(|d| &d.edits).collect();
+        let remaining: Vec<(Option<usize>, edits::Edit)> = owned
+            .iter()
+            .filter(|(_, e)| !back_edits.contains(&e))
+            .cloned()
+            .collect();
+        let all: Vec<edits::Edit> = remaining.iter().map(|(_, e)| e.clone()).collect();
+        let Some((new, _)) = edits::apply(original, &all) else {
+            continue;
+        };
+        std::fs::write(&path, &new)?;
+        for d in &back {
+            if let Some(p) = plan.ported.get_mut(d.owner) {
+                p.edits.retain(|(f, e)| !(f == &path && d.edits.contains(e)));
+            }
+        }
+        let original = original.clone();
+        plan.files.insert(path.clone(), (original, new));
+        plan.file_edits.insert(path.clone(), remaining);
+        plan.dropped_unsafe.insert(path, kept);
+        any = true;
+    }
+    Ok(any)
 }
 
 fn locate(manifest: &Path, name: &str) -> Option<PathBuf> {
