@@ -422,12 +422,7 @@ pub struct Dropped {
 /// Every block of `text` that holds a rewritten use and has nothing left that needs `unsafe`,
 /// with the edits dropping it. Blocks whose edits would overlap `taken` (the plan's other edits of
 /// the file) keep their `unsafe`.
-pub fn removals(
-    facts: &Facts,
-    text: &str,
-    uses: &[RewrittenUse],
-    taken: &[Edit],
-) -> Vec<Dropped> {
+pub fn removals(facts: &Facts, text: &str, uses: &[RewrittenUse], taken: &[Edit]) -> Vec<Dropped> {
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };

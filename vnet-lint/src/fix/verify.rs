@@ -1,6 +1,8 @@
 //! Like `cargo fix`: a dirty git tree is refused unless `--allow-dirty`, and after writing the package is
 //! built (`cargo check` of the library, binaries, tests and examples that built before); the statics whose edits the compiler's errors point at are
-//! restored and the build is checked again.
+//! restored and the build is checked again. Before blaming a static, an `unsafe` the plan dropped
+//! where rustc still finds an unsafe operation goes back; once it builds, the `unsafe` blocks rustc
+//! newly reports unused lose their `unsafe` (see [`super::unsafe_blocks`]).
 
 use super::{edits, Plan};
 use std::collections::BTreeMap;
@@ -318,7 +320,8 @@ pub fn put_back_unsafe(
         if here.is_empty() {
             continue;
         }
-        let (Some((original, _)), Some(owned)) = (plan.files.get(&path), plan.file_edits.get(&path))
+        let (Some((original, _)), Some(owned)) =
+            (plan.files.get(&path), plan.file_edits.get(&path))
         else {
             continue;
         };
@@ -352,7 +355,8 @@ pub fn put_back_unsafe(
         std::fs::write(&path, &new)?;
         for d in &back {
             if let Some(p) = plan.ported.get_mut(d.owner) {
-                p.edits.retain(|(f, e)| !(f == &path && d.edits.contains(e)));
+                p.edits
+                    .retain(|(f, e)| !(f == &path && d.edits.contains(e)));
             }
         }
         let original = original.clone();
