@@ -689,7 +689,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         })
         .collect();
     if !uses.is_empty() && !options.applicability_only {
-        let facts = unsafe_blocks::Facts::of(krate);
+        // Read from the whole crate once, and only when a block holds a rewritten use.
+        let facts = std::cell::OnceCell::new();
+        let facts = || facts.get_or_init(|| unsafe_blocks::Facts::of(krate));
         for (file, uses) in &uses {
             let Some(owned) = per_file.get_mut(file) else {
                 continue;

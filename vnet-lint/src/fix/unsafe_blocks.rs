@@ -420,9 +420,14 @@ pub struct Dropped {
 }
 
 /// Every block of `text` that holds a rewritten use and has nothing left that needs `unsafe`,
-/// with the edits dropping it. Blocks whose edits would overlap `taken` (the plan's other edits of
+/// with the edits dropping it (`facts` is asked only when a block holds a rewritten use). Blocks whose edits would overlap `taken` (the plan's other edits of
 /// the file) keep their `unsafe`.
-pub fn removals(facts: &Facts, text: &str, uses: &[RewrittenUse], taken: &[Edit]) -> Vec<Dropped> {
+pub fn removals<'f>(
+    facts: &dyn Fn() -> &'f Facts,
+    text: &str,
+    uses: &[RewrittenUse],
+    taken: &[Edit],
+) -> Vec<Dropped> {
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
@@ -439,7 +444,7 @@ pub fn removals(facts: &Facts, text: &str, uses: &[RewrittenUse], taken: &[Edit]
                 .collect();
             let owner = inside.first()?.owner;
             let mut check = StillUnsafe {
-                facts,
+                facts: facts(),
                 uses,
                 found: false,
             };
