@@ -420,3 +420,42 @@ fn an_unsafe_the_plan_dropped_wrongly_goes_back_and_the_static_stays_ported() {
         "{text}"
     );
 }
+
+#[test]
+fn a_crate_of_several_files_is_planned_with_the_unsafe_dropped() {
+    // The crate's declarations are read from every file while a file's blocks are decided.
+    use vnet_lint::engine::{check_paths, Options};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        "[package]\nname = \"several\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "mod other;\n\nstatic mut HITS: u32 = 0;\n\npub fn bump() -> u32 {\n    unsafe { HITS += other::step() }\n    unsafe { other::risky() }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("src/other.rs"),
+        "pub fn step() -> u32 {\n    1\n}\n\npub unsafe fn risky() -> u32 {\n    2\n}\n",
+    )
+    .expect("write");
+    let report = check_paths(&[root.join("src")], &Options::default());
+    let plan = vnet_lint::fix::plan(
+        &vnet_lint::fix::targets(&report),
+        &FixOptions {
+            unsafe_fixes: true,
+            ..FixOptions::default()
+        },
+    );
+    assert_eq!(plan.ported.len(), 1, "{:?}", plan.left);
+    let lib = vnet_lint::fix::krate::absolute(&root.join("src/lib.rs"));
+    let (_, new) = plan.files.get(&lib).expect("lib.rs changed");
+    assert!(
+        new.contains("    V_HITS.with(|hits| { hits.fetch_add(other::step(), std::sync::atomic::Ordering::SeqCst); });\n    unsafe { other::risky() }\n"),
+        "{new}"
+    );
+}

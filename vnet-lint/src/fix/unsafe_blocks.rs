@@ -420,7 +420,8 @@ pub struct Dropped {
 }
 
 /// Every block of `text` that holds a rewritten use and has nothing left that needs `unsafe`,
-/// with the edits dropping it (`facts` is asked only when a block holds a rewritten use). Blocks whose edits would overlap `taken` (the plan's other edits of
+/// with the edits dropping it (`facts` is asked only when a block holds a rewritten use; it may
+/// parse other files). Blocks whose edits would overlap `taken` (the plan's other edits of
 /// the file) keep their `unsafe`.
 pub fn removals<'f>(
     facts: &dyn Fn() -> &'f Facts,
@@ -428,6 +429,33 @@ pub fn removals<'f>(
     uses: &[RewrittenUse],
     taken: &[Edit],
 ) -> Vec<Dropped> {
+    let owner = |u: &syn::ExprUnsafe| {
+        let range = node_range(u);
+        uses.iter()
+            .find(|r| range.start <= r.path.start && r.path.end <= range.end)
+            .map(|r| r.owner)
+    };
+    // First whether any block holds a rewritten use; then the facts, whose reading parses other
+    // files (and so ends every span of this parse); then this file again.
+    let held = std::cell::Cell::new(false);
+    let Ok(parsed) = super::parse(text) else {
+        return Vec::new();
+    };
+    Blocks {
+        text,
+        stack: Vec::new(),
+        found: &mut Vec::new(),
+        decide: &|u: &syn::ExprUnsafe| {
+            held.set(held.get() || owner(u).is_some());
+            None
+        },
+    }
+    .visit_file(&parsed);
+    drop(parsed);
+    if !held.get() {
+        return Vec::new();
+    }
+    let facts = facts();
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
@@ -437,14 +465,9 @@ pub fn removals<'f>(
         stack: Vec::new(),
         found: &mut out,
         decide: &|u: &syn::ExprUnsafe| {
-            let range = node_range(u);
-            let inside: Vec<&RewrittenUse> = uses
-                .iter()
-                .filter(|r| range.start <= r.path.start && r.path.end <= range.end)
-                .collect();
-            let owner = inside.first()?.owner;
+            let owner = owner(u)?;
             let mut check = StillUnsafe {
-                facts: facts(),
+                facts,
                 uses,
                 found: false,
             };
