@@ -2,7 +2,8 @@
 //!
 //! Input: the findings of a lint run (rule code, file, byte range) — nothing else of the lint. From
 //! them: [`decl`] finds each flagged static and decides what it becomes and how safe that is,
-//! [`uses`] rewrites every use across the crate ([`krate`]), [`rewrite`] the declaration and the
+//! [`uses`] rewrites every use across the crate ([`krate`]), [`unsafe_blocks`] drops the `unsafe`
+//! of blocks the rewrite leaves without an unsafe operation, [`rewrite`] the declaration and the
 //! import, [`edits`] applies byte-range edits to the original text, [`cargo_toml`] adds the runtime
 //! dependency, [`verify`] refuses dirty trees and builds after writing, [`diff`] previews.
 //!
@@ -20,6 +21,7 @@ pub mod krate;
 pub mod rewrite;
 pub mod run;
 pub mod tests;
+pub mod unsafe_blocks;
 pub mod uses;
 pub mod verify;
 
@@ -229,6 +231,9 @@ pub struct Plan {
     /// Per changed file: every edit applied, with the index in `ported` of the static it belongs to
     /// (`None` for shared edits: the import, a whole `lazy_static!` invocation).
     pub file_edits: BTreeMap<PathBuf, Vec<(Option<usize>, Edit)>>,
+    /// Per changed file: the `unsafe` blocks whose `unsafe` the plan drops (their edits are among
+    /// `file_edits`), so that the build check can put one back.
+    pub dropped_unsafe: BTreeMap<PathBuf, Vec<unsafe_blocks::Dropped>>,
 }
 
 impl Plan {
@@ -492,11 +497,15 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
     }
     type Accepted = (Decl, Option<usize>, Vec<(PathBuf, Edit)>);
     let mut accepted: Vec<Accepted> = Vec::new();
+    // The path expressions each static's edits rewrite, by (file, item start).
+    type Paths = Vec<(PathBuf, Range<usize>)>;
+    let mut rewritten_paths: HashMap<(PathBuf, usize), Paths> = HashMap::new();
     for ((decl, diagnostic), ue) in candidates.into_iter().zip(use_edits.drain(..)) {
         if let Some(reason) = ue.refusal {
             plan.left.push(LeftAlone::of(&decl, reason, false));
             continue;
         }
+        rewritten_paths.insert((decl.file.clone(), decl.item.start), ue.paths);
         let text = &krate.files[&decl.file].text;
         let mut all: Vec<(PathBuf, Edit)> = rewrite::decl_edits(&decl, text, &runtime)
             .into_iter()
@@ -569,6 +578,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             }
         }
     }
+    let first_ported = plan.ported.len();
     for (decl, diagnostic, all) in &accepted {
         let is_whole = decl
             .lazy
@@ -662,6 +672,60 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                     .entry(root.path.clone())
                     .or_default()
                     .insert(0, (None, edit));
+            }
+        }
+    }
+    // `unsafe { }` blocks left without an unsafe operation lose their `unsafe`.
+    let uses = unsafe_blocks::by_file(accepted.iter().enumerate().flat_map(|(k, (decl, _, _))| {
+        let still_unsafe = decl.kind == Kind::Cell;
+        rewritten_paths
+            .remove(&(decl.file.clone(), decl.item.start))
+            .unwrap_or_default()
+            .into_iter()
+            .map(move |(file, path)| {
+                let owner = first_ported + k;
+                (
+                    file,
+                    unsafe_blocks::RewrittenUse {
+                        path,
+                        owner,
+                        still_unsafe,
+                    },
+                )
+            })
+    }));
+    // Only files with an `unsafe` block, and not when planning applicability only (the edits change
+    // none).
+    let uses: BTreeMap<PathBuf, Vec<unsafe_blocks::RewrittenUse>> = uses
+        .into_iter()
+        .filter(|(file, _)| {
+            krate
+                .files
+                .get(file)
+                .is_some_and(|f| f.text.contains("unsafe"))
+        })
+        .collect();
+    if !uses.is_empty() && !options.applicability_only {
+        // Read from the whole crate once, and only when a block holds a rewritten use.
+        let facts = std::cell::OnceCell::new();
+        let facts = || facts.get_or_init(|| unsafe_blocks::Facts::of(krate));
+        for (file, uses) in &uses {
+            let Some(owned) = per_file.get_mut(file) else {
+                continue;
+            };
+            let taken: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
+            let text = &krate.files[file].text;
+            for dropped in unsafe_blocks::removals(&facts, text, uses, &taken) {
+                for edit in &dropped.edits {
+                    plan.ported[dropped.owner]
+                        .edits
+                        .push((file.clone(), edit.clone()));
+                    owned.push((Some(dropped.owner), edit.clone()));
+                }
+                plan.dropped_unsafe
+                    .entry(file.clone())
+                    .or_default()
+                    .push(dropped);
             }
         }
     }

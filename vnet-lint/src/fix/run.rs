@@ -167,6 +167,8 @@ struct Disk<'a> {
     wrote: bool,
     /// Per package manifest, the targets that built before the fix (checked once).
     target_sets: BTreeMap<PathBuf, &'static [&'static str]>,
+    /// Per package manifest, the `unused_unsafe` reports it had before the fix.
+    unused_before: BTreeMap<PathBuf, Vec<verify::BuildError>>,
 }
 
 impl<'a> Disk<'a> {
@@ -175,6 +177,7 @@ impl<'a> Disk<'a> {
             run,
             wrote: false,
             target_sets: BTreeMap::new(),
+            unused_before: BTreeMap::new(),
         }
     }
 
@@ -217,6 +220,8 @@ impl<'a> Disk<'a> {
                 match verify::targets_that_build(manifest)? {
                     Some(set) => {
                         self.target_sets.insert(manifest.clone(), set);
+                        let (_, _, unused) = verify::cargo_check_unsafe(manifest, set)?;
+                        self.unused_before.insert(manifest.clone(), unused);
                     }
                     None => bail!(
                         "`cargo check` fails on {} before any fix; make it build first, or run with \
@@ -233,12 +238,35 @@ impl<'a> Disk<'a> {
             let mut round = 0;
             loop {
                 let mut blamed = BTreeMap::new();
+                let mut put_back = false;
                 for manifest in manifests_of(&current) {
                     let set = self.target_sets.get(&manifest).copied().unwrap_or(&[]);
-                    let (ok, errors) = verify::cargo_check(&manifest, set)?;
-                    if !ok {
-                        blamed.extend(verify::blame(&current, &manifest, &errors));
+                    let (ok, errors, unused) = verify::cargo_check_unsafe(&manifest, set)?;
+                    if !ok && !errors.is_empty() {
+                        // An `unsafe` the plan dropped that was needed goes back before anything
+                        // is blamed.
+                        if verify::put_back_unsafe(&mut current, &manifest, &errors)? {
+                            put_back = true;
+                        } else {
+                            blamed.extend(verify::blame(&current, &manifest, &errors));
+                        }
+                        continue;
                     }
+                    // It builds, but for `unsafe` blocks the rewrite left unused (when denied):
+                    // those lose their `unsafe`, or else the statics whose edits they sit in are
+                    // blamed.
+                    let before = self
+                        .unused_before
+                        .get(&manifest)
+                        .map_or(&[][..], Vec::as_slice);
+                    if verify::remove_unused_unsafe(&current, &manifest, set, before, &unused, ok)?
+                        .is_none()
+                    {
+                        blamed.extend(verify::blame(&current, &manifest, &unused));
+                    }
+                }
+                if put_back && blamed.is_empty() {
+                    continue;
                 }
                 if blamed.is_empty() {
                     break;

@@ -23,6 +23,9 @@ pub struct UseEdits {
     pub edits: Vec<(PathBuf, Edit)>,
     /// Why the static cannot be ported, when it cannot (the first reason found).
     pub refusal: Option<String>,
+    /// The byte range of every path expression the edits rewrite, per file (to find the `unsafe`
+    /// blocks the port leaves without an unsafe operation).
+    pub paths: Vec<(PathBuf, Range<usize>)>,
 }
 
 /// Methods whose result borrows from the receiver: their value must not leave the closure.
@@ -160,10 +163,16 @@ pub fn rewrite_uses(krate: &Krate, decls: &[Decl]) -> Vec<UseEdits> {
             per_decl.entry(occ.decl).or_default().push(occ);
         }
         for (i, occs) in per_decl {
+            let paths: Vec<Range<usize>> = occs.iter().map(|o| node_range(o.path)).collect();
             match rewrite_decl_uses(&decls[i], &file.text, occs) {
-                Ok(edits) => out[i]
-                    .edits
-                    .extend(edits.into_iter().map(|e| (file.path.clone(), e))),
+                Ok(edits) => {
+                    out[i]
+                        .edits
+                        .extend(edits.into_iter().map(|e| (file.path.clone(), e)));
+                    out[i]
+                        .paths
+                        .extend(paths.into_iter().map(|r| (file.path.clone(), r)));
+                }
                 Err(reason) => {
                     out[i].refusal.get_or_insert(reason);
                 }

@@ -1,6 +1,8 @@
 //! Like `cargo fix`: a dirty git tree is refused unless `--allow-dirty`, and after writing the package is
 //! built (`cargo check` of the library, binaries, tests and examples that built before); the statics whose edits the compiler's errors point at are
-//! restored and the build is checked again.
+//! restored and the build is checked again. Before blaming a static, an `unsafe` the plan dropped
+//! where rustc still finds an unsafe operation goes back; once it builds, the `unsafe` blocks rustc
+//! newly reports unused lose their `unsafe` (see [`super::unsafe_blocks`]).
 
 use super::{edits, Plan};
 use std::collections::BTreeMap;
@@ -58,6 +60,15 @@ pub fn targets_that_build(manifest: &Path) -> std::io::Result<Option<&'static [&
 /// built, and its errors. Never writes a `Cargo.lock` the package does not ship: one the build
 /// creates is removed.
 pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, Vec<BuildError>)> {
+    cargo_check_unsafe(manifest, targets).map(|(ok, errors, _)| (ok, errors))
+}
+
+/// [`cargo_check`], with the `unused_unsafe` reports apart (each with the range of its `unsafe`
+/// keyword), warnings or denied: a build that fails only on those has no errors.
+pub fn cargo_check_unsafe(
+    manifest: &Path,
+    targets: &[&str],
+) -> std::io::Result<(bool, Vec<BuildError>, Vec<BuildError>)> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let lock = manifest.with_file_name("Cargo.lock");
     let had_lock = lock.exists();
@@ -72,11 +83,41 @@ pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, 
         let _ = std::fs::remove_file(&lock);
     }
     let mut errors = Vec::new();
+    let mut unused = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if value["reason"] != "compiler-message" || value["message"]["level"] != "error" {
+        if value["reason"] != "compiler-message" {
+            continue;
+        }
+        if value["message"]["code"]["code"] == "unused_unsafe" {
+            let primary = value["message"]["spans"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|s| s["is_primary"] == true);
+            if let Some(span) = primary {
+                if let (Some(file), Some(start), Some(end)) = (
+                    span["file_name"].as_str(),
+                    span["byte_start"].as_u64(),
+                    span["byte_end"].as_u64(),
+                ) {
+                    unused.push(BuildError {
+                        file: file.to_owned(),
+                        range: start as usize..end as usize,
+                        message: value["message"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+        if value["message"]["level"] != "error"
+            || value["message"]["code"]["code"] == "unused_unsafe"
+        {
+            // A denied `unused_unsafe` is among `unused` only: the fix can drop the `unsafe`.
             continue;
         }
         let message = value["message"]["rendered"]
@@ -111,7 +152,7 @@ pub fn cargo_check(manifest: &Path, targets: &[&str]) -> std::io::Result<(bool, 
             });
         }
     }
-    Ok((out.status.success(), errors))
+    Ok((out.status.success(), errors, unused))
 }
 
 /// The statics (file, name) of `plan` that the errors point at (an error on a line one of their edits
@@ -163,6 +204,168 @@ pub fn blame(
         }
     }
     blamed
+}
+
+/// After a build that passed with `plan` written: drops the `unsafe` of every block rustc now
+/// reports unused (`now`) in a file the plan changed, unless it was reported before the fix
+/// (`before`, on the original text), then checks the package again with `targets`. When that check
+/// fails, the files go back as the plan wrote them. `built` says whether the build with `now` passed
+/// (it fails when `unused_unsafe` is denied). Returns how many blocks lost their `unsafe`, or `None`
+/// when the package does not build in the end.
+pub fn remove_unused_unsafe(
+    plan: &Plan,
+    manifest: &Path,
+    targets: &[&str],
+    before: &[BuildError],
+    now: &[BuildError],
+    built: bool,
+) -> std::io::Result<Option<usize>> {
+    // Per changed file: the offsets of the `unsafe` keywords to drop.
+    let mut per_file: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for warning in now {
+        let Some(path) = locate(manifest, &warning.file) else {
+            continue;
+        };
+        let Some((original, _)) = plan.files.get(&path) else {
+            continue;
+        };
+        let edits: Vec<edits::Edit> = plan
+            .file_edits
+            .get(&path)
+            .map(|owned| owned.iter().map(|(_, e)| e.clone()).collect())
+            .unwrap_or_default();
+        let Some((_, new_ranges)) = edits::apply(original, &edits) else {
+            continue;
+        };
+        let known = before
+            .iter()
+            .filter(|b| locate(manifest, &b.file).as_ref() == Some(&path))
+            .any(
+                // Where the reported keyword is in the written text, or the edit that rewrote it.
+                |b| match written_offset(&edits, &new_ranges, b.range.start) {
+                    Ok(at) => at == warning.range.start,
+                    Err(edit) => edit.contains(&warning.range.start),
+                },
+            );
+        if !known {
+            per_file.entry(path).or_default().push(warning.range.start);
+        }
+    }
+    let mut written: Vec<(PathBuf, String)> = Vec::new();
+    let mut count = 0;
+    for (path, at) in per_file {
+        let text = std::fs::read_to_string(&path)?;
+        let drops = super::unsafe_blocks::drop_unsafe(&text, &at);
+        if drops.is_empty() {
+            continue;
+        }
+        let Some((new, _)) = edits::apply(&text, &drops) else {
+            continue;
+        };
+        std::fs::write(&path, &new)?;
+        count += drops.iter().filter(|d| at.contains(&d.range.start)).count();
+        written.push((path, text));
+    }
+    if written.is_empty() {
+        return Ok(built.then_some(0));
+    }
+    if !cargo_check(manifest, targets)?.0 {
+        for (path, text) in &written {
+            std::fs::write(path, text)?;
+        }
+        return Ok(built.then_some(0));
+    }
+    Ok(Some(count))
+}
+
+/// Where offset `at` of the original text is in the text `edits` wrote (`new_ranges` are their
+/// ranges there, as [`edits::apply`] gives them): `Err` with the range an edit wrote when `at` lies
+/// inside the range that edit replaced.
+fn written_offset(
+    edits: &[edits::Edit],
+    new_ranges: &[std::ops::Range<usize>],
+    at: usize,
+) -> Result<usize, std::ops::Range<usize>> {
+    if let Some(i) = edits
+        .iter()
+        .position(|e| e.range.start <= at && at < e.range.end)
+    {
+        return Err(new_ranges[i].clone());
+    }
+    let shift = edits
+        .iter()
+        .zip(new_ranges)
+        .filter(|(e, _)| e.range.end <= at)
+        .map(|(e, n)| n.len() as isize - e.range.len() as isize)
+        .sum::<isize>();
+    Ok((at as isize + shift).max(0) as usize)
+}
+
+/// After a failed build: puts back the `unsafe` of every block `plan` dropped it from in which
+/// rustc reports an unsafe operation (E0133), in the files and in `plan`. Returns whether it put
+/// any back (then the build is checked again, before any static is blamed).
+pub fn put_back_unsafe(
+    plan: &mut Plan,
+    manifest: &Path,
+    errors: &[BuildError],
+) -> std::io::Result<bool> {
+    let mut any = false;
+    let files: Vec<PathBuf> = plan.dropped_unsafe.keys().cloned().collect();
+    for path in files {
+        let here: Vec<&BuildError> = errors
+            .iter()
+            .filter(|e| e.message.starts_with("error[E0133]"))
+            .filter(|e| locate(manifest, &e.file).as_ref() == Some(&path))
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let (Some((original, _)), Some(owned)) =
+            (plan.files.get(&path), plan.file_edits.get(&path))
+        else {
+            continue;
+        };
+        let edits: Vec<edits::Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
+        let Some((_, new_ranges)) = edits::apply(original, &edits) else {
+            continue;
+        };
+        let written = |at: usize| match written_offset(&edits, &new_ranges, at) {
+            Ok(at) => at,
+            Err(edit) => edit.start,
+        };
+        let blocks = plan.dropped_unsafe.get(&path).cloned().unwrap_or_default();
+        let (back, kept): (Vec<_>, Vec<_>) = blocks.into_iter().partition(|d| {
+            let range = written(d.block.start)..written(d.block.end);
+            here.iter()
+                .any(|e| range.start <= e.range.start && e.range.end <= range.end)
+        });
+        if back.is_empty() {
+            continue;
+        }
+        let back_edits: Vec<&edits::Edit> = back.iter().flat_map(|d| &d.edits).collect();
+        let remaining: Vec<(Option<usize>, edits::Edit)> = owned
+            .iter()
+            .filter(|(_, e)| !back_edits.contains(&e))
+            .cloned()
+            .collect();
+        let all: Vec<edits::Edit> = remaining.iter().map(|(_, e)| e.clone()).collect();
+        let Some((new, _)) = edits::apply(original, &all) else {
+            continue;
+        };
+        std::fs::write(&path, &new)?;
+        for d in &back {
+            if let Some(p) = plan.ported.get_mut(d.owner) {
+                p.edits
+                    .retain(|(f, e)| !(f == &path && d.edits.contains(e)));
+            }
+        }
+        let original = original.clone();
+        plan.files.insert(path.clone(), (original, new));
+        plan.file_edits.insert(path.clone(), remaining);
+        plan.dropped_unsafe.insert(path, kept);
+        any = true;
+    }
+    Ok(any)
 }
 
 fn locate(manifest: &Path, name: &str) -> Option<PathBuf> {
