@@ -4,80 +4,19 @@
 //! one for the process.
 
 use super::krate::Krate;
-use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// For each function of `krate` (free, associated or default trait method) that names two or
-/// more of `names`: the function's name and the names it uses. Names are matched as identifiers
-/// anywhere in the body, macro arguments included.
+/// For each function of `krate` (free, associated or default trait method, or a `thread_local!`
+/// initializer) that reaches two or more of `names`: the function's name and the names it reaches.
+/// A function reaches the names it spells anywhere in its body, macro arguments included, and
+/// those of the crate's functions it calls ([`super::reach`]): a guard checked in one function
+/// and the value it publishes written by a helper it calls are used together.
 pub fn uses_together(krate: &Krate, names: &BTreeSet<String>) -> Vec<(String, BTreeSet<String>)> {
-    let mut out = Vec::new();
-    for file in krate.files.values() {
-        // A file that never spells any of the names cannot use them (parsing is the cost).
-        if !names.iter().any(|n| file.text.contains(n.as_str())) {
-            continue;
-        }
-        let Ok(parsed) = super::parse(&file.text) else {
-            continue;
-        };
-        let mut visitor = Functions {
-            names,
-            out: &mut out,
-        };
-        syn::visit::Visit::visit_file(&mut visitor, &parsed);
-    }
-    out
-}
-
-struct Functions<'a> {
-    names: &'a BTreeSet<String>,
-    out: &'a mut Vec<(String, BTreeSet<String>)>,
-}
-
-impl Functions<'_> {
-    fn body(&mut self, name: &syn::Ident, block: &syn::Block) {
-        let mut used = BTreeSet::new();
-        collect(block.to_token_stream(), self.names, &mut used);
-        if used.len() > 1 {
-            self.out.push((name.to_string(), used));
-        }
-    }
-}
-
-fn collect(
-    tokens: proc_macro2::TokenStream,
-    names: &BTreeSet<String>,
-    used: &mut BTreeSet<String>,
-) {
-    for token in tokens {
-        match token {
-            proc_macro2::TokenTree::Ident(i) => {
-                let text = i.to_string();
-                if names.contains(&text) {
-                    used.insert(text);
-                }
-            }
-            proc_macro2::TokenTree::Group(g) => collect(g.stream(), names, used),
-            _ => {}
-        }
-    }
-}
-
-impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.body(&f.sig.ident, &f.block);
-        syn::visit::visit_item_fn(self, f);
-    }
-    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.body(&f.sig.ident, &f.block);
-        syn::visit::visit_impl_item_fn(self, f);
-    }
-    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        if let Some(block) = &f.default {
-            self.body(&f.sig.ident, block);
-        }
-        syn::visit::visit_trait_item_fn(self, f);
-    }
+    super::reach::Reach::of(krate, names)
+        .functions()
+        .filter(|(_, used)| used.len() > 1)
+        .map(|(function, used)| (function.to_owned(), used.clone()))
+        .collect()
 }
 
 /// Which of `names` are guards: statics whose type is an atomic or a `Once` (a flag or a state word
@@ -96,7 +35,14 @@ pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
             if !names.contains(&name) {
                 continue;
             }
-            let last = match &*s.ty {
+            // `[Once; 2]`: an array of guards guards as much.
+            let mut ty = &*s.ty;
+            while let syn::Type::Array(syn::TypeArray { elem, .. })
+            | syn::Type::Slice(syn::TypeSlice { elem, .. }) = ty
+            {
+                ty = elem;
+            }
+            let last = match ty {
                 syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
                 _ => None,
             };

@@ -16,6 +16,7 @@ pub mod decl;
 pub mod diff;
 pub mod edits;
 pub mod groups;
+pub mod reach;
 pub mod krate;
 pub mod rewrite;
 pub mod run;
@@ -377,6 +378,12 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         _ => Vec::new(),
     };
+    // Statics that a signal handler, a C callback or a thread-local's initializer reaches.
+    let process_wide = reach::Reach::of(
+        krate,
+        &decls.iter().map(|(d, _)| d.name.clone()).collect(),
+    )
+    .process_wide();
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
         if krate.std_feature.is_some() && decl.kind == Kind::Lock {
@@ -417,6 +424,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 format!("restored: with it ported, `cargo check` failed at its edits ({error})"),
                 false,
             );
+            continue;
+        }
+        if let Some(why) = process_wide.get(&decl.name) {
+            leave(why.clone(), false);
             continue;
         }
         let public = krate.is_lib
