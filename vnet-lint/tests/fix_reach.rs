@@ -89,7 +89,10 @@ fn what_a_thread_local_initializer_reaches_stays_process_wide() {
     let plan = plan(text, true);
     for name in ["NUM_THREADS", "TABLE"] {
         let why = reason(&plan, name);
-        assert!(why.contains("`thread_local!` `THREAD_DATA`"), "{name}: {why}");
+        assert!(
+            why.contains("`thread_local!` `THREAD_DATA`"),
+            "{name}: {why}"
+        );
     }
     assert!(ported(&plan, "REQUESTS"), "{:?}", plan.left);
 }
@@ -105,4 +108,24 @@ fn an_array_of_once_is_a_guard() {
     let plan = plan(text, false);
     let why = reason(&plan, "INIT");
     assert!(why.contains("used together with `CACHE`"), "{why}");
+}
+
+/// A cache in a crate cell around an `UnsafeCell` (supports-color's shape), filled under a `Once`:
+/// when the cache cannot move (here a borrow of it outlives its expression), the `Once` stays with
+/// it, as it does with a `static mut`.
+#[test]
+fn a_once_stays_with_the_unsafe_cell_it_guards() {
+    let text = "use std::cell::UnsafeCell;\nuse std::sync::Once;\n\
+        struct CacheCell(UnsafeCell<Option<u8>>);\n\
+        unsafe impl Sync for CacheCell {}\n\
+        static INIT: [Once; 2] = [Once::new(), Once::new()];\n\
+        static ON_CACHE: [CacheCell; 2] = [CacheCell(UnsafeCell::new(None)), CacheCell(UnsafeCell::new(None))];\n\
+        fn fill(i: usize) {\n    unsafe { *ON_CACHE[i].0.get() = Some(1) }\n}\n\
+        pub fn on_cached(i: usize) -> Option<u8> {\n    INIT[i].call_once(|| fill(i));\n    \
+            let cell = &ON_CACHE[i];\n    unsafe { *cell.0.get() }\n}\n";
+    let plan = plan(text, true);
+    let cache = reason(&plan, "ON_CACHE");
+    assert!(cache.contains("outlives the expression"), "{cache}");
+    let init = reason(&plan, "INIT");
+    assert!(init.contains("used together with `ON_CACHE`"), "{init}");
 }

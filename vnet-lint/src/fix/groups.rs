@@ -36,22 +36,63 @@ pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
                 continue;
             }
             // `[Once; 2]`: an array of guards guards as much.
-            let mut ty = &*s.ty;
-            while let syn::Type::Array(syn::TypeArray { elem, .. })
-            | syn::Type::Slice(syn::TypeSlice { elem, .. }) = ty
-            {
-                ty = elem;
-            }
-            let last = match ty {
-                syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
-                _ => None,
-            };
+            let last = element_type(&s.ty);
             if last.is_some_and(|l| l.starts_with("Atomic") || l == "Once") {
                 out.insert(name);
             }
         }
     }
     out
+}
+
+/// Which of `names` hold their value in an `UnsafeCell` of a crate type (`struct Cache(UnsafeCell<T>)`
+/// with an `unsafe impl Sync`, arrays of it too): like a `static mut`, the value relies on a guard
+/// outside it (a `Once`, a state word) for its synchronization.
+pub fn unsynchronized(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut cells: BTreeSet<String> = BTreeSet::new();
+    let mut statics: Vec<(String, String)> = Vec::new();
+    for file in krate.files.values() {
+        let Ok(parsed) = super::parse(&file.text) else {
+            continue;
+        };
+        for item in &parsed.items {
+            if let syn::Item::Struct(s) = item {
+                let fields = quote::ToTokens::to_token_stream(&s.fields).to_string();
+                if fields
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == "UnsafeCell")
+                {
+                    cells.insert(s.ident.to_string());
+                }
+            }
+        }
+        for (s, _) in super::decl::locate(&parsed, &file.module).statics {
+            let name = s.ident.to_string();
+            if names.contains(&name) {
+                if let Some(ty) = element_type(&s.ty) {
+                    statics.push((name, ty));
+                }
+            }
+        }
+    }
+    statics
+        .into_iter()
+        .filter(|(_, ty)| cells.contains(ty))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The last path segment of `ty`, through arrays and slices (`[Once; 2]` → `Once`).
+fn element_type(mut ty: &syn::Type) -> Option<String> {
+    while let syn::Type::Array(syn::TypeArray { elem, .. })
+    | syn::Type::Slice(syn::TypeSlice { elem, .. }) = ty
+    {
+        ty = elem;
+    }
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
+        _ => None,
+    }
 }
 
 /// Groups of names used together (transitively), each with one function that links two of its

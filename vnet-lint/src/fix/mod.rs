@@ -16,8 +16,8 @@ pub mod decl;
 pub mod diff;
 pub mod edits;
 pub mod groups;
-pub mod reach;
 pub mod krate;
+pub mod reach;
 pub mod rewrite;
 pub mod run;
 pub mod tests;
@@ -379,11 +379,9 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         _ => Vec::new(),
     };
     // Statics that a signal handler, a C callback or a thread-local's initializer reaches.
-    let process_wide = reach::Reach::of(
-        krate,
-        &decls.iter().map(|(d, _)| d.name.clone()).collect(),
-    )
-    .process_wide();
+    let process_wide =
+        reach::Reach::of(krate, &decls.iter().map(|(d, _)| d.name.clone()).collect())
+            .process_wide();
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
         if krate.std_feature.is_some() && decl.kind == Kind::Lock {
@@ -756,7 +754,9 @@ fn keep_groups_whole<A>(
         .map(|(d, _, _)| d.name.clone())
         .chain(blocking.iter().map(|l| l.name.clone()))
         .collect();
-    // Coupled: a `static mut` (the value) and a guard used in the same function.
+    // Coupled: a `static mut` or a crate cell around an `UnsafeCell` (the value) and a guard used in
+    // the same function.
+    let cells = groups::unsynchronized(krate, &names);
     let mutable: BTreeSet<&str> = accepted
         .iter()
         .filter(|(d, _, _)| d.mut_token.is_some())
@@ -767,6 +767,7 @@ fn keep_groups_whole<A>(
                 .filter(|l| l.code == id::STATIC_MUT.code)
                 .map(|l| l.name.as_str()),
         )
+        .chain(cells.iter().map(String::as_str))
         .collect();
     // ... and a guard (an atomic flag or state word, a `Once`) publishes it.
     let guards = groups::guards(krate, &names);

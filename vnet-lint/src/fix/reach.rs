@@ -29,6 +29,8 @@ struct Body {
     calls: Vec<Key>,
     /// Why it runs outside the instances' control, if it does.
     foreign: Option<String>,
+    /// Whether it is in a test, example or bench of the package rather than in the crate itself.
+    outside: bool,
 }
 
 /// The crate's functions and the statics among `names` each reaches, directly or through calls.
@@ -58,6 +60,7 @@ impl Reach {
             let mut visitor = Functions {
                 names,
                 self_ty: None,
+                outside: file.module.first().map(String::as_str) == Some(super::krate::OTHER_CRATE),
                 bodies: &mut bodies,
             };
             syn::visit::Visit::visit_file(&mut visitor, &parsed);
@@ -67,12 +70,14 @@ impl Reach {
     }
 
     /// Each function (by name; a `thread_local!` initializer as `thread_local! NAME`) with the
-    /// statics it reaches.
+    /// statics it reaches: the crate's own before its tests' and examples', and of those, the ones
+    /// that reach fewer first (the helper that links two statics before every caller of it).
     pub fn functions(&self) -> impl Iterator<Item = (&str, &BTreeSet<String>)> {
-        self.bodies
-            .iter()
-            .zip(&self.reached)
-            .map(|(b, r)| (b.label.as_str(), r))
+        let mut order: Vec<usize> = (0..self.bodies.len()).collect();
+        order.sort_by_key(|&i| (self.bodies[i].outside, self.reached[i].len()));
+        order
+            .into_iter()
+            .map(|i| (self.bodies[i].label.as_str(), &self.reached[i]))
     }
 
     /// The statics that code outside the instances' control reaches, each with the reason (the
@@ -150,11 +155,18 @@ struct Functions<'a> {
     names: &'a BTreeSet<String>,
     /// The type of the `impl` (or the trait) around, for `Self::f` and `self.f()`.
     self_ty: Option<String>,
+    /// Whether the file is a test, example or bench.
+    outside: bool,
     bodies: &'a mut Vec<Body>,
 }
 
 impl Functions<'_> {
-    fn body(&mut self, sig: &syn::Signature, tokens: proc_macro2::TokenStream, visit: impl FnOnce(&mut Calls)) {
+    fn body(
+        &mut self,
+        sig: &syn::Signature,
+        tokens: proc_macro2::TokenStream,
+        visit: impl FnOnce(&mut Calls),
+    ) {
         let name = sig.ident.to_string();
         let mut calls = Calls {
             self_ty: self.self_ty.clone(),
@@ -162,7 +174,10 @@ impl Functions<'_> {
         };
         visit(&mut calls);
         let foreign = sig.abi.as_ref().and_then(|abi| {
-            let abi = abi.name.as_ref().map_or_else(|| "C".to_owned(), |n| n.value());
+            let abi = abi
+                .name
+                .as_ref()
+                .map_or_else(|| "C".to_owned(), |n| n.value());
             (abi != "Rust").then(|| {
                 format!(
                     "reached from `extern \"{abi}\" fn {name}`, which foreign code (a signal \
@@ -179,21 +194,30 @@ impl Functions<'_> {
             names,
             calls: calls.calls,
             foreign,
+            outside: self.outside,
         });
     }
 
     /// `thread_local! { static NAME: T = init; … }`: each initializer.
     fn thread_locals(&mut self, tokens: proc_macro2::TokenStream) {
         let tokens: Vec<proc_macro2::TokenTree> = tokens.into_iter().collect();
-        for item in tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';')) {
+        for item in
+            tokens.split(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'))
+        {
             let name = item.windows(2).find_map(|w| match w {
-                [proc_macro2::TokenTree::Ident(s), proc_macro2::TokenTree::Ident(n)] if s == "static" => Some(n.to_string()),
+                [proc_macro2::TokenTree::Ident(s), proc_macro2::TokenTree::Ident(n)]
+                    if s == "static" =>
+                {
+                    Some(n.to_string())
+                }
                 _ => None,
             });
             let eq = item
                 .iter()
                 .position(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == '='));
-            let (Some(name), Some(eq)) = (name, eq) else { continue };
+            let (Some(name), Some(eq)) = (name, eq) else {
+                continue;
+            };
             let init: proc_macro2::TokenStream = item[eq + 1..].iter().cloned().collect();
             let mut names = BTreeSet::new();
             collect(init.clone(), self.names, &mut names);
@@ -213,13 +237,18 @@ impl Functions<'_> {
                     "reached from the initializer of `thread_local!` `{name}`, a per-thread value \
                      that lives on across every instance its thread enters: it stays process-wide"
                 )),
+                outside: self.outside,
             });
         }
     }
 }
 
 /// The identifiers among `names` that `tokens` spells (macro arguments included).
-fn collect(tokens: proc_macro2::TokenStream, names: &BTreeSet<String>, used: &mut BTreeSet<String>) {
+fn collect(
+    tokens: proc_macro2::TokenStream,
+    names: &BTreeSet<String>,
+    used: &mut BTreeSet<String>,
+) {
     for token in tokens {
         match token {
             proc_macro2::TokenTree::Ident(i) => {
@@ -255,22 +284,32 @@ impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         // A free function nested in a method is still free.
         let outer = self.self_ty.take();
-        self.body(&f.sig, f.block.to_token_stream(), |c| syn::visit::Visit::visit_block(c, &f.block));
+        self.body(&f.sig, f.block.to_token_stream(), |c| {
+            syn::visit::Visit::visit_block(c, &f.block)
+        });
         syn::visit::visit_item_fn(self, f);
         self.self_ty = outer;
     }
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.body(&f.sig, f.block.to_token_stream(), |c| syn::visit::Visit::visit_block(c, &f.block));
+        self.body(&f.sig, f.block.to_token_stream(), |c| {
+            syn::visit::Visit::visit_block(c, &f.block)
+        });
         syn::visit::visit_impl_item_fn(self, f);
     }
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         if let Some(block) = &f.default {
-            self.body(&f.sig, block.to_token_stream(), |c| syn::visit::Visit::visit_block(c, block));
+            self.body(&f.sig, block.to_token_stream(), |c| {
+                syn::visit::Visit::visit_block(c, block)
+            });
         }
         syn::visit::visit_trait_item_fn(self, f);
     }
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
-        if m.path.segments.last().is_some_and(|s| s.ident == "thread_local") {
+        if m.path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "thread_local")
+        {
             self.thread_locals(m.tokens.clone());
         }
         syn::visit::visit_macro(self, m);
@@ -286,7 +325,12 @@ struct Calls {
 impl<'ast> syn::visit::Visit<'ast> for Calls {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         if let syn::Expr::Path(p) = &*c.func {
-            let segments: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let segments: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             if let Some(name) = segments.last() {
                 let owner = match segments.len() {
                     1 => None,
@@ -301,7 +345,8 @@ impl<'ast> syn::visit::Visit<'ast> for Calls {
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         let on_self = matches!(&*m.receiver, syn::Expr::Path(p) if p.path.is_ident("self"));
         if on_self && self.self_ty.is_some() {
-            self.calls.push((self.self_ty.clone(), m.method.to_string()));
+            self.calls
+                .push((self.self_ty.clone(), m.method.to_string()));
         }
         syn::visit::visit_expr_method_call(self, m);
     }
