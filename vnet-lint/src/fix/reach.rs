@@ -277,7 +277,7 @@ impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
         self.self_ty = outer;
     }
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
-        let outer = std::mem::replace(&mut self.self_ty, Some(t.ident.to_string()));
+        let outer = self.self_ty.replace(t.ident.to_string());
         syn::visit::visit_item_trait(self, t);
         self.self_ty = outer;
     }
