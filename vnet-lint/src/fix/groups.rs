@@ -6,16 +6,25 @@
 use super::krate::Krate;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// For each function of `krate` (free, associated or default trait method, or a `thread_local!`
+/// For each function `reach` read (free, associated or default trait method, or a `thread_local!`
 /// initializer) that reaches two or more of `names`: the function's name and the names it reaches.
 /// A function reaches the names it spells anywhere in its body, macro arguments included, and
 /// those of the crate's functions it calls ([`super::reach`]): a guard checked in one function
 /// and the value it publishes written by a helper it calls are used together.
-pub fn uses_together(krate: &Krate, names: &BTreeSet<String>) -> Vec<(String, BTreeSet<String>)> {
-    super::reach::Reach::of(krate, names)
+pub fn uses_together(
+    reach: &super::reach::Reach,
+    names: &BTreeSet<String>,
+) -> Vec<(String, BTreeSet<String>)> {
+    reach
         .functions()
+        .map(|(function, used)| {
+            (
+                function,
+                used.intersection(names).cloned().collect::<BTreeSet<_>>(),
+            )
+        })
         .filter(|(_, used)| used.len() > 1)
-        .map(|(function, used)| (function.to_owned(), used.clone()))
+        .map(|(function, used)| (function.to_owned(), used))
         .collect()
 }
 
@@ -52,10 +61,14 @@ pub fn unsynchronized(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<Strin
     let mut cells: BTreeSet<String> = BTreeSet::new();
     let mut statics: Vec<(String, String)> = Vec::new();
     for file in krate.files.values() {
+        let cell_here = file.text.contains("UnsafeCell");
+        if !cell_here && !names.iter().any(|n| file.text.contains(n.as_str())) {
+            continue;
+        }
         let Ok(parsed) = super::parse(&file.text) else {
             continue;
         };
-        for item in &parsed.items {
+        for item in parsed.items.iter().filter(|_| cell_here) {
             if let syn::Item::Struct(s) = item {
                 let fields = quote::ToTokens::to_token_stream(&s.fields).to_string();
                 if fields
@@ -158,7 +171,7 @@ mod tests {
             fn hit() { HITS.fetch_add(1, Ordering::Relaxed); }\n";
         let krate = Krate::single("lib.rs".into(), text.into());
         let names: BTreeSet<String> = ["STATE", "LOGGER", "HITS"].map(String::from).into();
-        let together = uses_together(&krate, &names);
+        let together = uses_together(&super::super::reach::Reach::of(&krate, &names), &names);
         assert_eq!(together.len(), 1, "{together:?}");
         let groups = groups(&together, |a, b| a == "LOGGER" || b == "LOGGER");
         assert_eq!(groups["STATE"].0, groups["LOGGER"].0);

@@ -379,9 +379,18 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         _ => Vec::new(),
     };
     // Statics that a signal handler, a C callback or a thread-local's initializer reaches.
-    let process_wide =
-        reach::Reach::of(krate, &decls.iter().map(|(d, _)| d.name.clone()).collect())
-            .process_wide();
+    // What each function reaches (through the crate's calls), read once for this crate: the
+    // statics that a signal handler, a C callback or a thread-local's initializer reaches stay
+    // process-wide, and coupled statics move together.
+    let reach = reach::Reach::of(
+        krate,
+        &decls
+            .iter()
+            .map(|(d, _)| d.name.clone())
+            .chain(plan.left[left_before..].iter().map(|l| l.name.clone()))
+            .collect(),
+    );
+    let process_wide = reach.process_wide();
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
         if krate.std_feature.is_some() && decl.kind == Kind::Lock {
@@ -527,7 +536,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         accepted.push((decl, diagnostic, all));
     }
-    let accepted = keep_groups_whole(krate, accepted, left_before, plan);
+    let accepted = keep_groups_whole(krate, &reach, accepted, left_before, plan);
     if accepted.is_empty() {
         return;
     }
@@ -736,6 +745,7 @@ fn lazy_static_cleanup(
 /// statics are ported together or not at all.
 fn keep_groups_whole<A>(
     krate: &Krate,
+    reach: &reach::Reach,
     accepted: Vec<(Decl, Option<usize>, A)>,
     left_before: usize,
     plan: &mut Plan,
@@ -774,7 +784,7 @@ fn keep_groups_whole<A>(
     let couple = |a: &str, b: &str| {
         (mutable.contains(a) && guards.contains(b)) || (mutable.contains(b) && guards.contains(a))
     };
-    let groups = groups::groups(&groups::uses_together(krate, &names), couple);
+    let groups = groups::groups(&groups::uses_together(reach, &names), couple);
     let mut kept = Vec::new();
     for (decl, diagnostic, edits) in accepted {
         let blocker = groups.get(&decl.name).and_then(|(group, _)| {

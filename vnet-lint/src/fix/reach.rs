@@ -40,7 +40,11 @@ pub struct Reach {
 }
 
 impl Reach {
-    /// Reads every file of `krate` and follows the calls between its functions.
+    /// Reads the files of `krate` that matter and follows the calls between their functions: the
+    /// files that spell one of `names`, a foreign-ABI function or a `thread_local!`, then, until
+    /// none is added, those that define a function such code calls. A large crate with few
+    /// statics is read in part; a function that calls two helpers, one per static, and names
+    /// neither is not seen.
     ///
     /// ```
     /// use std::collections::BTreeSet;
@@ -53,17 +57,46 @@ impl Reach {
     /// ```
     pub fn of(krate: &Krate, names: &BTreeSet<String>) -> Reach {
         let mut bodies = Vec::new();
-        for file in krate.files.values() {
-            let Ok(parsed) = super::parse(&file.text) else {
-                continue;
+        // Each file's identifiers, once: a file is read when it spells what matters.
+        let files: Vec<(&super::krate::CrateFile, std::collections::HashSet<&str>)> = krate
+            .files
+            .values()
+            .map(|f| (f, identifiers(&f.text)))
+            .collect();
+        let mut read = vec![false; files.len()];
+        let first =
+            |(file, words): &(&super::krate::CrateFile, std::collections::HashSet<&str>)| {
+                names.iter().any(|n| words.contains(n.as_str()))
+                    || (words.contains("extern")
+                        && (file.text.contains("extern \"") || file.text.contains("extern fn")))
+                    || words.contains("thread_local")
             };
-            let mut visitor = Functions {
-                names,
-                self_ty: None,
-                outside: file.module.first().map(String::as_str) == Some(super::krate::OTHER_CRATE),
-                bodies: &mut bodies,
-            };
-            syn::visit::Visit::visit_file(&mut visitor, &parsed);
+        let mut wanted: BTreeSet<Key> = BTreeSet::new();
+        loop {
+            let mut more = false;
+            for (i, entry) in files.iter().enumerate() {
+                if read[i] || !(first(entry) || wanted.iter().any(|k| defines(entry, k))) {
+                    continue;
+                }
+                read[i] = true;
+                more = true;
+                let file = entry.0;
+                let Ok(parsed) = super::parse(&file.text) else {
+                    continue;
+                };
+                let mut visitor = Functions {
+                    names,
+                    self_ty: None,
+                    outside: file.module.first().map(String::as_str)
+                        == Some(super::krate::OTHER_CRATE),
+                    bodies: &mut bodies,
+                };
+                syn::visit::Visit::visit_file(&mut visitor, &parsed);
+            }
+            if !more {
+                break;
+            }
+            wanted = called(&bodies);
         }
         let reached = close(&bodies);
         Reach { bodies, reached }
@@ -103,6 +136,68 @@ impl Reach {
         }
         out
     }
+}
+
+/// The functions that code naming a static, or running outside the instances, calls, transitively
+/// among the bodies read so far.
+fn called(bodies: &[Body]) -> BTreeSet<Key> {
+    let mut out: BTreeSet<Key> = BTreeSet::new();
+    loop {
+        let before = out.len();
+        for body in bodies {
+            let wanted = body.key.as_ref().is_some_and(|(owner, name)| {
+                out.iter()
+                    .any(|(o, n)| n == name && (o.is_none() || o == owner || is_module(o)))
+            });
+            if !body.names.is_empty() || body.foreign.is_some() || wanted {
+                out.extend(body.calls.iter().cloned());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+/// `module::f`: a lowercase qualifier is a module, not a type.
+fn is_module(owner: &Option<String>) -> bool {
+    owner
+        .as_ref()
+        .is_some_and(|o| o.starts_with(|c: char| c.is_lowercase()))
+}
+
+/// Whether a file may define the function `key`: it spells `fn name(` (or `fn name<`), and, for an
+/// associated function, an `impl` of its type.
+fn defines(
+    (file, words): &(&super::krate::CrateFile, std::collections::HashSet<&str>),
+    (owner, name): &Key,
+) -> bool {
+    let owner = owner.as_ref().filter(|o| !is_module(&Some((*o).clone())));
+    if !words.contains(name.as_str()) || owner.is_some_and(|o| !words.contains(o.as_str())) {
+        return false;
+    }
+    let text = file.text.as_str();
+    let fn_here = [format!("fn {name}("), format!("fn {name}<")]
+        .iter()
+        .any(|p| text.contains(p.as_str()));
+    fn_here
+        && owner.is_none_or(|owner| {
+            [
+                format!("impl {owner}"),
+                format!(" for {owner}"),
+                format!("> {owner}"),
+                format!("trait {owner}"),
+            ]
+            .iter()
+            .any(|p| text.contains(p.as_str()))
+        })
+}
+
+/// The identifiers (and keywords) `text` spells, comments and strings included.
+fn identifiers(text: &str) -> std::collections::HashSet<&str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// `reached[i]`: the names body `i` spells, and those of every body it calls, transitively.
@@ -412,6 +507,47 @@ mod tests {
         assert!(wide["PIPE"].contains("extern \"C\" fn handler"), "{wide:?}");
         assert!(wide["COUNT"].contains("`thread_local!` `DATA`"), "{wide:?}");
         assert!(!wide.contains_key("LOCAL_ONLY"), "{wide:?}");
+    }
+
+    /// A crate of several files: the helper another file defines is read and followed, down two
+    /// files, by name and by its type.
+    #[test]
+    fn helpers_in_other_files_are_read_and_followed() {
+        let mut krate = Krate::single(
+            "lib.rs".into(),
+            "static INIT: AtomicBool = AtomicBool::new(false);\n\
+             pub fn set() { if !INIT.load(Acquire) { platform::init_os(); } }\n"
+                .into(),
+        );
+        let files = [
+            ("platform.rs", "pub fn init_os() { let _ = Pipe::open(); }\n"),
+            (
+                "pipe.rs",
+                "pub struct Pipe;\nimpl Pipe { pub fn open() -> Self { unsafe { FDS = (3, 4) }; Pipe } }\n",
+            ),
+            ("unrelated.rs", "pub fn open() {}\nfn other() {}\n"),
+        ];
+        for (path, text) in files {
+            krate.files.insert(
+                path.into(),
+                crate::fix::krate::CrateFile {
+                    path: path.into(),
+                    module: vec![path.trim_end_matches(".rs").to_owned()],
+                    public: true,
+                    text: text.into(),
+                },
+            );
+        }
+        let r = Reach::of(
+            &krate,
+            &BTreeSet::from(["INIT".to_owned(), "FDS".to_owned()]),
+        );
+        assert_eq!(
+            reached(&r, "set"),
+            &BTreeSet::from(["FDS".to_owned(), "INIT".to_owned()])
+        );
+        // Neither names a static nor defines a function such code calls.
+        assert!(r.functions().all(|(f, _)| f != "other"));
     }
 
     #[test]
