@@ -28,10 +28,23 @@ pub fn uses_together(
         .collect()
 }
 
-/// Which of `names` are guards: statics whose type is an atomic or a `Once` (a flag or a state word
-/// that publishes other state), found by their declarations in `krate`.
-pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// What the statics among `names` are to each other, from their declarations in `krate`.
+#[derive(Debug, Default)]
+pub struct Roles {
+    /// Statics whose type is an atomic or a `Once` (or an array of them): a flag or a state word
+    /// that publishes other state.
+    pub guards: BTreeSet<String>,
+    /// Statics that hold their value in an `UnsafeCell` of a crate type (`struct Cache(UnsafeCell<T>)`
+    /// with an `unsafe impl Sync`, arrays of it too): like a `static mut`, the value relies on a
+    /// guard outside it for its synchronization.
+    pub cells: BTreeSet<String>,
+}
+
+/// The [`Roles`] of `names`: their declarations are read in the files that spell them, and a crate
+/// type of theirs in the files that declare it.
+pub fn roles(krate: &Krate, names: &BTreeSet<String>) -> Roles {
+    let mut roles = Roles::default();
+    let mut typed: Vec<(String, String)> = Vec::new();
     for file in krate.files.values() {
         if !names.iter().any(|n| file.text.contains(n.as_str())) {
             continue;
@@ -45,54 +58,51 @@ pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
                 continue;
             }
             // `[Once; 2]`: an array of guards guards as much.
-            let last = element_type(&s.ty);
-            if last.is_some_and(|l| l.starts_with("Atomic") || l == "Once") {
-                out.insert(name);
+            match element_type(&s.ty) {
+                Some(l) if l.starts_with("Atomic") || l == "Once" => {
+                    roles.guards.insert(name);
+                }
+                Some(l) => typed.push((name, l)),
+                None => {}
             }
         }
     }
-    out
-}
-
-/// Which of `names` hold their value in an `UnsafeCell` of a crate type (`struct Cache(UnsafeCell<T>)`
-/// with an `unsafe impl Sync`, arrays of it too): like a `static mut`, the value relies on a guard
-/// outside it (a `Once`, a state word) for its synchronization.
-pub fn unsynchronized(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
+    // Cells matter only as what a guard guards.
+    if roles.guards.is_empty() || typed.is_empty() {
+        return roles;
+    }
     let mut cells: BTreeSet<String> = BTreeSet::new();
-    let mut statics: Vec<(String, String)> = Vec::new();
     for file in krate.files.values() {
-        let cell_here = file.text.contains("UnsafeCell");
-        if !cell_here && !names.iter().any(|n| file.text.contains(n.as_str())) {
+        let declared: Vec<&str> = typed
+            .iter()
+            .map(|(_, ty)| ty.as_str())
+            .filter(|ty| file.text.contains(&format!("struct {ty}")))
+            .collect();
+        if declared.is_empty() || !file.text.contains("UnsafeCell") {
             continue;
         }
         let Ok(parsed) = super::parse(&file.text) else {
             continue;
         };
-        for item in parsed.items.iter().filter(|_| cell_here) {
+        for item in &parsed.items {
             if let syn::Item::Struct(s) = item {
                 let fields = quote::ToTokens::to_token_stream(&s.fields).to_string();
-                if fields
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .any(|w| w == "UnsafeCell")
+                if declared.contains(&s.ident.to_string().as_str())
+                    && fields
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|w| w == "UnsafeCell")
                 {
                     cells.insert(s.ident.to_string());
                 }
             }
         }
-        for (s, _) in super::decl::locate(&parsed, &file.module).statics {
-            let name = s.ident.to_string();
-            if names.contains(&name) {
-                if let Some(ty) = element_type(&s.ty) {
-                    statics.push((name, ty));
-                }
-            }
-        }
     }
-    statics
+    roles.cells = typed
         .into_iter()
         .filter(|(_, ty)| cells.contains(ty))
         .map(|(name, _)| name)
-        .collect()
+        .collect();
+    roles
 }
 
 /// The last path segment of `ty`, through arrays and slices (`[Once; 2]` → `Once`).

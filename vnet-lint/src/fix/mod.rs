@@ -387,7 +387,12 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         &decls
             .iter()
             .map(|(d, _)| d.name.clone())
-            .chain(plan.left[left_before..].iter().map(|l| l.name.clone()))
+            .chain(
+                plan.left[left_before..]
+                    .iter()
+                    .filter(|l| l.code != id::THREAD_LOCAL_GLOBAL.code && !l.name.is_empty())
+                    .map(|l| l.name.clone()),
+            )
             .collect(),
     );
     let process_wide = reach.process_wide();
@@ -766,7 +771,7 @@ fn keep_groups_whole<A>(
         .collect();
     // Coupled: a `static mut` or a crate cell around an `UnsafeCell` (the value) and a guard used in
     // the same function.
-    let cells = groups::unsynchronized(krate, &names);
+    let roles = groups::roles(krate, &names);
     let mutable: BTreeSet<&str> = accepted
         .iter()
         .filter(|(d, _, _)| d.mut_token.is_some())
@@ -777,10 +782,10 @@ fn keep_groups_whole<A>(
                 .filter(|l| l.code == id::STATIC_MUT.code)
                 .map(|l| l.name.as_str()),
         )
-        .chain(cells.iter().map(String::as_str))
+        .chain(roles.cells.iter().map(String::as_str))
         .collect();
     // ... and a guard (an atomic flag or state word, a `Once`) publishes it.
-    let guards = groups::guards(krate, &names);
+    let guards = &roles.guards;
     let couple = |a: &str, b: &str| {
         (mutable.contains(a) && guards.contains(b)) || (mutable.contains(b) && guards.contains(a))
     };
