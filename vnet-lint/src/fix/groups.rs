@@ -4,86 +4,47 @@
 //! one for the process.
 
 use super::krate::Krate;
-use quote::ToTokens;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// For each function of `krate` (free, associated or default trait method) that names two or
-/// more of `names`: the function's name and the names it uses. Names are matched as identifiers
-/// anywhere in the body, macro arguments included.
-pub fn uses_together(krate: &Krate, names: &BTreeSet<String>) -> Vec<(String, BTreeSet<String>)> {
-    let mut out = Vec::new();
-    for file in krate.files.values() {
-        // A file that never spells any of the names cannot use them (parsing is the cost).
-        if !names.iter().any(|n| file.text.contains(n.as_str())) {
-            continue;
-        }
-        let Some(parsed) = krate.syntax(file) else {
-            continue;
-        };
-        let mut visitor = Functions {
-            names,
-            out: &mut out,
-        };
-        syn::visit::Visit::visit_file(&mut visitor, &parsed);
-    }
-    out
-}
-
-struct Functions<'a> {
-    names: &'a BTreeSet<String>,
-    out: &'a mut Vec<(String, BTreeSet<String>)>,
-}
-
-impl Functions<'_> {
-    fn body(&mut self, name: &syn::Ident, block: &syn::Block) {
-        let mut used = BTreeSet::new();
-        collect(block.to_token_stream(), self.names, &mut used);
-        if used.len() > 1 {
-            self.out.push((name.to_string(), used));
-        }
-    }
-}
-
-fn collect(
-    tokens: proc_macro2::TokenStream,
+/// For each function `reach` read (free, associated or default trait method, or a `thread_local!`
+/// initializer) that reaches two or more of `names`: the function's name and the names it reaches.
+/// A function reaches the names it spells anywhere in its body, macro arguments included, and
+/// those of the crate's functions it calls ([`super::reach`]): a guard checked in one function
+/// and the value it publishes written by a helper it calls are used together.
+pub fn uses_together(
+    reach: &super::reach::Reach,
     names: &BTreeSet<String>,
-    used: &mut BTreeSet<String>,
-) {
-    for token in tokens {
-        match token {
-            proc_macro2::TokenTree::Ident(i) => {
-                let text = i.to_string();
-                if names.contains(&text) {
-                    used.insert(text);
-                }
-            }
-            proc_macro2::TokenTree::Group(g) => collect(g.stream(), names, used),
-            _ => {}
-        }
-    }
+) -> Vec<(String, BTreeSet<String>)> {
+    reach
+        .functions()
+        .map(|(function, used)| {
+            (
+                function,
+                used.intersection(names).cloned().collect::<BTreeSet<_>>(),
+            )
+        })
+        .filter(|(_, used)| used.len() > 1)
+        .map(|(function, used)| (function.to_owned(), used))
+        .collect()
 }
 
-impl<'ast> syn::visit::Visit<'ast> for Functions<'_> {
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.body(&f.sig.ident, &f.block);
-        syn::visit::visit_item_fn(self, f);
-    }
-    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.body(&f.sig.ident, &f.block);
-        syn::visit::visit_impl_item_fn(self, f);
-    }
-    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        if let Some(block) = &f.default {
-            self.body(&f.sig.ident, block);
-        }
-        syn::visit::visit_trait_item_fn(self, f);
-    }
+/// What the statics among `names` are to each other, from their declarations in `krate`.
+#[derive(Debug, Default)]
+pub struct Roles {
+    /// Statics whose type is an atomic or a `Once` (or an array of them): a flag or a state word
+    /// that publishes other state.
+    pub guards: BTreeSet<String>,
+    /// Statics that hold their value in an `UnsafeCell` of a crate type (`struct Cache(UnsafeCell<T>)`
+    /// with an `unsafe impl Sync`, arrays of it too): like a `static mut`, the value relies on a
+    /// guard outside it for its synchronization.
+    pub cells: BTreeSet<String>,
 }
 
-/// Which of `names` are guards: statics whose type is an atomic or a `Once` (a flag or a state word
-/// that publishes other state), found by their declarations in `krate`.
-pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
+/// The [`Roles`] of `names`: their declarations are read in the files that spell them, and a crate
+/// type of theirs in the files that declare it.
+pub fn roles(krate: &Krate, names: &BTreeSet<String>) -> Roles {
+    let mut roles = Roles::default();
+    let mut typed: Vec<(String, String)> = Vec::new();
     for file in krate.files.values() {
         if !names.iter().any(|n| file.text.contains(n.as_str())) {
             continue;
@@ -96,16 +57,65 @@ pub fn guards(krate: &Krate, names: &BTreeSet<String>) -> BTreeSet<String> {
             if !names.contains(&name) {
                 continue;
             }
-            let last = match &*s.ty {
-                syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
-                _ => None,
-            };
-            if last.is_some_and(|l| l.starts_with("Atomic") || l == "Once") {
-                out.insert(name);
+            // `[Once; 2]`: an array of guards guards as much.
+            match element_type(&s.ty) {
+                Some(l) if l.starts_with("Atomic") || l == "Once" => {
+                    roles.guards.insert(name);
+                }
+                Some(l) => typed.push((name, l)),
+                None => {}
             }
         }
     }
-    out
+    // Cells matter only as what a guard guards.
+    if roles.guards.is_empty() || typed.is_empty() {
+        return roles;
+    }
+    let mut cells: BTreeSet<String> = BTreeSet::new();
+    for file in krate.files.values() {
+        let declared: Vec<&str> = typed
+            .iter()
+            .map(|(_, ty)| ty.as_str())
+            .filter(|ty| file.text.contains(&format!("struct {ty}")))
+            .collect();
+        if declared.is_empty() || !file.text.contains("UnsafeCell") {
+            continue;
+        }
+        let Some(parsed) = krate.syntax(file) else {
+            continue;
+        };
+        for item in &parsed.items {
+            if let syn::Item::Struct(s) = item {
+                let fields = quote::ToTokens::to_token_stream(&s.fields).to_string();
+                if declared.contains(&s.ident.to_string().as_str())
+                    && fields
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .any(|w| w == "UnsafeCell")
+                {
+                    cells.insert(s.ident.to_string());
+                }
+            }
+        }
+    }
+    roles.cells = typed
+        .into_iter()
+        .filter(|(_, ty)| cells.contains(ty))
+        .map(|(name, _)| name)
+        .collect();
+    roles
+}
+
+/// The last path segment of `ty`, through arrays and slices (`[Once; 2]` → `Once`).
+fn element_type(mut ty: &syn::Type) -> Option<String> {
+    while let syn::Type::Array(syn::TypeArray { elem, .. })
+    | syn::Type::Slice(syn::TypeSlice { elem, .. }) = ty
+    {
+        ty = elem;
+    }
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|seg| seg.ident.to_string()),
+        _ => None,
+    }
 }
 
 /// Groups of names used together (transitively), each with one function that links two of its
@@ -171,7 +181,7 @@ mod tests {
             fn hit() { HITS.fetch_add(1, Ordering::Relaxed); }\n";
         let krate = Krate::single("lib.rs".into(), text.into());
         let names: BTreeSet<String> = ["STATE", "LOGGER", "HITS"].map(String::from).into();
-        let together = uses_together(&krate, &names);
+        let together = uses_together(&super::super::reach::Reach::of(&krate, &names), &names);
         assert_eq!(together.len(), 1, "{together:?}");
         let groups = groups(&together, |a, b| a == "LOGGER" || b == "LOGGER");
         assert_eq!(groups["STATE"].0, groups["LOGGER"].0);

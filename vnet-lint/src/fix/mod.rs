@@ -18,6 +18,7 @@ pub mod diff;
 pub mod edits;
 pub mod groups;
 pub mod krate;
+pub mod reach;
 pub mod rewrite;
 pub mod run;
 pub mod tests;
@@ -399,6 +400,24 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         _ => Vec::new(),
     };
+    // Statics that a signal handler, a C callback or a thread-local's initializer reaches.
+    // What each function reaches (through the crate's calls), read once for this crate: the
+    // statics that a signal handler, a C callback or a thread-local's initializer reaches stay
+    // process-wide, and coupled statics move together.
+    let reach = reach::Reach::of(
+        krate,
+        &decls
+            .iter()
+            .map(|(d, _)| d.name.clone())
+            .chain(
+                plan.left[left_before..]
+                    .iter()
+                    .filter(|l| l.code != id::THREAD_LOCAL_GLOBAL.code && !l.name.is_empty())
+                    .map(|l| l.name.clone()),
+            )
+            .collect(),
+    );
+    let process_wide = reach.process_wide();
     let mut candidates: Vec<(Decl, Option<usize>)> = Vec::new();
     for (mut decl, diagnostic) in decls {
         if krate.std_feature.is_some() && decl.kind == Kind::Lock {
@@ -439,6 +458,10 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
                 format!("restored: with it ported, `cargo check` failed at its edits ({error})"),
                 false,
             );
+            continue;
+        }
+        if let Some(why) = process_wide.get(&decl.name) {
+            leave(why.clone(), false);
             continue;
         }
         let public = krate.is_lib
@@ -544,7 +567,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
         }
         accepted.push((decl, diagnostic, all));
     }
-    let accepted = keep_groups_whole(krate, accepted, left_before, plan);
+    let accepted = keep_groups_whole(krate, &reach, accepted, left_before, plan);
     if accepted.is_empty() {
         return;
     }
@@ -808,6 +831,7 @@ fn lazy_static_cleanup(
 /// statics are ported together or not at all.
 fn keep_groups_whole<A>(
     krate: &Krate,
+    reach: &reach::Reach,
     accepted: Vec<(Decl, Option<usize>, A)>,
     left_before: usize,
     plan: &mut Plan,
@@ -826,7 +850,9 @@ fn keep_groups_whole<A>(
         .map(|(d, _, _)| d.name.clone())
         .chain(blocking.iter().map(|l| l.name.clone()))
         .collect();
-    // Coupled: a `static mut` (the value) and a guard used in the same function.
+    // Coupled: a `static mut` or a crate cell around an `UnsafeCell` (the value) and a guard used in
+    // the same function.
+    let roles = groups::roles(krate, &names);
     let mutable: BTreeSet<&str> = accepted
         .iter()
         .filter(|(d, _, _)| d.mut_token.is_some())
@@ -837,13 +863,14 @@ fn keep_groups_whole<A>(
                 .filter(|l| l.code == id::STATIC_MUT.code)
                 .map(|l| l.name.as_str()),
         )
+        .chain(roles.cells.iter().map(String::as_str))
         .collect();
     // ... and a guard (an atomic flag or state word, a `Once`) publishes it.
-    let guards = groups::guards(krate, &names);
+    let guards = &roles.guards;
     let couple = |a: &str, b: &str| {
         (mutable.contains(a) && guards.contains(b)) || (mutable.contains(b) && guards.contains(a))
     };
-    let groups = groups::groups(&groups::uses_together(krate, &names), couple);
+    let groups = groups::groups(&groups::uses_together(reach, &names), couple);
     let mut kept = Vec::new();
     for (decl, diagnostic, edits) in accepted {
         let blocker = groups.get(&decl.name).and_then(|(group, _)| {

@@ -52,8 +52,11 @@ declare_rule! {
     /// reason, when a borrow
     /// of it outlives the expression (`let g = NAME.lock().unwrap();`), a use sits in a macro the fix cannot
     /// read or a `macro_rules!` transcriber, it is used in a constant context, it is declared inside an
-    /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, the crate is always `no_std`, or a
-    /// `static mut` its functions guard with it is left alone (coupled statics move together). A crate
+    /// item macro (`cfg_if!`), its type holds `Cell`/`RefCell`, the crate is always `no_std`, code that
+    /// runs outside the instances reaches it (an `extern "C" fn` such as a signal handler, or a
+    /// `thread_local!` initializer, directly or through the crate's functions it calls), or a
+    /// `static mut` (or a crate cell around an `UnsafeCell`) its functions guard with it, directly or
+    /// through a helper they call, is left alone (coupled statics move together). A crate
     /// with `#![cfg_attr(not(feature = "std"), no_std)]` is ported in its `std` build.
     ///
     /// ## Configuration

@@ -44,11 +44,13 @@ declare_rule! {
     /// expression (a use that calls back into code taking the same lock deadlocks). The static is left alone,
     /// with the reason, when its address is taken (`&NAME`, `addr_of!`), a use sits in a macro the fix cannot
     /// read or in an expression that returns or uses `?`, the type is not `Send` (raw pointers, `Rc`,
-    /// `Cell`), or the crate is always `no_std`. When a lock cannot hold its uses (a borrow outlives the
+    /// `Cell`), the crate is always `no_std`, or code that runs outside the instances reaches it (an
+    /// `extern "C" fn` such as a signal handler, or a `thread_local!` initializer, directly or through
+    /// the crate's functions it calls). When a lock cannot hold its uses (a borrow outlives the
     /// expression), or the crate also builds without `std`, it becomes a per-instance
     /// `vnet_runtime::StaticMut` instead: each use is `*V_NAME.as_ptr()` in the `unsafe` block it was
     /// in, and the code's own protocol (a guard, a state word) keeps it sound per instance; its guard is
-    /// ported with it or both are left.
+    /// ported with it or both are left, also when a helper the guard's function calls is what writes it.
     ///
     /// ## Configuration
     /// Mark state that is truly process-wide (the driver of one piece of hardware) with
