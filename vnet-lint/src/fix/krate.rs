@@ -50,7 +50,11 @@ pub struct Krate {
 /// pass of the plan (declarations, uses, groups, tests) reads the same tree instead of parsing the
 /// file again. A clone starts empty (the trees' spans belong to the thread that parsed them).
 #[derive(Default)]
-struct Syntax(RefCell<HashMap<PathBuf, Option<Rc<syn::File>>>>);
+struct Syntax(RefCell<HashMap<PathBuf, Parsed>>);
+
+/// A file's tree (`None`: it does not parse) and the span epoch it was parsed at
+/// (`crate::parse::span_epoch`): a tree of an earlier epoch is parsed again.
+type Parsed = (u64, Option<Rc<syn::File>>);
 
 impl Clone for Syntax {
     fn clone(&self) -> Self {
@@ -65,8 +69,8 @@ impl std::fmt::Debug for Syntax {
 }
 
 impl Krate {
-    /// The syntax tree of `file` (one of [`Krate::files`]), parsed on first use; `None` when it does
-    /// not parse. Trees stay valid until [`Krate::forget_syntax`].
+    /// The syntax tree of `file` (one of [`Krate::files`]), parsed on first use (or again, after
+    /// this thread's span table was emptied); `None` when it does not parse.
     ///
     /// ```
     /// use vnet_lint::fix::krate::Krate;
@@ -75,21 +79,23 @@ impl Krate {
     /// assert_eq!(krate.syntax(file).unwrap().items.len(), 1);
     /// ```
     pub fn syntax(&self, file: &CrateFile) -> Option<Rc<syn::File>> {
-        if let Some(parsed) = self.syntax.0.borrow().get(&file.path) {
-            return parsed.clone();
+        let epoch = crate::parse::span_epoch();
+        if let Some((at, parsed)) = self.syntax.0.borrow().get(&file.path) {
+            if *at == epoch {
+                return parsed.clone();
+            }
         }
         let parsed = super::parse(&file.text).ok().map(Rc::new);
-        self.syntax
-            .0
-            .borrow_mut()
-            .insert(file.path.clone(), parsed.clone());
+        self.keep_syntax(&file.path, parsed.clone());
         parsed
     }
 
-    /// Drops the kept syntax trees and empties this thread's span table (a plan starts with it).
-    pub fn forget_syntax(&self) {
-        self.syntax.0.borrow_mut().clear();
-        crate::parse::forget_earlier_spans();
+    fn keep_syntax(&self, path: &Path, parsed: Option<Rc<syn::File>>) {
+        let epoch = crate::parse::span_epoch();
+        self.syntax
+            .0
+            .borrow_mut()
+            .insert(path.to_path_buf(), (epoch, parsed));
     }
 
     /// The crate around `file`: the nearest package above it whose roots reach it, or the file alone.
@@ -201,8 +207,11 @@ impl Krate {
             // the others are not parsed here (most of a large crate's files are leaves).
             let parsed = declares_module_file(&text)
                 .then(|| super::parse(&text).ok())
-                .flatten();
-            if let Some(parsed) = parsed {
+                .flatten()
+                .map(Rc::new);
+            if let Some(parsed) = &parsed {
+                // Kept: the plan's passes read this tree again.
+                self.keep_syntax(&path, Some(parsed.clone()));
                 let base = if mod_rs {
                     path.parent().map(Path::to_path_buf).unwrap_or_default()
                 } else {

@@ -285,8 +285,8 @@ impl Plan {
 }
 
 /// Parses a text for the fix. Keeps the spans of earlier parses valid: the trees a plan keeps
-/// ([`Krate::syntax`]) are read until the plan is done; each plan of a crate starts by emptying this
-/// thread's span table ([`Krate::forget_syntax`]).
+/// ([`Krate::syntax`]) are read until the plan is done. A plan runs on a thread of its own, whose
+/// span table goes with it.
 pub(crate) fn parse(text: &str) -> syn::Result<syn::File> {
     crate::parse::parse_source_keeping_spans(text).map_err(|e| {
         e.unwrap_or_else(|| syn::Error::new(proc_macro2::Span::call_site(), "nested too deeply"))
@@ -360,7 +360,6 @@ fn plan_here(targets: &[Target], options: &FixOptions) -> Plan {
 /// Plans the fix of `targets` in one crate.
 pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan: &mut Plan) {
     // Every pass below reads the trees of `krate.syntax`, parsed at most once each.
-    krate.forget_syntax();
     let left_before = plan.left.len();
     let (runtime, manifest_edit) = runtime_for(krate, options);
     let mut decls: Vec<(Decl, Option<usize>)> = Vec::new();

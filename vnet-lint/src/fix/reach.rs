@@ -57,30 +57,51 @@ impl Reach {
     /// ```
     pub fn of(krate: &Krate, names: &BTreeSet<String>) -> Reach {
         let mut bodies = Vec::new();
-        // Each file's identifiers, once: a file is read when it spells what matters.
-        let files: Vec<(&super::krate::CrateFile, std::collections::HashSet<&str>)> = krate
-            .files
-            .values()
-            .map(|f| (f, identifiers(&f.text)))
-            .collect();
+        let files: Vec<&super::krate::CrateFile> = krate.files.values().collect();
+        // Which files spell `fn name(` or `fn name<`, found in one pass over each text (a large
+        // crate is mostly read here, so no word is hashed that is not a function's name).
+        let mut defining: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+        for (i, file) in files.iter().enumerate() {
+            for name in fn_names(&file.text) {
+                let list = defining.entry(name).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
         let mut read = vec![false; files.len()];
-        let first =
-            |(file, words): &(&super::krate::CrateFile, std::collections::HashSet<&str>)| {
-                names.iter().any(|n| words.contains(n.as_str()))
-                    || (words.contains("extern")
-                        && (file.text.contains("extern \"") || file.text.contains("extern fn")))
-                    || words.contains("thread_local")
-            };
+        // The files read in any case: they spell a static, a foreign ABI or `thread_local!`.
+        let finders: Vec<memchr::memmem::Finder> = names
+            .iter()
+            .map(String::as_str)
+            .chain(["thread_local"])
+            .map(memchr::memmem::Finder::new)
+            .collect();
+        let first: Vec<bool> = files
+            .iter()
+            .map(|file| {
+                let text = file.text.as_str();
+                finders.iter().any(|f| spells_word(text, f))
+                    || text.contains("extern \"")
+                    || text.contains("extern fn")
+            })
+            .collect();
         let mut wanted: BTreeSet<Key> = BTreeSet::new();
         loop {
             let mut more = false;
-            for (i, entry) in files.iter().enumerate() {
-                if read[i] || !(first(entry) || wanted.iter().any(|k| defines(entry, k))) {
+            // The files that may define a function wanted so far.
+            let mut defines_wanted = vec![false; files.len()];
+            for key in &wanted {
+                for &i in defining.get(key.1.as_str()).into_iter().flatten() {
+                    defines_wanted[i] |= !read[i] && defines(files[i], key);
+                }
+            }
+            for (i, &file) in files.iter().enumerate() {
+                if read[i] || !(first[i] || defines_wanted[i]) {
                     continue;
                 }
                 read[i] = true;
                 more = true;
-                let file = entry.0;
                 let Some(parsed) = krate.syntax(file) else {
                     continue;
                 };
@@ -166,23 +187,14 @@ fn is_module(owner: &Option<String>) -> bool {
         .is_some_and(|o| o.starts_with(|c: char| c.is_lowercase()))
 }
 
-/// Whether a file may define the function `key`: it spells `fn name(` (or `fn name<`), and, for an
-/// associated function, an `impl` of its type.
-fn defines(
-    (file, words): &(&super::krate::CrateFile, std::collections::HashSet<&str>),
-    (owner, name): &Key,
-) -> bool {
+/// Whether a file spelling `fn name(` or `fn name<` (see [`fn_names`]) defines the function `key`:
+/// for an associated function, it also has an `impl` of (or a trait named after) its type.
+fn defines(file: &super::krate::CrateFile, (owner, _): &Key) -> bool {
     let owner = owner.as_ref().filter(|o| !is_module(&Some((*o).clone())));
-    if !words.contains(name.as_str()) || owner.is_some_and(|o| !words.contains(o.as_str())) {
-        return false;
-    }
     let text = file.text.as_str();
-    let fn_here = [format!("fn {name}("), format!("fn {name}<")]
-        .iter()
-        .any(|p| text.contains(p.as_str()));
-    fn_here
-        && owner.is_none_or(|owner| {
-            [
+    owner.is_none_or(|owner| {
+        spells_word(text, &memchr::memmem::Finder::new(owner))
+            && [
                 format!("impl {owner}"),
                 format!(" for {owner}"),
                 format!("> {owner}"),
@@ -190,14 +202,36 @@ fn defines(
             ]
             .iter()
             .any(|p| text.contains(p.as_str()))
-        })
+    })
 }
 
-/// The identifiers (and keywords) `text` spells, comments and strings included.
-fn identifiers(text: &str) -> std::collections::HashSet<&str> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .collect()
+/// The names of the functions `text` spells a definition of: `fn name(` or `fn name<`, with `fn`
+/// a whole word (comments and strings included: a false match only costs reading the file).
+fn fn_names(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(bytes, b"fn ").filter_map(move |at| {
+        if at > 0 && (ident(bytes[at - 1]) || bytes[at - 1] >= 0x80) {
+            return None;
+        }
+        let start = at + 3;
+        let len = bytes[start..]
+            .iter()
+            .take_while(|&&b| ident(b) || b >= 0x80)
+            .count();
+        let after = *bytes.get(start + len)?;
+        (len > 0 && (after == b'(' || after == b'<')).then(|| &text[start..start + len])
+    })
+}
+
+/// Whether `text` spells the word `finder` looks for as a whole identifier.
+fn spells_word(text: &str, finder: &memchr::memmem::Finder) -> bool {
+    let bytes = text.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    finder.find_iter(bytes).any(|at| {
+        let end = at + finder.needle().len();
+        !(at > 0 && ident(bytes[at - 1])) && !bytes.get(end).is_some_and(|&b| ident(b))
+    })
 }
 
 /// `reached[i]`: the names body `i` spells, and those of every body it calls, transitively.

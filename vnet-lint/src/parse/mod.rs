@@ -327,6 +327,19 @@ pub fn typedefs(text: &str) -> GlobalsFacts {
 /// facts hold byte ranges, never spans.
 pub(crate) fn forget_earlier_spans() {
     proc_macro2::extra::invalidate_current_thread_spans();
+    SPAN_EPOCH.with(|epoch| epoch.set(epoch.get() + 1));
+}
+
+thread_local! {
+    /// How many times this thread's span table was emptied: a tree parsed at another epoch has
+    /// spans that no longer give byte ranges.
+    static SPAN_EPOCH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// This thread's span epoch (see [`forget_earlier_spans`]): a kept syntax tree is usable while the
+/// epoch is the one it was parsed at.
+pub(crate) fn span_epoch() -> u64 {
+    SPAN_EPOCH.with(std::cell::Cell::get)
 }
 
 /// The byte range of a span in its file.
