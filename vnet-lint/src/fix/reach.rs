@@ -230,7 +230,9 @@ fn spells_word(text: &str, finder: &memchr::memmem::Finder) -> bool {
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
     finder.find_iter(bytes).any(|at| {
         let end = at + finder.needle().len();
-        !(at > 0 && ident(bytes[at - 1])) && !bytes.get(end).is_some_and(|&b| ident(b))
+        let joined_before = at > 0 && ident(bytes[at - 1]);
+        let joined_after = bytes.get(end).is_some_and(|&b| ident(b));
+        !joined_before && !joined_after
     })
 }
 
