@@ -48,6 +48,12 @@ if [ "${HOLDOUT:-0}" = 1 ]; then
         "string_cache 0.8.7 - - nosuite"
     )
 fi
+# How many statics each crate had ported when last measured (BENCHMARKS.md): fewer is a
+# regression and fails the run; more is printed, to update the table and this list.
+declare -A expect_ported=(
+    [colored]=1 [log]=3 [tracing-core]=6
+    [slog-scope]=1 [yansi]=0 [console]=3 [num_cpus]=2 [ustr]=0 [rayon-core]=3 [signal-hook-registry]=0
+)
 # Outside the repository: a crate inside it would be taken for an unlisted workspace member.
 work=${PORT_REAL_DIR:-${TMPDIR:-/tmp}/vnet-port-real}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_PORT:-$root/target/port-real}
@@ -111,6 +117,14 @@ for spec in "${crates[@]}"; do
     summary=$(grep -E '^ported ' "$work/$name.fix.err" | tail -n1)
     ported=$(grep -c '^  ported ' "$work/$name.fix.err" || true)
     left=$(sed -n 's/.*left \([0-9]*\) alone.*/\1/p' <<<"$summary")
+    expected=${expect_ported[$name]:-}
+    if [ -n "$expected" ] && [ "$ported" -lt "$expected" ]; then
+        echo "$name: ported $ported statics, $expected when last measured" >&2
+        ported="$ported (REGRESSED: was $expected)"
+        failed=1
+    elif [ -n "$expected" ] && [ "$ported" -gt "$expected" ]; then
+        echo "$name: ported $ported statics, $expected when last measured: update BENCHMARKS.md and expect_ported" >&2
+    fi
     git add -A && git -c user.name=ci -c user.email=ci@invalid commit -q --allow-empty -m "cargo vnet-lint check --fix --unsafe-fixes"
     # A second --fix changes nothing (and, with nothing to write, builds nothing).
     set +e
