@@ -157,6 +157,14 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "unsafe { risky(V_HITS.with(",
     ),
     (
+        // A macro of the crate may paste its input as tokens: `tw!(A + 1)` would double only the
+        // `1`, where the block doubled the sum.
+        "in_token_macro",
+        "macro_rules! tw {\n    ($($t:tt)*) => { $($t)* * 2 };\n}\nfn in_token_macro() -> u64 {\n    tw!(unsafe { A + 1 })\n}\n",
+        false,
+        "tw!(unsafe { V_A.with(|a| a.load(std::sync::atomic::Ordering::SeqCst)) + 1 })",
+    ),
+    (
         "inline_format",
         "static mut RAW: [u8; 4] = [0; 4];\nfn inline_format() {\n    unsafe { HITS += 1; println!(\"{RAW:?}\"); }\n}\n",
         false,

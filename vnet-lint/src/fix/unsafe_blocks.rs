@@ -719,7 +719,10 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
             for item in &items {
                 inner.visit_item(item);
             }
-        } else if let Some(args) = macro_args(mac) {
+        } else if let Some(args) = macro_args(mac).filter(|_| is_safe_macro(mac)) {
+            // Only the standard macros take their arguments as `expr` fragments: another macro may
+            // paste them as tokens (`$($t:tt)*`), where `tw!(A + 1)` would not group as
+            // `tw!(unsafe { A + 1 })` did.
             let mut inner = Blocks {
                 text: self.text,
                 stack: vec![Anc::Ctx(Context::Delimited)],
@@ -731,6 +734,14 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
             }
         }
     }
+}
+
+/// Whether `mac` is one of [`SAFE_MACROS`].
+fn is_safe_macro(mac: &syn::Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| SAFE_MACROS.contains(&s.ident.to_string().as_str()))
 }
 
 /// The arguments of a macro whose input is comma-separated expressions.
@@ -882,13 +893,7 @@ impl<'ast> Visit<'ast> for StillUnsafe<'_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        if !SAFE_MACROS.contains(&name.as_str()) {
+        if !is_safe_macro(mac) {
             self.found = true;
             return;
         }
