@@ -228,6 +228,24 @@ fn a_static_mut_moved_as_static_mut_keeps_its_unsafe() {
 }
 
 #[test]
+fn a_static_mut_whose_address_is_taken_with_raw_is_left_with_its_unsafe() {
+    // `&raw const X` of the accessor's value would take the address of a temporary (E0745).
+    let src = "static mut HITS: u32 = 0;\nstatic mut A: u64 = 0;\n\
+               fn f() -> u32 {\n    unsafe { (&raw const HITS).read() }\n}\n\
+               fn g() -> *mut u64 {\n    &raw mut A\n}\n";
+    let options = FixOptions {
+        unsafe_fixes: true,
+        ..FixOptions::default()
+    };
+    let (fixed, plan) = fix_source("lib.rs", src, &options);
+    assert_eq!(fixed, src);
+    for name in ["HITS", "A"] {
+        let left = plan.left.iter().find(|l| l.name == name).expect(name);
+        assert!(left.reason.contains("`&raw`"), "{}", left.reason);
+    }
+}
+
+#[test]
 fn a_block_in_an_unsafe_fn_is_dropped_and_the_signature_kept() {
     let src = "static mut HITS: u32 = 0;\npub unsafe fn f() {\n    unsafe { HITS += 1 }\n}\n";
     let fixed = fix(src);
