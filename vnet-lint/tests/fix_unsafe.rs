@@ -246,6 +246,30 @@ fn a_static_mut_whose_address_is_taken_with_raw_is_left_with_its_unsafe() {
 }
 
 #[test]
+fn a_read_of_a_whole_locked_value_is_not_parenthesised() {
+    // `(*opt)` as the closure's last expression, and `(…)` left around the accessor where a
+    // `let … else` needed them only for the block's `}`: rustc reports both `unused_parens`.
+    let src = "static mut OPT: Option<u32> = None;\n\
+               fn f() -> u32 {\n    let Some(x) = (unsafe { OPT }) else { return 0 };\n    x\n}\n";
+    let fixed = fix(src);
+    assert!(
+        fixed.contains(
+            "    let Some(x) = V_OPT.with(|opt| { #[allow(unused_mut)] let mut opt = \
+             opt.lock().unwrap_or_else(std::sync::PoisonError::into_inner); *opt }) else { return 0 };\n"
+        ),
+        "{fixed}"
+    );
+    // A `&&` needs them still.
+    let src = "static mut FLAG: bool = false;\n\
+               fn g(on: bool) {\n    let true = (unsafe { FLAG && on }) else { return };\n}\n";
+    let fixed = fix(src);
+    assert!(
+        fixed.contains("    let true = (V_FLAG.with(|flag| flag.load(std::sync::atomic::Ordering::SeqCst)) && on) else { return };\n"),
+        "{fixed}"
+    );
+}
+
+#[test]
 fn a_block_in_an_unsafe_fn_is_dropped_and_the_signature_kept() {
     let src = "static mut HITS: u32 = 0;\npub unsafe fn f() {\n    unsafe { HITS += 1 }\n}\n";
     let fixed = fix(src);

@@ -7,9 +7,11 @@
 //! only when nothing in it can still need it — decided syntactically and conservatively: another
 //! `static mut` or an `extern` static, a `*` dereference, a call of a function or method not known
 //! to be safe, an unknown macro (`asm!`), a field of a union of the crate, a nested `unsafe` block,
-//! a use ported as `StaticMut` (`(*V_NAME.as_ptr())`) all keep it. A block that is one tail
-//! expression becomes that expression (parenthesised where an operator needs it), any other block
-//! keeps its braces and its comments.
+//! a use ported as `StaticMut` (`(*V_NAME.as_ptr())`) all keep it, and so does a block in the input
+//! of a macro other than the standard ones (it may paste its input as tokens). A block that is one
+//! tail expression becomes that expression (parenthesised where an operator needs it; parentheses
+//! a `let … else` needed only for the block's `}` go with it), any other block keeps its braces
+//! and its comments.
 //!
 //! Whatever this leaves that rustc still reports is caught after writing by the build check (see
 //! `verify::remove_unused_unsafe`), which uses [`drop_unsafe`] on the blocks rustc names.
@@ -533,6 +535,11 @@ enum Context {
     Scrutinee,
     /// An operand of an operator, a method receiver, a field base: tighter than any operator.
     Operand,
+    /// A `let … else` initializer, which must not end with `}`: the `unsafe` stays.
+    LetElse,
+    /// Inside parentheses that are a `let … else` initializer (the offsets of `(` and `)`): they
+    /// were there for the block's `}`, and go with it where nothing else needs them.
+    LetElseParen { open: usize, close: usize },
     /// Anything else: the `unsafe` stays.
     Other,
 }
@@ -568,7 +575,14 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                 E::MethodCall(m) if same(&m.receiver) => Context::Operand,
                 E::Index(i) if same(&i.expr) => Context::Operand,
                 E::Call(_) | E::MethodCall(_) | E::Index(_) => Context::Delimited,
-                E::Array(_) | E::Tuple(_) | E::Paren(_) | E::Closure(_) => Context::Delimited,
+                E::Paren(paren) => match n.checked_sub(3).map(|i| &self.stack[i]) {
+                    Some(Anc::Ctx(Context::LetElse)) => Context::LetElseParen {
+                        open: super::decl::range(paren.paren_token.span.open()).start,
+                        close: super::decl::range(paren.paren_token.span.close()).start,
+                    },
+                    _ => Context::Delimited,
+                },
+                E::Array(_) | E::Tuple(_) | E::Closure(_) => Context::Delimited,
                 E::Return(_) | E::Break(_) | E::Yield(_) => Context::Delimited,
                 E::Repeat(r) if same(&r.expr) => Context::Delimited,
                 E::Assign(a) if same(&a.right) => Context::Delimited,
@@ -620,7 +634,21 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                     Context::Scrutinee if postfix(tail) => ("", ""),
                     Context::Operand if postfix(tail) => ("", ""),
                     Context::Operand => ("(", ")"),
-                    Context::Scrutinee | Context::Other => return None,
+                    Context::LetElseParen {
+                        open: lp,
+                        close: rp,
+                    } if blank(lp + 1..keyword.start)
+                        && blank(close.end..rp)
+                        && !self.text[inner.clone()].ends_with('}')
+                        && (postfix(tail) || non_lazy_binary(tail)) =>
+                    {
+                        return Some(vec![
+                            Edit::new(lp..inner.start, ""),
+                            Edit::new(inner.end..rp + 1, ""),
+                        ]);
+                    }
+                    Context::LetElseParen { .. } => ("", ""),
+                    Context::Scrutinee | Context::LetElse | Context::Other => return None,
                 };
                 return Some(vec![
                     Edit::new(keyword.start..inner.start, prefix),
@@ -657,7 +685,7 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
     fn visit_local_init(&mut self, l: &'ast syn::LocalInit) {
         let context = if l.diverge.is_some() {
             // `let … = e else { … }`: `e` must not end with `}`.
-            Context::Other
+            Context::LetElse
         } else {
             Context::Delimited
         };
@@ -768,6 +796,12 @@ fn block_like(e: &syn::Expr) -> bool {
             | E::TryBlock(_)
             | E::Const(_)
     )
+}
+
+/// Whether `e` is a binary operation other than `&&` and `||` (which a `let … else` initializer
+/// must not be).
+fn non_lazy_binary(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Binary(b) if !matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)))
 }
 
 /// Whether `e` binds tighter than any operator (a path, a literal, a call, a field, …).

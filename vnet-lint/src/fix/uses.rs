@@ -962,7 +962,12 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         let accessor = &outer.occ.accessor;
         Ok(match &outer.kind {
             SiteKind::Closure => {
-                let body = splice(range);
+                let mut body = splice(range);
+                if body == format!("(*{param})") {
+                    // The whole value: as the closure's last expression, parentheses would be
+                    // reported unused.
+                    body.retain(|c| c != '(' && c != ')');
+                }
                 if decl.kind == Kind::Lock {
                     format!(
                         "{accessor}.with(|{param}| {{ #[allow(unused_mut)] let mut {param} = {param}.lock().unwrap_or_else(std::sync::PoisonError::into_inner); {body} }})"
