@@ -84,6 +84,12 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "println!(\"{}\", V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)));",
     ),
     (
+        "matched",
+        "fn matched() -> bool {\n    matches!(unsafe { HITS }, 0 | 1)\n}\n",
+        true,
+        "    matches!(V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)), 0 | 1)\n",
+    ),
+    (
         "scrutinee",
         "fn scrutinee() {\n    if let 0 = unsafe { HITS } {}\n}\n",
         true,

@@ -379,6 +379,7 @@ const SAFE_MACROS: &[&str] = &[
     "unreachable",
     "dbg",
     "vec",
+    "matches",
 ];
 
 /// `u32::MAX`-like constants of the primitive types.
