@@ -515,3 +515,81 @@ fn a_crate_of_several_files_is_planned_with_the_unsafe_dropped() {
         "{new}"
     );
 }
+
+const TEMPORARIES: &str = r#"use std::sync::Mutex;
+
+static mut X: usize = 1;
+
+pub fn both(m: &Mutex<Vec<u32>>) -> usize {
+    let n = unsafe { m.try_lock().unwrap().len() + X } + m.try_lock().unwrap().len();
+    n
+}
+
+pub fn plain() -> usize {
+    let n = unsafe { X } + 1;
+    n
+}
+
+pub fn whole(m: &Mutex<Vec<u32>>) -> usize {
+    let n = unsafe { m.try_lock().unwrap().len() + X };
+    n
+}
+"#;
+
+/// What `check --diff --unsafe-fixes` prints for [`TEMPORARIES`] in a package of `edition` (a
+/// member of a workspace of edition 2024).
+fn temporaries_diff(edition: &str) -> String {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"temps\"]\n\n[workspace.package]\nedition = \"2024\"\n",
+    )
+    .expect("write");
+    let root = &tmp.path().join("temps");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!("[package]\nname = \"temps\"\nversion = \"0.1.0\"\nedition = {edition}\n\n[dependencies]\n"),
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), TEMPORARIES).expect("write");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+        .args(["check", "--diff", "--unsafe-fixes", "--runtime-path"])
+        .arg(&runtime)
+        .current_dir(root)
+        .output()
+        .expect("run");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn in_edition_2024_a_block_whose_temporaries_would_outlive_it_keeps_its_braces() {
+    // Since edition 2024 the temporaries of a block's last expression (the lock guard) are dropped
+    // at the block's end: without the block the guard would live to the end of the statement, and
+    // the second `try_lock` would fail (a `lock` would deadlock).
+    let x = "V_X.with(|x| x.load(std::sync::atomic::Ordering::SeqCst))";
+    for edition in ["\"2024\"", "{ workspace = true }"] {
+        let diff = temporaries_diff(edition);
+        assert!(
+            diff.contains(&format!(
+                "+    let n = unsafe {{ m.try_lock().unwrap().len() + {x} }} + m.try_lock()"
+            )),
+            "{edition}: {diff}"
+        );
+        // Where nothing runs between the block's end and the statement's, it goes.
+        assert!(diff.contains(&format!("+    let n = {x} + 1;")), "{diff}");
+        assert!(
+            diff.contains(&format!("+    let n = m.try_lock().unwrap().len() + {x};")),
+            "{diff}"
+        );
+    }
+    // Before 2024 they lived to the end of the statement anyway.
+    let diff = temporaries_diff("\"2021\"");
+    assert!(
+        diff.contains(&format!(
+            "+    let n = (m.try_lock().unwrap().len() + {x}) + m.try_lock()"
+        )),
+        "{diff}"
+    );
+}
