@@ -90,6 +90,13 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "    matches!(V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)), 0 | 1)\n",
     ),
     (
+        // An attribute on an expression is allowed as a block's last expression, not elsewhere.
+        "attributed",
+        "fn attributed() -> u64 {\n    let v = unsafe { #[allow(unused_parens)] (A) };\n    v\n}\n",
+        true,
+        "    let v = { #[allow(unused_parens)] (V_A.with(|a| a.load(std::sync::atomic::Ordering::SeqCst))) };\n",
+    ),
+    (
         "scrutinee",
         "fn scrutinee() {\n    if let 0 = unsafe { HITS } {}\n}\n",
         true,

@@ -675,7 +675,10 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                 // A temporary of the tail (a lock guard) would outlive the block.
                 return None;
             }
-            if blank(open.end..inner.start) && blank(inner.end..close.start) {
+            // An attribute on the expression (`#[allow(…)] x`) is allowed only as a block's last
+            // expression: the braces stay.
+            let attributed = self.text[inner.clone()].starts_with('#');
+            if !attributed && blank(open.end..inner.start) && blank(inner.end..close.start) {
                 let (prefix, suffix) = match context {
                     Context::Statement { semi, last } => {
                         let needs_semi = !semi && !last && !block_like(tail);
