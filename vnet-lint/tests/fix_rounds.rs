@@ -219,3 +219,54 @@ pub fn hit() -> u32 {\n    \
         "{summary}"
     );
 }
+
+/// A static nested in another's use (ported in a second round), and an `unsafe` block the crate
+/// already had unused, below the lines the first round adds.
+const PRE_UNUSED: &str = "use std::sync::Once;\n\
+\n\
+static ONCE: Once = Once::new();\n\
+static mut HITS: u32 = 0;\n\
+\n\
+pub fn hit() -> u32 {\n    \
+    ONCE.call_once(|| unsafe { HITS += 1 });\n    \
+    unsafe { HITS }\n\
+}\n\
+\n\
+pub fn one() -> u32 {\n    \
+    unsafe { 1 }\n\
+}\n";
+
+#[test]
+fn an_unused_unsafe_the_crate_had_stays_through_later_rounds() {
+    let tmp = package(PRE_UNUSED);
+    let root = tmp.path();
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fix-unsafe");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+        .args([
+            "vnet-lint",
+            "check",
+            "--fix",
+            "--unsafe-fixes",
+            "--allow-dirty",
+            "--runtime-path",
+        ])
+        .arg(&runtime)
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("ported 2 statics"), "{summary}");
+    let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+    // The second round's build check drops only what the port left unused.
+    assert!(
+        text.contains("pub fn one() -> u32 {\n    unsafe { 1 }\n}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("V_ONCE.with(|once| once.call_once(|| V_HITS.with(|hits| {"),
+        "{text}"
+    );
+}

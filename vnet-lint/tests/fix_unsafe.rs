@@ -84,6 +84,19 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "println!(\"{}\", V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)));",
     ),
     (
+        "matched",
+        "fn matched() -> bool {\n    matches!(unsafe { HITS }, 0 | 1)\n}\n",
+        true,
+        "    matches!(V_HITS.with(|hits| hits.load(std::sync::atomic::Ordering::SeqCst)), 0 | 1)\n",
+    ),
+    (
+        // An attribute on an expression is allowed as a block's last expression, not elsewhere.
+        "attributed",
+        "fn attributed() -> u64 {\n    let v = unsafe { #[allow(unused_parens)] (A) };\n    v\n}\n",
+        true,
+        "    let v = { #[allow(unused_parens)] (V_A.with(|a| a.load(std::sync::atomic::Ordering::SeqCst))) };\n",
+    ),
+    (
         "scrutinee",
         "fn scrutinee() {\n    if let 0 = unsafe { HITS } {}\n}\n",
         true,
@@ -157,6 +170,14 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "unsafe { risky(V_HITS.with(",
     ),
     (
+        // A macro of the crate may paste its input as tokens: `tw!(A + 1)` would double only the
+        // `1`, where the block doubled the sum.
+        "in_token_macro",
+        "macro_rules! tw {\n    ($($t:tt)*) => { $($t)* * 2 };\n}\nfn in_token_macro() -> u64 {\n    tw!(unsafe { A + 1 })\n}\n",
+        false,
+        "tw!(unsafe { V_A.with(|a| a.load(std::sync::atomic::Ordering::SeqCst)) + 1 })",
+    ),
+    (
         "inline_format",
         "static mut RAW: [u8; 4] = [0; 4];\nfn inline_format() {\n    unsafe { HITS += 1; println!(\"{RAW:?}\"); }\n}\n",
         false,
@@ -215,6 +236,48 @@ fn a_static_mut_moved_as_static_mut_keeps_its_unsafe() {
     let fixed = fix(src);
     assert!(
         fixed.contains("    let buf = unsafe { &mut *V_BUF.as_ptr() };"),
+        "{fixed}"
+    );
+}
+
+#[test]
+fn a_static_mut_whose_address_is_taken_with_raw_is_left_with_its_unsafe() {
+    // `&raw const X` of the accessor's value would take the address of a temporary (E0745).
+    let src = "static mut HITS: u32 = 0;\nstatic mut A: u64 = 0;\n\
+               fn f() -> u32 {\n    unsafe { (&raw const HITS).read() }\n}\n\
+               fn g() -> *mut u64 {\n    &raw mut A\n}\n";
+    let options = FixOptions {
+        unsafe_fixes: true,
+        ..FixOptions::default()
+    };
+    let (fixed, plan) = fix_source("lib.rs", src, &options);
+    assert_eq!(fixed, src);
+    for name in ["HITS", "A"] {
+        let left = plan.left.iter().find(|l| l.name == name).expect(name);
+        assert!(left.reason.contains("`&raw`"), "{}", left.reason);
+    }
+}
+
+#[test]
+fn a_read_of_a_whole_locked_value_is_not_parenthesised() {
+    // `(*opt)` as the closure's last expression, and `(…)` left around the accessor where a
+    // `let … else` needed them only for the block's `}`: rustc reports both `unused_parens`.
+    let src = "static mut OPT: Option<u32> = None;\n\
+               fn f() -> u32 {\n    let Some(x) = (unsafe { OPT }) else { return 0 };\n    x\n}\n";
+    let fixed = fix(src);
+    assert!(
+        fixed.contains(
+            "    let Some(x) = V_OPT.with(|opt| { #[allow(unused_mut)] let mut opt = \
+             opt.lock().unwrap_or_else(std::sync::PoisonError::into_inner); *opt }) else { return 0 };\n"
+        ),
+        "{fixed}"
+    );
+    // A `&&` needs them still.
+    let src = "static mut FLAG: bool = false;\n\
+               fn g(on: bool) {\n    let true = (unsafe { FLAG && on }) else { return };\n}\n";
+    let fixed = fix(src);
+    assert!(
+        fixed.contains("    let true = (V_FLAG.with(|flag| flag.load(std::sync::atomic::Ordering::SeqCst)) && on) else { return };\n"),
         "{fixed}"
     );
 }
@@ -457,5 +520,83 @@ fn a_crate_of_several_files_is_planned_with_the_unsafe_dropped() {
     assert!(
         new.contains("    V_HITS.with(|hits| { hits.fetch_add(other::step(), std::sync::atomic::Ordering::SeqCst); });\n    unsafe { other::risky() }\n"),
         "{new}"
+    );
+}
+
+const TEMPORARIES: &str = r#"use std::sync::Mutex;
+
+static mut X: usize = 1;
+
+pub fn both(m: &Mutex<Vec<u32>>) -> usize {
+    let n = unsafe { m.try_lock().unwrap().len() + X } + m.try_lock().unwrap().len();
+    n
+}
+
+pub fn plain() -> usize {
+    let n = unsafe { X } + 1;
+    n
+}
+
+pub fn whole(m: &Mutex<Vec<u32>>) -> usize {
+    let n = unsafe { m.try_lock().unwrap().len() + X };
+    n
+}
+"#;
+
+/// What `check --diff --unsafe-fixes` prints for [`TEMPORARIES`] in a package of `edition` (a
+/// member of a workspace of edition 2024).
+fn temporaries_diff(edition: &str) -> String {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"temps\"]\n\n[workspace.package]\nedition = \"2024\"\n",
+    )
+    .expect("write");
+    let root = &tmp.path().join("temps");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!("[package]\nname = \"temps\"\nversion = \"0.1.0\"\nedition = {edition}\n\n[dependencies]\n"),
+    )
+    .expect("write");
+    std::fs::write(root.join("src/lib.rs"), TEMPORARIES).expect("write");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
+        .args(["check", "--diff", "--unsafe-fixes", "--runtime-path"])
+        .arg(&runtime)
+        .current_dir(root)
+        .output()
+        .expect("run");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn in_edition_2024_a_block_whose_temporaries_would_outlive_it_keeps_its_braces() {
+    // Since edition 2024 the temporaries of a block's last expression (the lock guard) are dropped
+    // at the block's end: without the block the guard would live to the end of the statement, and
+    // the second `try_lock` would fail (a `lock` would deadlock).
+    let x = "V_X.with(|x| x.load(std::sync::atomic::Ordering::SeqCst))";
+    for edition in ["\"2024\"", "{ workspace = true }"] {
+        let diff = temporaries_diff(edition);
+        assert!(
+            diff.contains(&format!(
+                "+    let n = unsafe {{ m.try_lock().unwrap().len() + {x} }} + m.try_lock()"
+            )),
+            "{edition}: {diff}"
+        );
+        // Where nothing runs between the block's end and the statement's, it goes.
+        assert!(diff.contains(&format!("+    let n = {x} + 1;")), "{diff}");
+        assert!(
+            diff.contains(&format!("+    let n = m.try_lock().unwrap().len() + {x};")),
+            "{diff}"
+        );
+    }
+    // Before 2024 they lived to the end of the statement anyway.
+    let diff = temporaries_diff("\"2021\"");
+    assert!(
+        diff.contains(&format!(
+            "+    let n = (m.try_lock().unwrap().len() + {x}) + m.try_lock()"
+        )),
+        "{diff}"
     );
 }

@@ -40,6 +40,9 @@ pub struct Krate {
     pub std_feature: Option<String>,
     /// Whether the package is edition 2015 (extern crates need `extern crate`).
     pub edition_2015: bool,
+    /// Whether the temporaries of a block's last expression may be dropped at the block's end
+    /// (edition 2024 on, or an edition the manifest does not spell out, see [`tails_scoped`]).
+    pub tails_scoped: bool,
     /// Every file, by path.
     pub files: BTreeMap<PathBuf, CrateFile>,
     /// The files' syntax trees, each parsed once while the crate is planned.
@@ -117,6 +120,7 @@ impl Krate {
                     manifest: Some(manifest),
                     name: Some(package.name.replace('-', "_")),
                     edition_2015: package.edition_2015,
+                    tails_scoped: package.tails_scoped,
                     ..Krate::default()
                 };
                 for (root, is_lib) in roots(&d, &package) {
@@ -152,6 +156,7 @@ impl Krate {
             manifest: like.manifest.clone(),
             name: like.name.clone(),
             edition_2015: like.edition_2015,
+            tails_scoped: like.tails_scoped,
             ..Krate::default()
         };
         alone.add_tree(&absolute(file), Vec::new(), overlay);
@@ -260,8 +265,63 @@ fn other_targets(dir: &Path) -> Vec<PathBuf> {
 struct Package {
     name: String,
     edition_2015: bool,
+    tails_scoped: bool,
     lib_path: Option<String>,
     bins: Vec<String>,
+}
+
+/// Whether the package of `manifest` may drop the temporaries of a block's last expression at the
+/// block's end (edition 2024 on); `false` for the editions before 2024, `true` when the edition
+/// cannot be told (the manifest does not read, or a workspace's edition is not found).
+///
+/// ```
+/// let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+/// // This workspace is edition 2021.
+/// assert!(!vnet_lint::fix::krate::tails_scoped(&manifest));
+/// ```
+pub fn tails_scoped(manifest: &Path) -> bool {
+    let manifest = &std::path::absolute(manifest).unwrap_or_else(|_| manifest.to_path_buf());
+    std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+        .and_then(|value| {
+            let package = value.get("package")?.as_table()?;
+            Some(edition_tails_scoped(
+                manifest,
+                package.get("edition"),
+                &Overlay::default(),
+            ))
+        })
+        .unwrap_or(true)
+}
+
+/// [`tails_scoped`] of the `edition` value of `manifest` (none is 2015; `edition.workspace = true`
+/// is the edition of the nearest workspace manifest above that spells one).
+fn edition_tails_scoped(manifest: &Path, edition: Option<&toml::Value>, overlay: &Overlay) -> bool {
+    let scoped = |e: &str| !matches!(e, "2015" | "2018" | "2021");
+    match edition {
+        None => false,
+        Some(toml::Value::String(e)) => scoped(e),
+        Some(_) => {
+            let mut dir = manifest.parent().and_then(Path::parent);
+            while let Some(d) = dir {
+                let edition = overlay
+                    .read_to_string(&d.join("Cargo.toml"))
+                    .ok()
+                    .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+                    .and_then(|value| {
+                        let workspace = value.get("workspace")?.as_table()?;
+                        let edition = workspace.get("package")?.get("edition")?.as_str()?;
+                        Some(edition.to_owned())
+                    });
+                if let Some(edition) = edition {
+                    return scoped(&edition);
+                }
+                dir = d.parent();
+            }
+            true
+        }
+    }
 }
 
 fn read_package(manifest: &Path, overlay: &Overlay) -> Option<Package> {
@@ -290,6 +350,7 @@ fn read_package(manifest: &Path, overlay: &Overlay) -> Option<Package> {
     Some(Package {
         name,
         edition_2015,
+        tails_scoped: edition_tails_scoped(manifest, package.get("edition"), overlay),
         lib_path,
         bins,
     })

@@ -737,7 +737,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             };
             let taken: Vec<Edit> = owned.iter().map(|(_, e)| e.clone()).collect();
             let text = &krate.files[file].text;
-            for dropped in unsafe_blocks::removals(&facts, text, uses, &taken) {
+            for dropped in unsafe_blocks::removals(&facts, text, uses, &taken, krate.tails_scoped) {
                 for edit in &dropped.edits {
                     plan.ported[dropped.owner]
                         .edits

@@ -167,7 +167,7 @@ struct Disk<'a> {
     wrote: bool,
     /// Per package manifest, the targets that built before the fix (checked once).
     target_sets: BTreeMap<PathBuf, &'static [&'static str]>,
-    /// Per package manifest, the `unused_unsafe` reports it had before the fix.
+    /// Per package manifest, the `unused_unsafe` reports it had before the current round.
     unused_before: BTreeMap<PathBuf, Vec<verify::BuildError>>,
 }
 
@@ -214,21 +214,24 @@ impl<'a> Disk<'a> {
         }
         if !run.no_verify {
             for manifest in &manifests {
-                if self.target_sets.contains_key(manifest) {
-                    continue;
-                }
-                match verify::targets_that_build(manifest)? {
-                    Some(set) => {
-                        self.target_sets.insert(manifest.clone(), set);
-                        let (_, _, unused) = verify::cargo_check_unsafe(manifest, set)?;
-                        self.unused_before.insert(manifest.clone(), unused);
-                    }
-                    None => bail!(
-                        "`cargo check` fails on {} before any fix; make it build first, or run with \
-                         `--no-verify`",
-                        crate::diag::display_path(manifest)
-                    ),
-                }
+                let set = match self.target_sets.get(manifest) {
+                    Some(set) => *set,
+                    None => match verify::targets_that_build(manifest)? {
+                        Some(set) => {
+                            self.target_sets.insert(manifest.clone(), set);
+                            set
+                        }
+                        None => bail!(
+                            "`cargo check` fails on {} before any fix; make it build first, or run \
+                             with `--no-verify`",
+                            crate::diag::display_path(manifest)
+                        ),
+                    },
+                };
+                // Each round's reports are of the text the round starts from (what the rounds
+                // before wrote), where its edits' offsets hold.
+                let (_, _, unused) = verify::cargo_check_unsafe(manifest, set)?;
+                self.unused_before.insert(manifest.clone(), unused);
             }
         }
         current.write()?;

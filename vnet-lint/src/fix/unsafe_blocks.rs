@@ -7,9 +7,11 @@
 //! only when nothing in it can still need it — decided syntactically and conservatively: another
 //! `static mut` or an `extern` static, a `*` dereference, a call of a function or method not known
 //! to be safe, an unknown macro (`asm!`), a field of a union of the crate, a nested `unsafe` block,
-//! a use ported as `StaticMut` (`(*V_NAME.as_ptr())`) all keep it. A block that is one tail
-//! expression becomes that expression (parenthesised where an operator needs it), any other block
-//! keeps its braces and its comments.
+//! a use ported as `StaticMut` (`(*V_NAME.as_ptr())`) all keep it, and so does a block in the input
+//! of a macro other than the standard ones (it may paste its input as tokens). A block that is one
+//! tail expression becomes that expression (parenthesised where an operator needs it; parentheses
+//! a `let … else` needed only for the block's `}` go with it), any other block keeps its braces
+//! and its comments.
 //!
 //! Whatever this leaves that rustc still reports is caught after writing by the build check (see
 //! `verify::remove_unused_unsafe`), which uses [`drop_unsafe`] on the blocks rustc names.
@@ -377,6 +379,7 @@ const SAFE_MACROS: &[&str] = &[
     "unreachable",
     "dbg",
     "vec",
+    "matches",
 ];
 
 /// `u32::MAX`-like constants of the primitive types.
@@ -422,12 +425,14 @@ pub struct Dropped {
 /// Every block of `text` that holds a rewritten use and has nothing left that needs `unsafe`,
 /// with the edits dropping it (`facts` is asked only when a block holds a rewritten use; it may
 /// parse other files). Blocks whose edits would overlap `taken` (the plan's other edits of
-/// the file) keep their `unsafe`.
+/// the file) keep their `unsafe`. `tails_scoped`: the crate's edition drops the temporaries of a
+/// block's last expression at the block's end (see [`super::krate::tails_scoped`]).
 pub fn removals<'f>(
     facts: &dyn Fn() -> &'f Facts,
     text: &str,
     uses: &[RewrittenUse],
     taken: &[Edit],
+    tails_scoped: bool,
 ) -> Vec<Dropped> {
     let owner = |u: &syn::ExprUnsafe| {
         let range = node_range(u);
@@ -441,6 +446,10 @@ pub fn removals<'f>(
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
+    let rewritten = |p: &syn::ExprPath| {
+        let range = node_range(p);
+        uses.iter().any(|u| u.path == range)
+    };
     Blocks {
         text,
         stack: Vec::new(),
@@ -449,6 +458,8 @@ pub fn removals<'f>(
             held.set(held.get() || owner(u).is_some());
             None
         },
+        tails_scoped,
+        rewritten: &rewritten,
     }
     .visit_file(&parsed);
     if !held.get() {
@@ -470,6 +481,8 @@ pub fn removals<'f>(
             check.visit_block(&u.block);
             (!check.found).then_some(owner)
         },
+        tails_scoped,
+        rewritten: &rewritten,
     };
     finder.visit_file(&parsed);
     // A block's edits go together, or not at all.
@@ -489,16 +502,17 @@ pub fn removals<'f>(
 
 /// The edits dropping the `unsafe` of the blocks whose `unsafe` keyword starts at one of `at` in
 /// `text`, whatever they hold (the compiler said they are unused); a block in a context the rewrite
-/// does not handle keeps its `unsafe`.
+/// does not handle keeps its `unsafe`. `tails_scoped` as for [`removals`]; the text is as written,
+/// with accessor calls (`V_NAME.with(…)`) in place of the uses.
 ///
 /// ```
 /// use vnet_lint::fix::{edits::apply, unsafe_blocks::drop_unsafe};
 /// let text = "fn f() -> u32 { let x = unsafe { 1 + 1 } * 2; x }\n";
 /// let at = text.find("unsafe").unwrap();
-/// let (fixed, _) = apply(text, &drop_unsafe(text, &[at])).unwrap();
+/// let (fixed, _) = apply(text, &drop_unsafe(text, &[at], true)).unwrap();
 /// assert_eq!(fixed, "fn f() -> u32 { let x = (1 + 1) * 2; x }\n");
 /// ```
-pub fn drop_unsafe(text: &str, at: &[usize]) -> Vec<Edit> {
+pub fn drop_unsafe(text: &str, at: &[usize], tails_scoped: bool) -> Vec<Edit> {
     let Ok(parsed) = super::parse(text) else {
         return Vec::new();
     };
@@ -510,6 +524,14 @@ pub fn drop_unsafe(text: &str, at: &[usize]) -> Vec<Edit> {
         decide: &|u: &syn::ExprUnsafe| {
             at.contains(&super::decl::range(u.unsafe_token.span).start)
                 .then_some(0)
+        },
+        tails_scoped,
+        // An accessor: what the port wrote runs inside its closure.
+        rewritten: &|p: &syn::ExprPath| {
+            p.path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident.to_string().starts_with("V_"))
         },
     };
     finder.visit_file(&parsed);
@@ -533,6 +555,14 @@ enum Context {
     Scrutinee,
     /// An operand of an operator, a method receiver, a field base: tighter than any operator.
     Operand,
+    /// A `let` initializer (without `else`): like [`Context::Delimited`], and the statement ends
+    /// with it.
+    Let,
+    /// A `let … else` initializer, which must not end with `}`: the `unsafe` stays.
+    LetElse,
+    /// Inside parentheses that are a `let … else` initializer (the offsets of `(` and `)`): they
+    /// were there for the block's `}`, and go with it where nothing else needs them.
+    LetElseParen { open: usize, close: usize },
     /// Anything else: the `unsafe` stays.
     Other,
 }
@@ -548,6 +578,12 @@ struct Blocks<'t, 'o, 'ast> {
     found: &'o mut Vec<(usize, Range<usize>, Vec<Edit>)>,
     /// Whether to drop a block's `unsafe`, and the owner of its edits.
     decide: &'o dyn Fn(&syn::ExprUnsafe) -> Option<usize>,
+    /// Whether the temporaries of a block's last expression are dropped at the block's end (edition
+    /// 2024 on): then its braces stay where something runs between the block's end and the end of
+    /// the enclosing statement.
+    tails_scoped: bool,
+    /// Whether a path is a use the port moves into an accessor's closure (with every call on it).
+    rewritten: &'o dyn Fn(&syn::ExprPath) -> bool,
 }
 
 impl<'ast> Blocks<'_, '_, 'ast> {
@@ -568,7 +604,14 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                 E::MethodCall(m) if same(&m.receiver) => Context::Operand,
                 E::Index(i) if same(&i.expr) => Context::Operand,
                 E::Call(_) | E::MethodCall(_) | E::Index(_) => Context::Delimited,
-                E::Array(_) | E::Tuple(_) | E::Paren(_) | E::Closure(_) => Context::Delimited,
+                E::Paren(paren) => match n.checked_sub(3).map(|i| &self.stack[i]) {
+                    Some(Anc::Ctx(Context::LetElse)) => Context::LetElseParen {
+                        open: super::decl::range(paren.paren_token.span.open()).start,
+                        close: super::decl::range(paren.paren_token.span.close()).start,
+                    },
+                    _ => Context::Delimited,
+                },
+                E::Array(_) | E::Tuple(_) | E::Closure(_) => Context::Delimited,
                 E::Return(_) | E::Break(_) | E::Yield(_) => Context::Delimited,
                 E::Repeat(r) if same(&r.expr) => Context::Delimited,
                 E::Assign(a) if same(&a.right) => Context::Delimited,
@@ -593,6 +636,26 @@ impl<'ast> Blocks<'_, '_, 'ast> {
         }
     }
 
+    /// Whether the enclosing statement, arm, closure body or condition ends where the expression on
+    /// top of the stack does: nothing runs between the two ends, so its temporaries may live to
+    /// either.
+    fn scope_ends_here(&self) -> bool {
+        let n = self.stack.len();
+        let (Some(parent), Some(Anc::Expr(me))) =
+            (n.checked_sub(2).map(|i| &self.stack[i]), self.stack.last())
+        else {
+            return false;
+        };
+        let same = |e: &syn::Expr| std::ptr::eq(e, *me);
+        match parent {
+            Anc::Ctx(Context::Statement { .. } | Context::Arm { .. } | Context::Let) => true,
+            Anc::Expr(syn::Expr::Closure(c)) => same(&c.body),
+            Anc::Expr(syn::Expr::If(i)) => same(&i.cond),
+            Anc::Expr(syn::Expr::While(w)) => same(&w.cond),
+            _ => false,
+        }
+    }
+
     /// The edits dropping `u`'s `unsafe` in `context`, if the rewrite handles it.
     fn edits(&self, u: &syn::ExprUnsafe, context: Context) -> Option<Vec<Edit>> {
         if !u.attrs.is_empty() {
@@ -605,13 +668,23 @@ impl<'ast> Blocks<'_, '_, 'ast> {
         let blank = |r: Range<usize>| self.text.get(r).is_some_and(|s| s.trim().is_empty());
         if let [syn::Stmt::Expr(tail, None)] = u.block.stmts.as_slice() {
             let inner = node_range(tail);
-            if blank(open.end..inner.start) && blank(inner.end..close.start) {
+            if self.tails_scoped
+                && !self.scope_ends_here()
+                && makes_temporaries(tail, self.rewritten)
+            {
+                // A temporary of the tail (a lock guard) would outlive the block.
+                return None;
+            }
+            // An attribute on the expression (`#[allow(…)] x`) is allowed only as a block's last
+            // expression: the braces stay.
+            let attributed = self.text[inner.clone()].starts_with('#');
+            if !attributed && blank(open.end..inner.start) && blank(inner.end..close.start) {
                 let (prefix, suffix) = match context {
                     Context::Statement { semi, last } => {
                         let needs_semi = !semi && !last && !block_like(tail);
                         ("", if needs_semi { ";" } else { "" })
                     }
-                    Context::Delimited => ("", ""),
+                    Context::Delimited | Context::Let => ("", ""),
                     Context::Arm { comma } => {
                         ("", if comma || block_like(tail) { "" } else { "," })
                     }
@@ -620,7 +693,21 @@ impl<'ast> Blocks<'_, '_, 'ast> {
                     Context::Scrutinee if postfix(tail) => ("", ""),
                     Context::Operand if postfix(tail) => ("", ""),
                     Context::Operand => ("(", ")"),
-                    Context::Scrutinee | Context::Other => return None,
+                    Context::LetElseParen {
+                        open: lp,
+                        close: rp,
+                    } if blank(lp + 1..keyword.start)
+                        && blank(close.end..rp)
+                        && !self.text[inner.clone()].ends_with('}')
+                        && (postfix(tail) || non_lazy_binary(tail)) =>
+                    {
+                        return Some(vec![
+                            Edit::new(lp..inner.start, ""),
+                            Edit::new(inner.end..rp + 1, ""),
+                        ]);
+                    }
+                    Context::LetElseParen { .. } => ("", ""),
+                    Context::Scrutinee | Context::LetElse | Context::Other => return None,
                 };
                 return Some(vec![
                     Edit::new(keyword.start..inner.start, prefix),
@@ -630,7 +717,7 @@ impl<'ast> Blocks<'_, '_, 'ast> {
         }
         // Statements or comments: the braces stay, as a plain block.
         match context {
-            Context::Statement { .. } | Context::Delimited | Context::Arm { .. }
+            Context::Statement { .. } | Context::Delimited | Context::Let | Context::Arm { .. }
                 if blank(keyword.end..open.start) =>
             {
                 Some(vec![Edit::new(keyword.start..open.start, "")])
@@ -657,9 +744,9 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
     fn visit_local_init(&mut self, l: &'ast syn::LocalInit) {
         let context = if l.diverge.is_some() {
             // `let … = e else { … }`: `e` must not end with `}`.
-            Context::Other
+            Context::LetElse
         } else {
-            Context::Delimited
+            Context::Let
         };
         self.stack.push(Anc::Ctx(context));
         self.visit_expr(&l.expr);
@@ -715,22 +802,37 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
                 stack: vec![Anc::Ctx(Context::Other)],
                 found: &mut *self.found,
                 decide: self.decide,
+                tails_scoped: self.tails_scoped,
+                rewritten: self.rewritten,
             };
             for item in &items {
                 inner.visit_item(item);
             }
-        } else if let Some(args) = macro_args(mac) {
+        } else if let Some(args) = macro_args(mac).filter(|_| is_safe_macro(mac)) {
+            // Only the standard macros take their arguments as `expr` fragments: another macro may
+            // paste them as tokens (`$($t:tt)*`), where `tw!(A + 1)` would not group as
+            // `tw!(unsafe { A + 1 })` did.
             let mut inner = Blocks {
                 text: self.text,
                 stack: vec![Anc::Ctx(Context::Delimited)],
                 found: &mut *self.found,
                 decide: self.decide,
+                tails_scoped: self.tails_scoped,
+                rewritten: self.rewritten,
             };
             for arg in &args {
                 inner.visit_expr(arg);
             }
         }
     }
+}
+
+/// Whether `mac` is one of [`SAFE_MACROS`].
+fn is_safe_macro(mac: &syn::Macro) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| SAFE_MACROS.contains(&s.ident.to_string().as_str()))
 }
 
 /// The arguments of a macro whose input is comma-separated expressions.
@@ -757,6 +859,64 @@ fn block_like(e: &syn::Expr) -> bool {
             | E::TryBlock(_)
             | E::Const(_)
     )
+}
+
+/// Whether evaluating `e` may leave a temporary whose drop could be observed (a lock guard): a call,
+/// a method call, a macro, a struct literal or an `.await`, outside the uses the port moves into an
+/// accessor's closure (`rewritten`).
+fn makes_temporaries(e: &syn::Expr, rewritten: &dyn Fn(&syn::ExprPath) -> bool) -> bool {
+    struct Temps<'r> {
+        rewritten: &'r dyn Fn(&syn::ExprPath) -> bool,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Temps<'_> {
+        fn visit_expr(&mut self, e: &'ast syn::Expr) {
+            use syn::Expr as E;
+            if self.found || chain_root(e).is_some_and(|p| (self.rewritten)(p)) {
+                return;
+            }
+            match e {
+                E::Call(_) | E::MethodCall(_) | E::Macro(_) | E::Struct(_) | E::Await(_) => {
+                    self.found = true
+                }
+                // Their bodies run later, with temporaries of their own.
+                E::Closure(_) | E::Async(_) => {}
+                _ => syn::visit::visit_expr(self, e),
+            }
+        }
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            self.found = true;
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+    }
+    let mut temps = Temps {
+        rewritten,
+        found: false,
+    };
+    temps.visit_expr(e);
+    temps.found
+}
+
+/// The path a chain of method calls, fields, indexing and `?` starts from (`X` of `X.a().b[0]`).
+fn chain_root(mut e: &syn::Expr) -> Option<&syn::ExprPath> {
+    use syn::Expr as E;
+    loop {
+        e = match e {
+            E::Path(p) => return Some(p),
+            E::MethodCall(m) => &m.receiver,
+            E::Field(f) => &f.base,
+            E::Index(i) => &i.expr,
+            E::Try(t) => &t.expr,
+            E::Paren(p) => &p.expr,
+            _ => return None,
+        };
+    }
+}
+
+/// Whether `e` is a binary operation other than `&&` and `||` (which a `let … else` initializer
+/// must not be).
+fn non_lazy_binary(e: &syn::Expr) -> bool {
+    matches!(e, syn::Expr::Binary(b) if !matches!(b.op, syn::BinOp::And(_) | syn::BinOp::Or(_)))
 }
 
 /// Whether `e` binds tighter than any operator (a path, a literal, a call, a field, …).
@@ -882,13 +1042,7 @@ impl<'ast> Visit<'ast> for StillUnsafe<'_> {
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        if !SAFE_MACROS.contains(&name.as_str()) {
+        if !is_safe_macro(mac) {
             self.found = true;
             return;
         }

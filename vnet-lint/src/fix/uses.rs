@@ -393,6 +393,30 @@ impl<'a> Finder<'_, 'a> {
         }
     }
 
+    /// Whether the path on top of the stack is the place of a `&raw const`/`&raw mut` (through
+    /// parentheses, fields and indexing): its address is taken, which no accessor call can give.
+    fn raw_address_taken(&self) -> bool {
+        let mut inner = match self.stack.last() {
+            Some(Anc::Expr(e)) => *e,
+            _ => return false,
+        };
+        for anc in self.stack.iter().rev().skip(1) {
+            let Anc::Expr(parent) = anc else {
+                return false;
+            };
+            let same = |e: &syn::Expr| std::ptr::eq(e, inner);
+            match parent {
+                syn::Expr::RawAddr(_) => return true,
+                syn::Expr::Paren(_) | syn::Expr::Group(_) => {}
+                syn::Expr::Field(f) if same(&f.base) => {}
+                syn::Expr::Index(i) if same(&i.expr) => {}
+                _ => return false,
+            }
+            inner = parent;
+        }
+        false
+    }
+
     /// Whether code in the current module could name decl `i` by its bare name.
     fn could_name(&self, i: usize) -> bool {
         let d = &self.decls[i];
@@ -459,7 +483,15 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
         self.stack.push(Anc::Expr(e));
         if let syn::Expr::Path(p) = e {
             if let Some((decl, accessor)) = self.resolve(p) {
-                if self.stack.iter().any(|a| matches!(a, Anc::ConstContext)) {
+                if self.raw_address_taken() {
+                    self.refusals.push((
+                        decl,
+                        format!(
+                            "`{}` is used inside `&raw`, which takes its address",
+                            self.decls[decl].name
+                        ),
+                    ));
+                } else if self.stack.iter().any(|a| matches!(a, Anc::ConstContext)) {
                     self.refusals.push((
                         decl,
                         format!(
@@ -930,7 +962,12 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         let accessor = &outer.occ.accessor;
         Ok(match &outer.kind {
             SiteKind::Closure => {
-                let body = splice(range);
+                let mut body = splice(range);
+                if body == format!("(*{param})") {
+                    // The whole value: as the closure's last expression, parentheses would be
+                    // reported unused.
+                    body.retain(|c| c != '(' && c != ')');
+                }
                 if decl.kind == Kind::Lock {
                     format!(
                         "{accessor}.with(|{param}| {{ #[allow(unused_mut)] let mut {param} = {param}.lock().unwrap_or_else(std::sync::PoisonError::into_inner); {body} }})"

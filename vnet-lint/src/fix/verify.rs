@@ -253,9 +253,10 @@ pub fn remove_unused_unsafe(
     }
     let mut written: Vec<(PathBuf, String)> = Vec::new();
     let mut count = 0;
+    let tails_scoped = super::krate::tails_scoped(manifest);
     for (path, at) in per_file {
         let text = std::fs::read_to_string(&path)?;
-        let drops = super::unsafe_blocks::drop_unsafe(&text, &at);
+        let drops = super::unsafe_blocks::drop_unsafe(&text, &at, tails_scoped);
         if drops.is_empty() {
             continue;
         }
