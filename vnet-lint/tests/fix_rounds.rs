@@ -270,3 +270,35 @@ fn an_unused_unsafe_the_crate_had_stays_through_later_rounds() {
         "{text}"
     );
 }
+
+#[test]
+fn diff_exits_non_zero_only_while_the_fix_can_port_something() {
+    // `COUNT` needs `--unsafe-fixes` (a `static mut` becomes an atomic); `CACHE`'s guard is
+    // returned out of the function, which no rewrite can keep inside the accessor's closure.
+    let lib = "use std::sync::{Mutex, MutexGuard};\n\
+static mut COUNT: u32 = 0;\n\
+static CACHE: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n\
+pub fn bump() -> u32 {\n    \
+    unsafe {\n        COUNT += 1;\n        COUNT\n    }\n\
+}\n\
+pub fn cache() -> MutexGuard<'static, Vec<u8>> {\n    \
+    CACHE.lock().unwrap()\n\
+}\n";
+    let tmp = package(lib);
+    let root = tmp.path();
+
+    // Without `--unsafe-fixes`, nothing would change, but `COUNT` is fixable with it: exit 1.
+    let safe_only = lint(root, &["--diff"]);
+    let summary = String::from_utf8_lossy(&safe_only.stderr).into_owned();
+    assert!(safe_only.stdout.is_empty(), "{summary}");
+    assert!(summary.contains("run with `--unsafe-fixes`"), "{summary}");
+    assert_eq!(safe_only.status.code(), Some(1), "{summary}");
+
+    // Ported, `CACHE` is what remains: a finding the fix cannot port is not a pending fix.
+    fix(root);
+    let after = lint(root, &["--diff", "--unsafe-fixes"]);
+    let summary = String::from_utf8_lossy(&after.stderr).into_owned();
+    assert!(after.stdout.is_empty(), "{summary}");
+    assert!(summary.contains("`CACHE`"), "{summary}");
+    assert_eq!(after.status.code(), Some(0), "{summary}");
+}

@@ -42,6 +42,8 @@ pub struct Outcome {
     /// Whether, after the last round [`MAX_NESTED_ROUNDS`] allow, statics were still left alone only
     /// because a use of each lies inside a rewritten use of another (another `--fix` ports them).
     pub again: bool,
+    /// Whether statics were left alone only for want of `--unsafe-fixes` (fixable with it).
+    pub needs_unsafe: bool,
 }
 
 /// Runs the fix for the findings of `report`, in rounds. A static left alone only because a use of
@@ -103,6 +105,7 @@ pub fn run(
     Ok(Outcome {
         changed: !done.is_empty(),
         again,
+        needs_unsafe: done.left.iter().any(|l| l.needs_unsafe),
     })
 }
 
