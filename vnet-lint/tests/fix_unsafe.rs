@@ -400,20 +400,18 @@ fn a_ported_crate_builds_with_unused_unsafe_denied() {
     );
 }
 
-#[test]
-fn unused_unsafe_blocks_the_crate_already_had_are_left_alone() {
-    // Without `-D unused_unsafe` (the fix's own tests' build directory): the build check drops
-    // the `unsafe` rustc newly reports after writing, never one it reported before.
+/// Runs `--fix --unsafe-fixes` with the build check on a new package `name` whose library is
+/// `lib`: the summary, and the library as the fix left it.
+fn fix_with_build_check(name: &str, lib: &str) -> (String, String) {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path();
     std::fs::create_dir_all(root.join("src")).expect("mkdir");
     std::fs::write(
         root.join("Cargo.toml"),
-        "[package]\nname = \"unsafe_baseline\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+        format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n"),
     )
     .expect("write");
-    let original = "static mut HITS: u32 = 0;\n\n/// The larger of the count and three.\npub fn at_least_three() -> u32 {\n    unsafe { std::cmp::max(HITS, 3) }\n}\n\n/// Seven, in a block that never needed `unsafe`.\n#[allow(clippy::all)]\npub fn seven() -> u32 {\n    unsafe { 7 }\n}\n";
-    std::fs::write(root.join("src/lib.rs"), original).expect("write");
+    std::fs::write(root.join("src/lib.rs"), lib).expect("write");
     let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
     let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
         .args([
@@ -431,9 +429,17 @@ fn unused_unsafe_blocks_the_crate_already_had_are_left_alone() {
         )
         .output()
         .expect("run");
-    let summary = String::from_utf8_lossy(&out.stderr);
-    assert!(summary.contains("ported 1 static"), "{summary}");
+    let summary = String::from_utf8_lossy(&out.stderr).into_owned();
     let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
+    (summary, text)
+}
+
+#[test]
+fn unused_unsafe_blocks_the_crate_already_had_are_left_alone() {
+    // Without `-D unused_unsafe` (the fix's own tests' build directory): the build check drops
+    // the `unsafe` rustc newly reports after writing, never one it reported before.
+    let (summary, text) = fix_with_build_check("unsafe_baseline", "static mut HITS: u32 = 0;\n\n/// The larger of the count and three.\npub fn at_least_three() -> u32 {\n    unsafe { std::cmp::max(HITS, 3) }\n}\n\n/// Seven, in a block that never needed `unsafe`.\n#[allow(clippy::all)]\npub fn seven() -> u32 {\n    unsafe { 7 }\n}\n");
+    assert!(summary.contains("ported 1 static"), "{summary}");
     assert!(
         text.contains("    std::cmp::max(V_HITS.with(|hits| hits.load("),
         "{text}"
@@ -445,39 +451,11 @@ fn unused_unsafe_blocks_the_crate_already_had_are_left_alone() {
 fn an_unsafe_the_plan_dropped_wrongly_goes_back_and_the_static_stays_ported() {
     // The crate's own safe `fn take` makes `ManuallyDrop::take` (an `unsafe fn`) look safe by its
     // name: the build check puts that `unsafe` back instead of restoring `HITS`.
-    let tmp = tempfile::tempdir().expect("tmp");
-    let root = tmp.path();
-    std::fs::create_dir_all(root.join("src")).expect("mkdir");
-    std::fs::write(
-        root.join("Cargo.toml"),
-        "[package]\nname = \"unsafe_put_back\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
-    )
-    .expect("write");
-    let original = "use std::mem::ManuallyDrop;\n\nstatic mut HITS: u32 = 0;\n\n/// One.\npub fn take() -> u32 {\n    1\n}\n\n/// Counts, and takes the string out.\npub fn out() -> String {\n    let mut s = ManuallyDrop::new(String::new());\n    unsafe {\n        HITS += 1;\n        ManuallyDrop::take(&mut s)\n    }\n}\n";
-    std::fs::write(root.join("src/lib.rs"), original).expect("write");
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vnet-runtime");
-    let out = Command::new(env!("CARGO_BIN_EXE_cargo-vnet-lint"))
-        .args([
-            "check",
-            "--fix",
-            "--unsafe-fixes",
-            "--allow-dirty",
-            "--runtime-path",
-        ])
-        .arg(&runtime)
-        .current_dir(root)
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fix-netstack"),
-        )
-        .output()
-        .expect("run");
-    let summary = String::from_utf8_lossy(&out.stderr);
+    let (summary, text) = fix_with_build_check("unsafe_put_back", "use std::mem::ManuallyDrop;\n\nstatic mut HITS: u32 = 0;\n\n/// One.\npub fn take() -> u32 {\n    1\n}\n\n/// Counts, and takes the string out.\npub fn out() -> String {\n    let mut s = ManuallyDrop::new(String::new());\n    unsafe {\n        HITS += 1;\n        ManuallyDrop::take(&mut s)\n    }\n}\n");
     assert!(
         summary.contains("ported 1 static") && !summary.contains("restored"),
         "{summary}"
     );
-    let text = std::fs::read_to_string(root.join("src/lib.rs")).expect("read");
     assert!(
         text.contains("    unsafe {\n        V_HITS.with(|hits| {"),
         "{text}"

@@ -107,12 +107,7 @@ impl Facts {
         if path.qself.is_some() {
             return false;
         }
-        let segments: Vec<String> = path
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segments = segment_names(path);
         let Some(last) = segments.last() else {
             return true;
         };
@@ -154,12 +149,7 @@ impl Facts {
         if path.qself.is_some() {
             return false;
         }
-        let segments: Vec<String> = path
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
+        let segments = segment_names(path);
         let Some(last) = segments.last() else {
             return false;
         };
@@ -825,6 +815,15 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
             }
         }
     }
+}
+
+/// The names of the segments of `path` (`a::b::c` → `a`, `b`, `c`).
+fn segment_names(path: &syn::ExprPath) -> Vec<String> {
+    path.path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect()
 }
 
 /// Whether `mac` is one of [`SAFE_MACROS`].
