@@ -74,7 +74,11 @@ enum Anc<'a> {
         &'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
         Range<usize>,
     ),
-    Local,
+    Local(&'a syn::Local),
+    /// A block's braces.
+    Block(&'a syn::Block),
+    /// A function (its body's value is its result): whether it returns `()`.
+    Fn(bool),
     StmtSemi,
     Other,
     ConstContext,
@@ -440,8 +444,32 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
     }
 
     fn visit_local(&mut self, l: &'a syn::Local) {
-        self.stack.push(Anc::Local);
+        self.stack.push(Anc::Local(l));
         syn::visit::visit_local(self, l);
+        self.stack.pop();
+    }
+
+    fn visit_block(&mut self, b: &'a syn::Block) {
+        self.stack.push(Anc::Block(b));
+        syn::visit::visit_block(self, b);
+        self.stack.pop();
+    }
+
+    fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        syn::visit::visit_item_fn(self, f);
+        self.stack.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        syn::visit::visit_impl_item_fn(self, f);
+        self.stack.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        syn::visit::visit_trait_item_fn(self, f);
         self.stack.pop();
     }
 
@@ -621,6 +649,47 @@ fn grow(stack: &[Anc<'_>], with_assign: bool) -> Grown {
     Grown { top }
 }
 
+fn returns_unit(sig: &syn::Signature) -> bool {
+    match &sig.output {
+        syn::ReturnType::Default => true,
+        syn::ReturnType::Type(_, t) => matches!(&**t, syn::Type::Tuple(t) if t.elems.is_empty()),
+    }
+}
+
+/// The block and the index of the `let` statement whose initializer holds the expression at
+/// `stack[top]` (through expressions only, not closures or async blocks), and where the block sits.
+fn let_scope<'a>(
+    stack: &[Anc<'a>],
+    top: usize,
+) -> Option<(&'a syn::Block, usize, super::scope::Owner)> {
+    let mut k = top;
+    while let Some(e) = expr_at(stack, k) {
+        if matches!(e, syn::Expr::Closure(_) | syn::Expr::Async(_)) {
+            return None;
+        }
+        k = k.checked_sub(1)?;
+    }
+    let Anc::Local(local) = stack.get(k)? else {
+        return None;
+    };
+    let (Some(Anc::Other), Some(Anc::Block(block))) = (
+        stack.get(k.checked_sub(1)?),
+        stack.get(k.checked_sub(2)?),
+    ) else {
+        return None;
+    };
+    let at = block
+        .stmts
+        .iter()
+        .position(|s| matches!(s, syn::Stmt::Local(l) if std::ptr::eq(l, *local)))?;
+    let owner = match k.checked_sub(3).and_then(|i| stack.get(i)) {
+        Some(Anc::Fn(true)) => super::scope::Owner::UnitFn,
+        Some(Anc::Fn(false)) => super::scope::Owner::ValueFn,
+        _ => super::scope::Owner::Expr,
+    };
+    Some((block, at, owner))
+}
+
 /// Whether `expr` returns, breaks, continues, uses `?` or `.await` outside closures and async blocks:
 /// moved into a closure, it would change meaning.
 fn has_control_flow(expr: &syn::Expr) -> bool {
@@ -688,7 +757,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         path_range: Range<usize>,
         /// The form of `NAME` inside an enclosing closure of the same static.
         inner_form: InnerForm,
-        kind: SiteKind,
+        kind: SiteKind<'a>,
     }
     #[derive(Clone, Copy, PartialEq)]
     enum InnerForm {
@@ -699,11 +768,14 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         /// The `&NAME` around it becomes `name`.
         RefParam,
     }
-    #[derive(Clone, PartialEq)]
-    enum SiteKind {
+    #[derive(Clone)]
+    enum SiteKind<'a> {
         /// The path alone becomes the place behind the accessor's pointer.
         Place,
         Closure,
+        /// A `let` and the rest of its block move into the closure (the block's statements, and
+        /// whether it has a tail).
+        Scope(&'a [syn::Stmt], bool),
         AtomicLoad,
         AtomicStore(Range<usize>),
         AtomicOp(&'static str, Range<usize>, Option<&'static str>),
@@ -811,11 +883,30 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             continue;
         }
         if borrows(top_expr) && !matches!(context, Some(Anc::StmtSemi)) {
-            return Err(format!(
+            // Kept by a `let`: the rest of its block moves into the closure, when it can.
+            let outlives = format!(
                 "a borrow of `{name}` outlives the expression that takes it (`{}`): the accessor lends \
                  the per-instance value only inside its closure",
                 abbreviate(&text[node_range(top_expr)])
-            ));
+            );
+            let Some((block, at, owner)) = let_scope(stack, grown.top) else {
+                return Err(outlives);
+            };
+            if !matches!(decl.kind, Kind::Plain | Kind::Lazy) {
+                // A `static mut`'s lock would stay taken for the rest of the block.
+                return Err(outlives);
+            }
+            if let Some(why) = super::scope::refusal(block, at, owner, text) {
+                return Err(format!("{outlives}, and {why}"));
+            }
+            sites.push(Site {
+                occ,
+                range: super::scope::moved_range(block, at),
+                path_range,
+                inner_form,
+                kind: SiteKind::Scope(&block.stmts[at..], super::scope::has_tail(block)),
+            });
+            continue;
         }
         sites.push(Site {
             occ,
@@ -854,7 +945,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         // Replacements inside the outer range, relative to the text.
         let mut pieces: Vec<(Range<usize>, String)> = Vec::new();
         match &outer.kind {
-            SiteKind::Closure => {
+            SiteKind::Closure | SiteKind::Scope(..) => {
                 // Every occurrence inside, the outer one included, takes the closure's parameter.
                 for site in std::iter::once(outer).chain(inner.iter()) {
                     let (r, form) = match site.inner_form {
@@ -894,7 +985,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                         group.push(nested[k]);
                         k += 1;
                     }
-                    if group.len() == 1 && group[0].kind == SiteKind::AtomicLoad {
+                    if group.len() == 1 && matches!(group[0].kind, SiteKind::AtomicLoad) {
                         // A read inside the update reads through the same parameter.
                         pieces.push((r, format!("{param}.load({ORDERING})")));
                         continue;
@@ -938,6 +1029,10 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                 } else {
                     format!("{accessor}.with(|{param}| {body})")
                 }
+            }
+            SiteKind::Scope(stmts, tail) => {
+                let body = splice(range.clone());
+                super::scope::wrap(accessor, &param, &body, text, range, stmts, *tail)
             }
             // Parentheses only where the place is a receiver or a field's base.
             SiteKind::Place if outer.inner_form == InnerForm::Param => {
