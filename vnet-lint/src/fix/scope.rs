@@ -344,3 +344,50 @@ fn jumps_in(tokens: proc_macro2::TokenStream) -> Option<String> {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal_of(body: &str) -> Option<String> {
+        let text = format!("fn f() {{\n{body}\n}}\n");
+        let file = syn::parse_file(&text).expect("parse");
+        let syn::Item::Fn(f) = &file.items[0] else {
+            panic!("a function");
+        };
+        let at = f
+            .block
+            .stmts
+            .iter()
+            .position(|s| matches!(s, syn::Stmt::Local(_)))
+            .expect("a let");
+        refusal(&f.block, at, Owner::UnitFn, &text)
+    }
+
+    #[test]
+    fn jumps_that_stay_inside_the_moved_code_are_fine() {
+        assert_eq!(
+            refusal_of("let g = 1;\n'a: { if g > 0 { break 'a; } }\nwhile g > 2 { continue; }\nlet h = |x: Option<u8>| x?.checked_add(1);"),
+            None
+        );
+    }
+
+    #[test]
+    fn jumps_that_leave_it_are_named() {
+        let why = refusal_of("let g = 1;\nif g > 0 { break 'outer; }").expect("refused");
+        assert!(why.contains("breaks `'outer`, outside it"), "{why}");
+        let why = refusal_of("let g = 1;\nwrite!(s, \"{}\", g.checked_add(1)?);").expect("refused");
+        assert!(why.contains("passes `?` to `write!`"), "{why}");
+        let why = refusal_of("let g = 1;\nensure!(g > 0);").expect("refused");
+        assert!(why.contains("calls `ensure!`"), "{why}");
+    }
+
+    #[test]
+    fn a_tail_is_a_final_expression_or_macro_without_semicolon() {
+        let block = |s: &str| syn::parse_str::<syn::Block>(s).expect("block");
+        assert!(has_tail(&block("{ let a = 1; a }")));
+        assert!(has_tail(&block("{ let a = 1; vec![a] }")));
+        assert!(!has_tail(&block("{ let a = 1; drop(a); }")));
+        assert!(!has_tail(&block("{ let a = 1; }")));
+    }
+}
