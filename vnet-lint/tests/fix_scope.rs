@@ -146,6 +146,66 @@ fn labelled_cases_match() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
+const COND: &str = "use std::sync::atomic::{AtomicBool, Ordering};\npub struct Cond(AtomicBool);\nimpl Cond {\n    pub fn read(&self) -> bool {\n        self.0.load(Ordering::Relaxed)\n    }\n}\nstatic ENABLED: Cond = Cond(AtomicBool::new(true));\n";
+
+/// A function's result that a method named like a borrowing one (`read`) makes (yansi's shape): the
+/// tail moves into the closure when the result's type cannot borrow.
+#[test]
+fn labelled_function_tails_match() {
+    let options = FixOptions {
+        unsafe_fixes: true,
+        ..FixOptions::default()
+    };
+    // (name, code, ported?, words of the reason)
+    let cases: &[(&str, &str, bool, &str)] = &[
+        (
+            "owned result",
+            "pub fn is_enabled() -> bool {\n    ENABLED.read()\n}\n",
+            true,
+            "",
+        ),
+        (
+            "owned result of a method taking `&self`",
+            "pub struct S;\nimpl S {\n    pub fn on(&self) -> Option<bool> {\n        Some(ENABLED.read())\n    }\n}\n",
+            true,
+            "",
+        ),
+        (
+            "a result that may borrow",
+            "pub fn cond() -> &'static Cond {\n    ENABLED.as_ref()\n}\nimpl AsRef<Cond> for Cond {\n    fn as_ref(&self) -> &Cond {\n        self\n    }\n}\n",
+            false,
+            "result may borrow",
+        ),
+        (
+            "a type of the crate from a method taking `&self`",
+            "pub struct S;\npub struct Flag(bool);\nimpl S {\n    pub fn flag(&self) -> Flag {\n        Flag(ENABLED.read())\n    }\n}\n",
+            false,
+            "result may borrow",
+        ),
+    ];
+    let (mut found, mut expected, mut false_positives) = (0, 0, 0);
+    for (name, code, port, why) in cases {
+        let (fixed, plan) = fix_source("lib.rs", &format!("{COND}{code}"), &options);
+        let is_ported = plan.ported.iter().any(|p| p.name == "ENABLED");
+        expected += usize::from(*port);
+        found += usize::from(*port && is_ported);
+        false_positives += usize::from(!*port && is_ported);
+        assert_eq!(is_ported, *port, "{name}: {:?}\n{fixed}", plan.left);
+        if *port {
+            assert!(fixed.contains("V_ENABLED.with(|enabled| "), "{name}:\n{fixed}");
+        } else {
+            let reason = plan
+                .left
+                .iter()
+                .find(|l| l.name == "ENABLED")
+                .map(|l| l.reason.clone())
+                .unwrap_or_default();
+            assert!(reason.contains(why), "{name}: {reason}");
+        }
+    }
+    eprintln!("function tails: found {found} / expected {expected}, false positives {false_positives}");
+}
+
 #[test]
 fn the_let_and_the_rest_of_the_block_move_into_the_closure_reindented() {
     let (fixed, _) = fix(CASES[0].1);

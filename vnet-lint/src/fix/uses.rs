@@ -77,8 +77,8 @@ enum Anc<'a> {
     Local(&'a syn::Local),
     /// A block's braces.
     Block(&'a syn::Block),
-    /// A function (its body's value is its result): whether it returns `()`.
-    Fn(bool),
+    /// A function (its body's value is its result).
+    Fn(&'a syn::Signature),
     StmtSemi,
     Other,
     ConstContext,
@@ -456,19 +456,19 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
     }
 
     fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        self.stack.push(Anc::Fn(&f.sig));
         syn::visit::visit_item_fn(self, f);
         self.stack.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        self.stack.push(Anc::Fn(&f.sig));
         syn::visit::visit_impl_item_fn(self, f);
         self.stack.pop();
     }
 
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-        self.stack.push(Anc::Fn(returns_unit(&f.sig)));
+        self.stack.push(Anc::Fn(&f.sig));
         syn::visit::visit_trait_item_fn(self, f);
         self.stack.pop();
     }
@@ -656,6 +656,69 @@ fn returns_unit(sig: &syn::Signature) -> bool {
     }
 }
 
+/// The tail expression of a function body that holds the expression at `stack[top]` (through
+/// expressions only, not closures or async blocks), and the function's signature.
+fn fn_tail<'a>(stack: &[Anc<'a>], top: usize) -> Option<(&'a syn::Expr, &'a syn::Signature)> {
+    let mut k = top;
+    while let Some(e) = expr_at(stack, k) {
+        if matches!(e, syn::Expr::Closure(_) | syn::Expr::Async(_)) {
+            return None;
+        }
+        k = k.checked_sub(1)?;
+    }
+    let outermost = expr_at(stack, k + 1)?;
+    let (Some(Anc::Other), Some(Anc::Block(block)), Some(Anc::Fn(sig))) = (
+        stack.get(k),
+        stack.get(k.checked_sub(1)?),
+        stack.get(k.checked_sub(2)?),
+    ) else {
+        return None;
+    };
+    match block.stmts.last() {
+        Some(syn::Stmt::Expr(tail, None)) if std::ptr::eq(tail, outermost) => Some((tail, sig)),
+        _ => None,
+    }
+}
+
+/// Types a function's result can be without borrowing anything.
+const OWNED: &[&str] = &[
+    "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+    "isize", "f32", "f64", "String", "Option", "Result", "Vec",
+];
+
+/// Whether the result of a function with `sig` cannot borrow from a static: it names no reference,
+/// lifetime, `impl` or `dyn` type, and either takes no reference either (an elided lifetime in the
+/// result would have nothing to come from) or is built only of owned standard types.
+fn returns_owned(sig: &syn::Signature) -> bool {
+    fn borrowing(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Group(g) => borrowing(g.stream()),
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '\'',
+            proc_macro2::TokenTree::Ident(i) => i == "impl" || i == "dyn",
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    fn only_owned(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().all(|t| match t {
+            proc_macro2::TokenTree::Group(g) => only_owned(g.stream()),
+            proc_macro2::TokenTree::Ident(i) => OWNED.contains(&i.to_string().as_str()),
+            _ => true,
+        })
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return true;
+    };
+    let ty = quote::ToTokens::to_token_stream(&**ty);
+    if borrowing(ty.clone()) || !sig.generics.params.is_empty() {
+        return false;
+    }
+    let takes_references = sig.inputs.iter().any(|arg| match arg {
+        syn::FnArg::Receiver(r) => borrowing(quote::ToTokens::to_token_stream(r)),
+        syn::FnArg::Typed(t) => borrowing(quote::ToTokens::to_token_stream(&*t.ty)),
+    });
+    !takes_references || only_owned(ty)
+}
+
 /// The block and the index of the `let` statement whose initializer holds the expression at
 /// `stack[top]` (through expressions only, not closures or async blocks), and where the block sits.
 fn let_scope<'a>(
@@ -683,8 +746,8 @@ fn let_scope<'a>(
         .iter()
         .position(|s| matches!(s, syn::Stmt::Local(l) if std::ptr::eq(l, *local)))?;
     let owner = match k.checked_sub(3).and_then(|i| stack.get(i)) {
-        Some(Anc::Fn(true)) => super::scope::Owner::UnitFn,
-        Some(Anc::Fn(false)) => super::scope::Owner::ValueFn,
+        Some(Anc::Fn(sig)) if returns_unit(sig) => super::scope::Owner::UnitFn,
+        Some(Anc::Fn(_)) => super::scope::Owner::ValueFn,
         _ => super::scope::Owner::Expr,
     };
     Some((block, at, owner))
@@ -889,6 +952,25 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                  the per-instance value only inside its closure",
                 abbreviate(&text[node_range(top_expr)])
             );
+            if let Some((tail, sig)) = fn_tail(stack, grown.top) {
+                // The function's result: when it cannot borrow anything, neither can the value.
+                if !returns_owned(sig) {
+                    return Err(format!("{outlives}, and the function's result may borrow it"));
+                }
+                if has_control_flow(tail) {
+                    return Err(format!(
+                        "{outlives}, and the function's result returns, awaits or uses `?`"
+                    ));
+                }
+                sites.push(Site {
+                    occ,
+                    range: node_range(tail),
+                    path_range,
+                    inner_form,
+                    kind: SiteKind::Closure,
+                });
+                continue;
+            }
             let Some((block, at, owner)) = let_scope(stack, grown.top) else {
                 return Err(outlives);
             };
