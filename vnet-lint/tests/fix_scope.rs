@@ -106,6 +106,12 @@ const CASES: &[(&str, &str, bool, &str)] = &[
         "declares `helper`",
     ),
     (
+        "a `#[track_caller]` function (eyre's shape)",
+        "#[cfg_attr(all(), track_caller)]\npub fn f() -> &'static std::panic::Location<'static> {\n    let c = CACHE.lock().unwrap();\n    let _ = c.len();\n    std::panic::Location::caller()\n}\n",
+        false,
+        "track_caller",
+    ),
+    (
         "a function with a value and no tail",
         "pub fn f() -> usize {\n    let c = CACHE.lock().unwrap();\n    panic!(\"{}\", c.len());\n}\n",
         false,

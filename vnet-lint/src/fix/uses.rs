@@ -77,8 +77,8 @@ enum Anc<'a> {
     Local(&'a syn::Local),
     /// A block's braces.
     Block(&'a syn::Block),
-    /// A function (its body's value is its result).
-    Fn(&'a syn::Signature),
+    /// A function (its body's value is its result), and its attributes.
+    Fn(&'a syn::Signature, &'a [syn::Attribute]),
     StmtSemi,
     Other,
     ConstContext,
@@ -456,19 +456,19 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
     }
 
     fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-        self.stack.push(Anc::Fn(&f.sig));
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
         syn::visit::visit_item_fn(self, f);
         self.stack.pop();
     }
 
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-        self.stack.push(Anc::Fn(&f.sig));
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
         syn::visit::visit_impl_item_fn(self, f);
         self.stack.pop();
     }
 
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
-        self.stack.push(Anc::Fn(&f.sig));
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
         syn::visit::visit_trait_item_fn(self, f);
         self.stack.pop();
     }
@@ -667,7 +667,7 @@ fn fn_tail<'a>(stack: &[Anc<'a>], top: usize) -> Option<(&'a syn::Expr, &'a syn:
         k = k.checked_sub(1)?;
     }
     let outermost = expr_at(stack, k + 1)?;
-    let (Some(Anc::Other), Some(Anc::Block(block)), Some(Anc::Fn(sig))) = (
+    let (Some(Anc::Other), Some(Anc::Block(block)), Some(Anc::Fn(sig, _))) = (
         stack.get(k),
         stack.get(k.checked_sub(1)?),
         stack.get(k.checked_sub(2)?),
@@ -678,6 +678,27 @@ fn fn_tail<'a>(stack: &[Anc<'a>], top: usize) -> Option<(&'a syn::Expr, &'a syn:
         Some(syn::Stmt::Expr(tail, None)) if std::ptr::eq(tail, outermost) => Some((tail, sig)),
         _ => None,
     }
+}
+
+/// Whether the function around the top of `stack` is `#[track_caller]` (also under `cfg_attr`): code
+/// moved into a closure there would see the closure as its caller (`Location::caller()`, the
+/// location of an `unwrap` panic).
+fn in_track_caller(stack: &[Anc<'_>]) -> bool {
+    stack
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            Anc::Fn(_, attrs) => Some(attrs.iter().any(|attr| {
+                attr.path().is_ident("track_caller")
+                    || (attr.path().is_ident("cfg_attr")
+                        && mentions(
+                            &quote::ToTokens::to_token_stream(&attr.meta),
+                            "track_caller",
+                        ))
+            })),
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 /// Types a function's result can be without borrowing anything.
@@ -746,8 +767,8 @@ fn let_scope<'a>(
         .iter()
         .position(|s| matches!(s, syn::Stmt::Local(l) if std::ptr::eq(l, *local)))?;
     let owner = match k.checked_sub(3).and_then(|i| stack.get(i)) {
-        Some(Anc::Fn(sig)) if returns_unit(sig) => super::scope::Owner::UnitFn,
-        Some(Anc::Fn(_)) => super::scope::Owner::ValueFn,
+        Some(Anc::Fn(sig, _)) if returns_unit(sig) => super::scope::Owner::UnitFn,
+        Some(Anc::Fn(..)) => super::scope::Owner::ValueFn,
         _ => super::scope::Owner::Expr,
     };
     Some((block, at, owner))
@@ -952,6 +973,12 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                  the per-instance value only inside its closure",
                 abbreviate(&text[node_range(top_expr)])
             );
+            if in_track_caller(stack) {
+                return Err(format!(
+                    "{outlives}, and its function is `#[track_caller]`: moved into the closure, the \
+                     code would report the closure as its caller"
+                ));
+            }
             if let Some((tail, sig)) = fn_tail(stack, grown.top) {
                 // The function's result: when it cannot borrow anything, neither can the value.
                 if !returns_owned(sig) {
