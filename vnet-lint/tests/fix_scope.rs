@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use vnet_lint::fix::{fix_source, FixOptions, Plan};
 
-const CACHE: &str = "use std::sync::Mutex;\nstatic CACHE: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n";
+const CACHE: &str =
+    "use std::sync::Mutex;\nstatic CACHE: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n";
 
 fn fix(body: &str) -> (String, Plan) {
     let options = FixOptions {
@@ -130,7 +131,10 @@ fn labelled_cases_match() {
         found += usize::from(*port && is_ported);
         false_positives += usize::from(!*port && is_ported);
         if is_ported != *port {
-            wrong.push(format!("{name}: ported {is_ported}: {}\n{fixed}", reason(&plan)));
+            wrong.push(format!(
+                "{name}: ported {is_ported}: {}\n{fixed}",
+                reason(&plan)
+            ));
             continue;
         }
         if *port {
@@ -148,7 +152,9 @@ fn labelled_cases_match() {
             assert_eq!(fixed, format!("{CACHE}{code}"), "{name}");
         }
     }
-    eprintln!("block rewrite: found {found} / expected {expected}, false positives {false_positives}");
+    eprintln!(
+        "block rewrite: found {found} / expected {expected}, false positives {false_positives}"
+    );
     assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
@@ -198,7 +204,10 @@ fn labelled_function_tails_match() {
         false_positives += usize::from(!*port && is_ported);
         assert_eq!(is_ported, *port, "{name}: {:?}\n{fixed}", plan.left);
         if *port {
-            assert!(fixed.contains("V_ENABLED.with(|enabled| "), "{name}:\n{fixed}");
+            assert!(
+                fixed.contains("V_ENABLED.with(|enabled| "),
+                "{name}:\n{fixed}"
+            );
         } else {
             let reason = plan
                 .left
@@ -209,7 +218,9 @@ fn labelled_function_tails_match() {
             assert!(reason.contains(why), "{name}: {reason}");
         }
     }
-    eprintln!("function tails: found {found} / expected {expected}, false positives {false_positives}");
+    eprintln!(
+        "function tails: found {found} / expected {expected}, false positives {false_positives}"
+    );
 }
 
 #[test]

@@ -81,10 +81,7 @@ pub enum Owner {
 /// last statement.
 pub fn moved_range(block: &syn::Block, at: usize) -> Range<usize> {
     let start = node_range(&block.stmts[at]).start;
-    let end = block
-        .stmts
-        .last()
-        .map_or(start, |s| node_range(s).end);
+    let end = block.stmts.last().map_or(start, |s| node_range(s).end);
     start..end
 }
 

@@ -4,9 +4,12 @@
 //! (renamed or glob), or a `crate::`/`super::`/`self::` path. Each is rewritten to the accessor, with the
 //! smallest enclosing expression that still holds every borrow of the static moved into the closure:
 //! `NAME.lock().unwrap().push(x)` → `V_NAME.with(|name| name.lock().unwrap().push(x))`, `f(&NAME)` →
-//! `V_NAME.with(|name| f(name))`. Imports of the static are renamed to the accessor. A use the rewrite
-//! cannot keep meaning the same (a borrow that outlives the expression, a use in a macro it cannot read,
-//! a constant context) refuses the whole static.
+//! `V_NAME.with(|name| f(name))`. Imports of the static are renamed to the accessor. A borrow a `let`
+//! keeps moves that `let` and the rest of its block into the closure ([`super::scope`]); a use named
+//! like a borrowing method that is a function's tail moves whole when the function's result cannot
+//! borrow (`fn is_enabled() -> bool { ENABLED.read() }`). A use the rewrite cannot keep meaning the
+//! same (a borrow that outlives the expression otherwise, a use in a macro it cannot read, a constant
+//! context) refuses the whole static.
 
 use super::decl::{mentions, node_range, Decl, Kind};
 use super::edits::Edit;
@@ -756,10 +759,9 @@ fn let_scope<'a>(
     let Anc::Local(local) = stack.get(k)? else {
         return None;
     };
-    let (Some(Anc::Other), Some(Anc::Block(block))) = (
-        stack.get(k.checked_sub(1)?),
-        stack.get(k.checked_sub(2)?),
-    ) else {
+    let (Some(Anc::Other), Some(Anc::Block(block))) =
+        (stack.get(k.checked_sub(1)?), stack.get(k.checked_sub(2)?))
+    else {
         return None;
     };
     let at = block
@@ -982,7 +984,9 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             if let Some((tail, sig)) = fn_tail(stack, grown.top) {
                 // The function's result: when it cannot borrow anything, neither can the value.
                 if !returns_owned(sig) {
-                    return Err(format!("{outlives}, and the function's result may borrow it"));
+                    return Err(format!(
+                        "{outlives}, and the function's result may borrow it"
+                    ));
                 }
                 if has_control_flow(tail) {
                     return Err(format!(
