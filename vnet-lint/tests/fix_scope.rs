@@ -223,6 +223,22 @@ fn labelled_function_tails_match() {
     );
 }
 
+/// A function-local static declared after the `let` that borrows it: its declaration would move into
+/// its own closure.
+#[test]
+fn a_static_declared_in_the_moved_code_is_left() {
+    let (fixed, plan) = fix(
+        "pub fn g() -> usize {\n    let c = LOCAL.lock().unwrap();\n    static LOCAL: Mutex<Vec<u8>> = Mutex::new(Vec::new());\n    c.len()\n}\n",
+    );
+    let why = plan
+        .left
+        .iter()
+        .find(|l| l.name == "LOCAL")
+        .map(|l| l.reason.clone())
+        .unwrap_or_default();
+    assert!(why.contains("declares `LOCAL` itself"), "{why}\n{fixed}");
+}
+
 #[test]
 fn the_let_and_the_rest_of_the_block_move_into_the_closure_reindented() {
     let (fixed, _) = fix(CASES[0].1);

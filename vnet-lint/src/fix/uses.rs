@@ -171,7 +171,7 @@ pub fn rewrite_uses(krate: &Krate, decls: &[Decl]) -> Vec<UseEdits> {
         }
         for (i, occs) in per_decl {
             let paths: Vec<Range<usize>> = occs.iter().map(|o| node_range(o.path)).collect();
-            match rewrite_decl_uses(&decls[i], &file.text, occs) {
+            match rewrite_decl_uses(&decls[i], &file.path, &file.text, occs) {
                 Ok(edits) => {
                     out[i]
                         .edits
@@ -834,7 +834,12 @@ fn param_name(decl: &Decl, text: &str) -> String {
 }
 
 /// The edits for the uses of one static in one file.
-fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<Vec<Edit>, String> {
+fn rewrite_decl_uses(
+    decl: &Decl,
+    file: &std::path::Path,
+    text: &str,
+    occs: Vec<Occurrence>,
+) -> Result<Vec<Edit>, String> {
     let name = &decl.name;
     // The range each occurrence grows to, and its replacement text builder.
     struct Site<'a, 'o> {
@@ -1012,9 +1017,15 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             if let Some(why) = super::scope::refusal(block, at, owner, text) {
                 return Err(format!("{outlives}, and {why}"));
             }
+            let moved = super::scope::moved_range(block, at);
+            if decl.file == file && moved.start <= decl.item.start && decl.item.end <= moved.end {
+                return Err(format!(
+                    "{outlives}, and the rest of the block declares `{name}` itself"
+                ));
+            }
             sites.push(Site {
                 occ,
-                range: super::scope::moved_range(block, at),
+                range: moved,
                 path_range,
                 inner_form,
                 kind: SiteKind::Scope(&block.stmts[at..], super::scope::has_tail(block)),
