@@ -111,8 +111,8 @@ fn an_array_of_once_is_a_guard() {
 }
 
 /// A cache in a crate cell around an `UnsafeCell` (supports-color's shape), filled under a `Once`:
-/// when the cache cannot move (here a borrow of it outlives its expression), the `Once` stays with
-/// it, as it does with a `static mut`.
+/// when the cache cannot move (here a borrow of it outlives its expression, and the rest of the
+/// block uses `?`), the `Once` stays with it, as it does with a `static mut`.
 #[test]
 fn a_once_stays_with_the_unsafe_cell_it_guards() {
     let text = "use std::cell::UnsafeCell;\nuse std::sync::Once;\n\
@@ -122,7 +122,7 @@ fn a_once_stays_with_the_unsafe_cell_it_guards() {
         static ON_CACHE: [CacheCell; 2] = [CacheCell(UnsafeCell::new(None)), CacheCell(UnsafeCell::new(None))];\n\
         fn fill(i: usize) {\n    unsafe { *ON_CACHE[i].0.get() = Some(1) }\n}\n\
         pub fn on_cached(i: usize) -> Option<u8> {\n    INIT[i].call_once(|| fill(i));\n    \
-            let cell = &ON_CACHE[i];\n    unsafe { *cell.0.get() }\n}\n";
+            let cell = &ON_CACHE[i];\n    let value = unsafe { *cell.0.get() }?;\n    Some(value)\n}\n";
     let plan = plan(text, true);
     let cache = reason(&plan, "ON_CACHE");
     assert!(cache.contains("outlives the expression"), "{cache}");

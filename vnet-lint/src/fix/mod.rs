@@ -21,6 +21,7 @@ pub mod krate;
 pub mod reach;
 pub mod rewrite;
 pub mod run;
+pub mod scope;
 pub mod tests;
 pub mod unsafe_blocks;
 pub mod uses;

@@ -4,9 +4,12 @@
 //! (renamed or glob), or a `crate::`/`super::`/`self::` path. Each is rewritten to the accessor, with the
 //! smallest enclosing expression that still holds every borrow of the static moved into the closure:
 //! `NAME.lock().unwrap().push(x)` → `V_NAME.with(|name| name.lock().unwrap().push(x))`, `f(&NAME)` →
-//! `V_NAME.with(|name| f(name))`. Imports of the static are renamed to the accessor. A use the rewrite
-//! cannot keep meaning the same (a borrow that outlives the expression, a use in a macro it cannot read,
-//! a constant context) refuses the whole static.
+//! `V_NAME.with(|name| f(name))`. Imports of the static are renamed to the accessor. A borrow a `let`
+//! keeps moves that `let` and the rest of its block into the closure ([`super::scope`]); a use named
+//! like a borrowing method that is a function's tail moves whole when the function's result cannot
+//! borrow (`fn is_enabled() -> bool { ENABLED.read() }`). A use the rewrite cannot keep meaning the
+//! same (a borrow that outlives the expression otherwise, a use in a macro it cannot read, a constant
+//! context) refuses the whole static.
 
 use super::decl::{mentions, node_range, Decl, Kind};
 use super::edits::Edit;
@@ -74,7 +77,11 @@ enum Anc<'a> {
         &'a syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>,
         Range<usize>,
     ),
-    Local,
+    Local(&'a syn::Local),
+    /// A block's braces.
+    Block(&'a syn::Block),
+    /// A function (its body's value is its result), and its attributes.
+    Fn(&'a syn::Signature, &'a [syn::Attribute]),
     StmtSemi,
     Other,
     ConstContext,
@@ -164,7 +171,7 @@ pub fn rewrite_uses(krate: &Krate, decls: &[Decl]) -> Vec<UseEdits> {
         }
         for (i, occs) in per_decl {
             let paths: Vec<Range<usize>> = occs.iter().map(|o| node_range(o.path)).collect();
-            match rewrite_decl_uses(&decls[i], &file.text, occs) {
+            match rewrite_decl_uses(&decls[i], &file.path, &file.text, occs) {
                 Ok(edits) => {
                     out[i]
                         .edits
@@ -464,8 +471,32 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
     }
 
     fn visit_local(&mut self, l: &'a syn::Local) {
-        self.stack.push(Anc::Local);
+        self.stack.push(Anc::Local(l));
         syn::visit::visit_local(self, l);
+        self.stack.pop();
+    }
+
+    fn visit_block(&mut self, b: &'a syn::Block) {
+        self.stack.push(Anc::Block(b));
+        syn::visit::visit_block(self, b);
+        self.stack.pop();
+    }
+
+    fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
+        syn::visit::visit_item_fn(self, f);
+        self.stack.pop();
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
+        syn::visit::visit_impl_item_fn(self, f);
+        self.stack.pop();
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+        self.stack.push(Anc::Fn(&f.sig, &f.attrs));
+        syn::visit::visit_trait_item_fn(self, f);
         self.stack.pop();
     }
 
@@ -653,6 +684,130 @@ fn grow(stack: &[Anc<'_>], with_assign: bool) -> Grown {
     Grown { top }
 }
 
+fn returns_unit(sig: &syn::Signature) -> bool {
+    match &sig.output {
+        syn::ReturnType::Default => true,
+        syn::ReturnType::Type(_, t) => matches!(&**t, syn::Type::Tuple(t) if t.elems.is_empty()),
+    }
+}
+
+/// The tail expression of a function body that holds the expression at `stack[top]` (through
+/// expressions only, not closures or async blocks), and the function's signature.
+fn fn_tail<'a>(stack: &[Anc<'a>], top: usize) -> Option<(&'a syn::Expr, &'a syn::Signature)> {
+    let mut k = top;
+    while let Some(e) = expr_at(stack, k) {
+        if matches!(e, syn::Expr::Closure(_) | syn::Expr::Async(_)) {
+            return None;
+        }
+        k = k.checked_sub(1)?;
+    }
+    let outermost = expr_at(stack, k + 1)?;
+    let (Some(Anc::Other), Some(Anc::Block(block)), Some(Anc::Fn(sig, _))) = (
+        stack.get(k),
+        stack.get(k.checked_sub(1)?),
+        stack.get(k.checked_sub(2)?),
+    ) else {
+        return None;
+    };
+    match block.stmts.last() {
+        Some(syn::Stmt::Expr(tail, None)) if std::ptr::eq(tail, outermost) => Some((tail, sig)),
+        _ => None,
+    }
+}
+
+/// Whether the function around the top of `stack` is `#[track_caller]` (also under `cfg_attr`): code
+/// moved into a closure there would see the closure as its caller (`Location::caller()`, the
+/// location of an `unwrap` panic).
+fn in_track_caller(stack: &[Anc<'_>]) -> bool {
+    stack
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            Anc::Fn(_, attrs) => Some(attrs.iter().any(|attr| {
+                attr.path().is_ident("track_caller")
+                    || (attr.path().is_ident("cfg_attr")
+                        && mentions(
+                            &quote::ToTokens::to_token_stream(&attr.meta),
+                            "track_caller",
+                        ))
+            })),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+/// Types a function's result can be without borrowing anything.
+const OWNED: &[&str] = &[
+    "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
+    "isize", "f32", "f64", "String", "Option", "Result", "Vec",
+];
+
+/// Whether the result of a function with `sig` cannot borrow from a static: it names no reference,
+/// lifetime, `impl` or `dyn` type, and either takes no reference either (an elided lifetime in the
+/// result would have nothing to come from) or is built only of owned standard types.
+fn returns_owned(sig: &syn::Signature) -> bool {
+    fn borrowing(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Group(g) => borrowing(g.stream()),
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '&' || p.as_char() == '\'',
+            proc_macro2::TokenTree::Ident(i) => i == "impl" || i == "dyn",
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    fn only_owned(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().all(|t| match t {
+            proc_macro2::TokenTree::Group(g) => only_owned(g.stream()),
+            proc_macro2::TokenTree::Ident(i) => OWNED.contains(&i.to_string().as_str()),
+            _ => true,
+        })
+    }
+    let syn::ReturnType::Type(_, ty) = &sig.output else {
+        return true;
+    };
+    let ty = quote::ToTokens::to_token_stream(&**ty);
+    if borrowing(ty.clone()) || !sig.generics.params.is_empty() {
+        return false;
+    }
+    let takes_references = sig.inputs.iter().any(|arg| match arg {
+        syn::FnArg::Receiver(r) => borrowing(quote::ToTokens::to_token_stream(r)),
+        syn::FnArg::Typed(t) => borrowing(quote::ToTokens::to_token_stream(&*t.ty)),
+    });
+    !takes_references || only_owned(ty)
+}
+
+/// The block and the index of the `let` statement whose initializer holds the expression at
+/// `stack[top]` (through expressions only, not closures or async blocks), and where the block sits.
+fn let_scope<'a>(
+    stack: &[Anc<'a>],
+    top: usize,
+) -> Option<(&'a syn::Block, usize, super::scope::Owner)> {
+    let mut k = top;
+    while let Some(e) = expr_at(stack, k) {
+        if matches!(e, syn::Expr::Closure(_) | syn::Expr::Async(_)) {
+            return None;
+        }
+        k = k.checked_sub(1)?;
+    }
+    let Anc::Local(local) = stack.get(k)? else {
+        return None;
+    };
+    let (Some(Anc::Other), Some(Anc::Block(block))) =
+        (stack.get(k.checked_sub(1)?), stack.get(k.checked_sub(2)?))
+    else {
+        return None;
+    };
+    let at = block
+        .stmts
+        .iter()
+        .position(|s| matches!(s, syn::Stmt::Local(l) if std::ptr::eq(l, *local)))?;
+    let owner = match k.checked_sub(3).and_then(|i| stack.get(i)) {
+        Some(Anc::Fn(sig, _)) if returns_unit(sig) => super::scope::Owner::UnitFn,
+        Some(Anc::Fn(..)) => super::scope::Owner::ValueFn,
+        _ => super::scope::Owner::Expr,
+    };
+    Some((block, at, owner))
+}
+
 /// Whether `expr` returns, breaks, continues, uses `?` or `.await` outside closures and async blocks:
 /// moved into a closure, it would change meaning.
 fn has_control_flow(expr: &syn::Expr) -> bool {
@@ -711,7 +866,12 @@ fn param_name(decl: &Decl, text: &str) -> String {
 }
 
 /// The edits for the uses of one static in one file.
-fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<Vec<Edit>, String> {
+fn rewrite_decl_uses(
+    decl: &Decl,
+    file: &std::path::Path,
+    text: &str,
+    occs: Vec<Occurrence>,
+) -> Result<Vec<Edit>, String> {
     let name = &decl.name;
     // The range each occurrence grows to, and its replacement text builder.
     struct Site<'a, 'o> {
@@ -720,7 +880,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         path_range: Range<usize>,
         /// The form of `NAME` inside an enclosing closure of the same static.
         inner_form: InnerForm,
-        kind: SiteKind,
+        kind: SiteKind<'a>,
     }
     #[derive(Clone, Copy, PartialEq)]
     enum InnerForm {
@@ -731,11 +891,14 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         /// The `&NAME` around it becomes `name`.
         RefParam,
     }
-    #[derive(Clone, PartialEq)]
-    enum SiteKind {
+    #[derive(Clone)]
+    enum SiteKind<'a> {
         /// The path alone becomes the place behind the accessor's pointer.
         Place,
         Closure,
+        /// A `let` and the rest of its block move into the closure (the block's statements, and
+        /// whether it has a tail).
+        Scope(&'a [syn::Stmt], bool),
         AtomicLoad,
         AtomicStore(Range<usize>),
         AtomicOp(&'static str, Range<usize>, Option<&'static str>),
@@ -843,11 +1006,63 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
             continue;
         }
         if borrows(top_expr) && !matches!(context, Some(Anc::StmtSemi)) {
-            return Err(format!(
+            // Kept by a `let`: the rest of its block moves into the closure, when it can.
+            let outlives = format!(
                 "a borrow of `{name}` outlives the expression that takes it (`{}`): the accessor lends \
                  the per-instance value only inside its closure",
                 abbreviate(&text[node_range(top_expr)])
-            ));
+            );
+            if in_track_caller(stack) {
+                return Err(format!(
+                    "{outlives}, and its function is `#[track_caller]`: moved into the closure, the \
+                     code would report the closure as its caller"
+                ));
+            }
+            if let Some((tail, sig)) = fn_tail(stack, grown.top) {
+                // The function's result: when it cannot borrow anything, neither can the value.
+                if !returns_owned(sig) {
+                    return Err(format!(
+                        "{outlives}, and the function's result may borrow it"
+                    ));
+                }
+                if has_control_flow(tail) {
+                    return Err(format!(
+                        "{outlives}, and the function's result returns, awaits or uses `?`"
+                    ));
+                }
+                sites.push(Site {
+                    occ,
+                    range: node_range(tail),
+                    path_range,
+                    inner_form,
+                    kind: SiteKind::Closure,
+                });
+                continue;
+            }
+            let Some((block, at, owner)) = let_scope(stack, grown.top) else {
+                return Err(outlives);
+            };
+            if !matches!(decl.kind, Kind::Plain | Kind::Lazy) {
+                // A `static mut`'s lock would stay taken for the rest of the block.
+                return Err(outlives);
+            }
+            if let Some(why) = super::scope::refusal(block, at, owner, text) {
+                return Err(format!("{outlives}, and {why}"));
+            }
+            let moved = super::scope::moved_range(block, at);
+            if decl.file == file && moved.start <= decl.item.start && decl.item.end <= moved.end {
+                return Err(format!(
+                    "{outlives}, and the rest of the block declares `{name}` itself"
+                ));
+            }
+            sites.push(Site {
+                occ,
+                range: moved,
+                path_range,
+                inner_form,
+                kind: SiteKind::Scope(&block.stmts[at..], super::scope::has_tail(block)),
+            });
+            continue;
         }
         sites.push(Site {
             occ,
@@ -886,7 +1101,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
         // Replacements inside the outer range, relative to the text.
         let mut pieces: Vec<(Range<usize>, String)> = Vec::new();
         match &outer.kind {
-            SiteKind::Closure => {
+            SiteKind::Closure | SiteKind::Scope(..) => {
                 // Every occurrence inside, the outer one included, takes the closure's parameter.
                 for site in std::iter::once(outer).chain(inner.iter()) {
                     let (r, form) = match site.inner_form {
@@ -926,7 +1141,7 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                         group.push(nested[k]);
                         k += 1;
                     }
-                    if group.len() == 1 && group[0].kind == SiteKind::AtomicLoad {
+                    if group.len() == 1 && matches!(group[0].kind, SiteKind::AtomicLoad) {
                         // A read inside the update reads through the same parameter.
                         pieces.push((r, format!("{param}.load({ORDERING})")));
                         continue;
@@ -975,6 +1190,10 @@ fn rewrite_decl_uses(decl: &Decl, text: &str, occs: Vec<Occurrence>) -> Result<V
                 } else {
                     format!("{accessor}.with(|{param}| {body})")
                 }
+            }
+            SiteKind::Scope(stmts, tail) => {
+                let body = splice(range.clone());
+                super::scope::wrap(accessor, &param, &body, text, range, stmts, *tail)
             }
             // Parentheses only where the place is a receiver or a field's base.
             SiteKind::Place if outer.inner_form == InnerForm::Param => {
