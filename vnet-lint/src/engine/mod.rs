@@ -176,7 +176,7 @@ fn analyze_in_pool(walked: Walked, options: &Options) -> Analysis {
         let allowed = |f: &Finding| {
             directives
                 .get(&item.file)
-                .is_some_and(|d: &Directives| d.allows(item.start_line, f.rule))
+                .is_some_and(|d: &Directives| item.allowed(d, f.rule))
         };
         findings.extend(check_global(item, &types).filter(|f| !allowed(f)));
     }
@@ -431,7 +431,7 @@ pub fn check_source(name: &str, text: &str, options: &Options) -> Report {
                     .globals
                     .iter()
                     .find(|g| Some(&g.primary) == f.span.as_ref());
-                !line.is_some_and(|g| facts.directives.allows(g.start_line, f.rule))
+                !line.is_some_and(|g| g.allowed(&facts.directives, f.rule))
             }),
     );
     let (files, texts) = (vec![PathBuf::from(name)], vec![Some(text.to_owned())]);

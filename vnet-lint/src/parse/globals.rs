@@ -55,6 +55,7 @@ impl Collector {
             file: self.file,
             primary: byte_range(primary),
             start_line,
+            primary_line: primary.start().line,
         });
     }
 
@@ -516,6 +517,7 @@ impl Collector {
                     file: self.file,
                     primary: st.primary.clone(),
                     start_line: st.start_line,
+                    primary_line: st.start_line,
                 });
             }
         }

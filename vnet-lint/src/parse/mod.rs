@@ -47,6 +47,18 @@ pub struct GlobalItem {
     pub primary: Range<usize>,
     /// One-based line where the item starts (allow comments sit directly above it).
     pub start_line: usize,
+    /// One-based line of the token the diagnostic points at: an allow comment directly above it
+    /// counts too (between an item's doc comments and its name, or in `thread_local!`).
+    pub primary_line: usize,
+}
+
+impl GlobalItem {
+    /// Whether an allow comment of `directives`, above the item or above the line its finding
+    /// points at, allows `rule`.
+    pub fn allowed(&self, directives: &directives::Directives, rule: &crate::rule::Rule) -> bool {
+        directives.allows(self.start_line, rule)
+            || (self.primary_line != self.start_line && directives.allows(self.primary_line, rule))
+    }
 }
 
 /// The kinds of global the rules tell apart.
@@ -333,6 +345,7 @@ pub(crate) fn forget_earlier_spans() {
 thread_local! {
     /// How many times this thread's span table was emptied: a tree parsed at another epoch has
     /// spans that no longer give byte ranges.
+    // vnet-lint: allow(thread-local-global): it counts the resets of proc-macro2's span table, which is per thread
     static SPAN_EPOCH: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
