@@ -4,7 +4,7 @@
 //! the engine's and the fix's options), then the disk.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// Files by absolute path, with the text each would have; empty means "read the disk".
 ///
@@ -76,22 +76,7 @@ impl Overlay {
 /// `path` made absolute against the current directory, `.` and `..` resolved by name (as the fix
 /// names files), so that `src/lib.rs` and `/crate/src/lib.rs` are one key.
 fn key(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let mut out = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::report::config::normalize(path)
 }
 
 #[cfg(test)]

@@ -561,22 +561,7 @@ fn collect_mod_decls(
 
 /// `path` made absolute against the current directory, with `.` components removed.
 pub fn absolute(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let mut out = PathBuf::new();
-    for component in joined.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::report::config::normalize(path)
 }
 
 /// The items of a macro invocation whose input is items (`cfg_rt! { … }`), if it parses as such.
