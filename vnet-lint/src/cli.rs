@@ -260,7 +260,7 @@ fn prepare_all(source: &SourceArgs) -> Result<Prepared> {
     if let Some(file) = &source.config {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-        let root = config::normalize(file.parent().unwrap_or(std::path::Path::new(".")));
+        let root = crate::discover::normalize(file.parent().unwrap_or(std::path::Path::new(".")));
         let mut explicit = config::parse(&text, file, &root)?;
         explicit.everywhere = true;
         configs.push(explicit);

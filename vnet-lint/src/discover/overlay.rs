@@ -37,7 +37,7 @@ impl Overlay {
 
     /// `path` reads as `text` from now on.
     pub fn insert(&mut self, path: &Path, text: String) {
-        self.texts.insert(key(path), text);
+        self.texts.insert(super::normalize(path), text);
     }
 
     /// The overlaid text of `path`, if any (the disk is not read).
@@ -45,7 +45,7 @@ impl Overlay {
         if self.texts.is_empty() {
             return None;
         }
-        self.texts.get(&key(path)).map(String::as_str)
+        self.texts.get(&super::normalize(path)).map(String::as_str)
     }
 
     /// The text of `path`: overlaid, else read from disk (`std::fs::read_to_string`).
@@ -71,12 +71,6 @@ impl Overlay {
             None => std::fs::metadata(path).map(|m| m.len()),
         }
     }
-}
-
-/// `path` made absolute against the current directory, `.` and `..` resolved by name (as the fix
-/// names files), so that `src/lib.rs` and `/crate/src/lib.rs` are one key.
-fn key(path: &Path) -> PathBuf {
-    crate::report::config::normalize(path)
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn to_cargo(report: &Report, diagnostic: &Diagnostic) -> Value {
         .map(|help| child("help", help))
         .collect();
     children.extend(finding.notes.iter().map(|note| child("note", note)));
-    let src_path = crate::report::config::normalize(&file.path);
+    let src_path = crate::discover::normalize(&file.path);
     json!({
         "reason": "compiler-message",
         "package_id": format!("path+file://{}#vnet-lint-input", src_path.parent().unwrap_or(&src_path).display()),

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 /// directory above the current one holding `.git`, else the current directory.
 pub fn repository_root() -> PathBuf {
     if let Some(dir) = std::env::var_os("CI_PROJECT_DIR").filter(|d| !d.is_empty()) {
-        return crate::report::config::normalize(Path::new(&dir));
+        return crate::discover::normalize(Path::new(&dir));
     }
-    let cwd = crate::report::config::normalize(Path::new("."));
+    let cwd = crate::discover::normalize(Path::new("."));
     cwd.ancestors()
         .find(|dir| dir.join(".git").exists())
         .map_or_else(|| cwd.clone(), Path::to_path_buf)
@@ -26,7 +26,7 @@ pub fn repository_root() -> PathBuf {
 
 /// `path` relative to `root` with `/` separators; as shown elsewhere when it lies outside.
 fn relative(path: &Path, root: &Path, shown: &str) -> String {
-    let absolute = crate::report::config::normalize(path);
+    let absolute = crate::discover::normalize(path);
     match absolute.strip_prefix(root) {
         Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
         Err(_) => shown.to_owned(),

@@ -233,10 +233,10 @@ fn module_of(
     roots: &[&SourceRoot],
     cache: &mut HashMap<PathBuf, Option<SourceRoot>>,
 ) -> Vec<String> {
-    let absolute = crate::report::config::normalize(path);
+    let absolute = crate::discover::normalize(path);
     let root = roots
         .iter()
-        .filter(|r| absolute.starts_with(crate::report::config::normalize(&r.dir)))
+        .filter(|r| absolute.starts_with(crate::discover::normalize(&r.dir)))
         .max_by_key(|r| r.dir.components().count())
         .map(|r| (*r).clone())
         .or_else(|| {
@@ -248,7 +248,7 @@ fn module_of(
     match root {
         Some(root) => {
             let root = SourceRoot {
-                dir: crate::report::config::normalize(&root.dir),
+                dir: crate::discover::normalize(&root.dir),
                 ..root
             };
             workspace::module_path(&root, &absolute)

@@ -514,7 +514,7 @@ pub fn list_paths(
         HashMap::new();
     for (file, item) in &analysis.vnet_statics {
         let path = &analysis.files[*file];
-        let absolute = crate::report::config::normalize(path);
+        let absolute = crate::discover::normalize(path);
         let root = roots
             .iter()
             .filter(|r| absolute.starts_with(&r.dir))

@@ -561,7 +561,7 @@ fn collect_mod_decls(
 
 /// `path` made absolute against the current directory, with `.` components removed.
 pub fn absolute(path: &Path) -> PathBuf {
-    crate::report::config::normalize(path)
+    crate::discover::normalize(path)
 }
 
 /// The items of a macro invocation whose input is items (`cfg_rt! { … }`), if it parses as such.

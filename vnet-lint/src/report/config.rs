@@ -101,7 +101,7 @@ fn from_config(config: Config, source: &Path, root: &Path) -> Result<Scoped> {
     let absolute = |paths: Vec<PathBuf>| {
         paths
             .into_iter()
-            .map(|p| normalize(&root.join(p)))
+            .map(|p| crate::discover::normalize(&root.join(p)))
             .collect()
     };
     let paths = Paths {
@@ -120,7 +120,7 @@ fn from_config(config: Config, source: &Path, root: &Path) -> Result<Scoped> {
 /// Reads the configuration that applies to `dir`: the nearest `vnet-lint.toml`, or `Cargo.toml` with a
 /// `vnet-lint` metadata table, in `dir` or above it.
 pub fn discover(dir: &Path) -> Result<Option<Scoped>> {
-    let dir = normalize(dir);
+    let dir = crate::discover::normalize(dir);
     for ancestor in dir.ancestors() {
         let file = ancestor.join(FILE_NAME);
         if file.is_file() {
@@ -161,28 +161,6 @@ fn from_manifest(manifest: &Path, root: &Path) -> Result<Option<Scoped>> {
         }
     }
     Ok(None)
-}
-
-/// Makes `path` absolute and removes `.` components, without touching the file system.
-pub fn normalize(path: &Path) -> PathBuf {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    let mut out = PathBuf::new();
-    for component in absolute.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

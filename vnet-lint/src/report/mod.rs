@@ -36,7 +36,9 @@ pub fn report(
         let config = scoped.get(finding.file).copied().flatten();
         let rule = finding.rule;
         if rule.family == Family::Globals
-            && config.is_some_and(|c| !c.checks_globals(&config::normalize(&files[finding.file])))
+            && config.is_some_and(|c| {
+                !c.checks_globals(&crate::discover::normalize(&files[finding.file]))
+            })
         {
             continue;
         }
@@ -98,7 +100,7 @@ pub fn report(
 }
 
 fn nearest_config<'a>(configs: &'a [Scoped], path: &Path) -> Option<&'a Scoped> {
-    let path = config::normalize(path);
+    let path = crate::discover::normalize(path);
     configs
         .iter()
         .filter(|c| c.applies_to(&path))
