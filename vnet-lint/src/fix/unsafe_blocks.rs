@@ -577,6 +577,18 @@ struct Blocks<'t, 'o, 'ast> {
 }
 
 impl<'ast> Blocks<'_, '_, 'ast> {
+    /// A finder for the inside of a macro, starting in `context`, that reports into this one's.
+    fn nested<'b>(&'b mut self, context: Context) -> Blocks<'b, 'b, 'ast> {
+        Blocks {
+            text: self.text,
+            stack: vec![Anc::Ctx(context)],
+            found: &mut *self.found,
+            decide: self.decide,
+            tails_scoped: self.tails_scoped,
+            rewritten: self.rewritten,
+        }
+    }
+
     fn context(&self) -> Context {
         let n = self.stack.len();
         let Some(parent) = n.checked_sub(2).map(|i| &self.stack[i]) else {
@@ -787,14 +799,7 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
         if let Some(items) = super::krate::macro_items(mac) {
-            let mut inner = Blocks {
-                text: self.text,
-                stack: vec![Anc::Ctx(Context::Other)],
-                found: &mut *self.found,
-                decide: self.decide,
-                tails_scoped: self.tails_scoped,
-                rewritten: self.rewritten,
-            };
+            let mut inner = self.nested(Context::Other);
             for item in &items {
                 inner.visit_item(item);
             }
@@ -802,14 +807,7 @@ impl<'ast> Visit<'ast> for Blocks<'_, '_, 'ast> {
             // Only the standard macros take their arguments as `expr` fragments: another macro may
             // paste them as tokens (`$($t:tt)*`), where `tw!(A + 1)` would not group as
             // `tw!(unsafe { A + 1 })` did.
-            let mut inner = Blocks {
-                text: self.text,
-                stack: vec![Anc::Ctx(Context::Delimited)],
-                found: &mut *self.found,
-                decide: self.decide,
-                tails_scoped: self.tails_scoped,
-                rewritten: self.rewritten,
-            };
+            let mut inner = self.nested(Context::Delimited);
             for arg in &args {
                 inner.visit_expr(arg);
             }
