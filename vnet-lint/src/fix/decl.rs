@@ -288,7 +288,8 @@ fn walk_expr_items(expr: &syn::Expr, module: &[String], inline: bool, out: &mut 
     syn::visit::Visit::visit_expr(&mut blocks, expr);
 }
 
-fn macro_name(mac: &syn::Macro) -> String {
+/// The name a macro call is written with (`log::info!` → `info`).
+pub(crate) fn macro_name(mac: &syn::Macro) -> String {
     mac.path
         .segments
         .last()

@@ -424,6 +424,7 @@ pub fn plan_crate(krate: &Krate, targets: &[Target], options: &FixOptions, plan:
             // No `Mutex` without `std`: the value moves as it is, with the code's own protocol.
             decl.kind = Kind::Cell;
         }
+        // Field by field: the closure must not borrow `decl.applicability`, set below.
         let mut leave = |reason: String, needs_unsafe: bool| {
             plan.left.push(LeftAlone {
                 file: decl.file.clone(),

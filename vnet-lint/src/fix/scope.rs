@@ -205,10 +205,7 @@ fn spans_lines(tokens: proc_macro2::TokenStream, text: &str) -> bool {
 }
 
 fn is_diverging(mac: &syn::Macro) -> bool {
-    mac.path
-        .segments
-        .last()
-        .is_some_and(|s| DIVERGING_MACROS.contains(&s.ident.to_string().as_str()))
+    DIVERGING_MACROS.contains(&super::decl::macro_name(mac).as_str())
 }
 
 fn item_names(item: &syn::Item) -> Vec<String> {
@@ -313,12 +310,7 @@ impl<'ast> Visit<'ast> for Escape {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = super::decl::macro_name(mac);
         if !FREE_MACROS.contains(&name.as_str()) {
             self.note(format!("calls `{name}!`, which may return or break"));
         } else if let Some(word) = jumps_in(mac.tokens.clone()) {

@@ -826,10 +826,7 @@ fn segment_names(path: &syn::ExprPath) -> Vec<String> {
 
 /// Whether `mac` is one of [`SAFE_MACROS`].
 fn is_safe_macro(mac: &syn::Macro) -> bool {
-    mac.path
-        .segments
-        .last()
-        .is_some_and(|s| SAFE_MACROS.contains(&s.ident.to_string().as_str()))
+    SAFE_MACROS.contains(&super::decl::macro_name(mac).as_str())
 }
 
 /// The arguments of a macro whose input is comma-separated expressions.

@@ -546,12 +546,7 @@ impl<'a> Visit<'a> for Finder<'_, 'a> {
     }
 
     fn visit_macro(&mut self, mac: &'a syn::Macro) {
-        let name = mac
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
+        let name = super::decl::macro_name(mac);
         if !self.decls.iter().any(|d| mentions(&mac.tokens, &d.name)) {
             return;
         }
